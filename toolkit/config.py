@@ -1,0 +1,229 @@
+"""The ledger schema as data: fields and their header aliases, the status vocabulary, the dimension list.
+
+Rules read these tables; nothing here is code paths. A TOML file (``--config``) or the workbook's
+配置 sheet may extend the aliases and synonyms and set the dimension list.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from toolkit.errors import ConfigError
+
+# requirement levels for a field's cell
+REQUIRED = "required"  # empty cell is an error
+WARN_IF_EMPTY = "warn"  # empty cell is a warning
+OPTIONAL = "optional"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    id: str
+    header: str
+    aliases: tuple[str, ...] = ()
+    requirement: str = OPTIONAL
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.header, *self.aliases)
+
+
+FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("seq", "序号", ("编号",)),
+    FieldSpec("source", "问题来源", ("来源",)),
+    FieldSpec("dimension", "方面", ("问题类别", "类别", "问题方面", "整改方面", "维度"), REQUIRED),
+    FieldSpec("problem", "问题描述", ("存在问题", "问题表现", "具体表现", "问题清单", "主要问题"), REQUIRED),
+    FieldSpec("measures", "整改措施", ("整改举措", "措施"), REQUIRED),
+    FieldSpec("lead", "责任领导", ("牵头领导", "分管领导"), WARN_IF_EMPTY),
+    FieldSpec("dept", "责任部门", ("责任单位", "牵头部门", "牵头单位", "责任科室"), REQUIRED),
+    FieldSpec("owner", "责任人", ("具体责任人", "经办人"), REQUIRED),
+    FieldSpec("deadline", "整改时限", ("完成时限", "时限", "整改期限", "完成期限"), REQUIRED),
+    FieldSpec("progress", "整改进展", ("进展情况", "整改进展情况", "推进情况")),
+    FieldSpec("status", "完成状态", ("完成情况", "整改状态", "整改情况", "状态"), REQUIRED),
+    FieldSpec("completed_on", "完成时间", ("完成日期", "办结时间", "销号时间")),
+    FieldSpec("outcome", "整改成效", ("成效", "取得成效")),
+    FieldSpec("evidence", "佐证材料", ("佐证", "证明材料", "支撑材料")),
+    FieldSpec("remarks", "备注", ()),
+)
+
+FIELD_LABELS: dict[str, str] = {f.id: f.header for f in FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSpec:
+    id: str
+    label: str
+    synonyms: tuple[str, ...]
+    completed: bool
+    counted: bool = True  # False: out of the total (不适用, 已合并)
+
+
+STATUSES: tuple[StatusSpec, ...] = (
+    StatusSpec("completed", "已完成", ("已整改", "完成整改", "整改到位", "已办结", "完成"), True),
+    StatusSpec("closed", "已销号", ("已整改销号",), True),
+    StatusSpec("substantially_done", "基本完成", (), False),
+    StatusSpec("long_term", "长期坚持", ("持续整改", "持续推进", "长期推进"), False),
+    StatusSpec("in_progress", "正在整改", ("整改中", "推进中", "正在推进", "部分整改"), False),
+    StatusSpec("extended", "申请延期", ("已延期",), False),
+    StatusSpec("not_started", "未启动", ("未整改", "尚未启动"), False),
+    StatusSpec("excluded", "不适用", ("已合并",), False, counted=False),
+)
+
+STATUS_LABELS: dict[str, str] = {s.id: s.label for s in STATUSES}
+COMPLETED_STATUSES = frozenset(s.id for s in STATUSES if s.completed)
+
+
+def normalize_text(text: str) -> str:
+    """Fold what clerks vary without meaning to: full-width forms, spaces, line breaks."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code == 0x3000:
+            continue
+        if 0xFF01 <= code <= 0xFF5E:
+            ch = chr(code - 0xFEE0)
+        if ch.isspace():
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Config:
+    fields: tuple[FieldSpec, ...] = FIELDS
+    statuses: tuple[StatusSpec, ...] = STATUSES
+    dimensions: tuple[str, ...] = ()  # empty: any dimension is accepted
+    due_soon_days: int = 7
+    rate_decimals: int = 1
+    max_findings: int = 1000
+    source: str = "内置默认配置"
+    _header_index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _status_index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        headers: dict[str, str] = {}
+        for spec in self.fields:
+            for name in spec.names:
+                headers.setdefault(normalize_text(name), spec.id)
+        statuses: dict[str, str] = {}
+        for status in self.statuses:
+            for name in (status.label, *status.synonyms):
+                statuses.setdefault(normalize_text(name), status.id)
+        object.__setattr__(self, "_header_index", headers)
+        object.__setattr__(self, "_status_index", statuses)
+
+    def field_for_header(self, text: str) -> str | None:
+        return self._header_index.get(normalize_text(text))
+
+    def status_for(self, text: str) -> str | None:
+        return self._status_index.get(normalize_text(text))
+
+    def spec(self, field_id: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.id == field_id:
+                return spec
+        raise KeyError(field_id)
+
+    def status_spec(self, status_id: str) -> StatusSpec:
+        for spec in self.statuses:
+            if spec.id == status_id:
+                return spec
+        raise KeyError(status_id)
+
+    def with_overrides(
+        self,
+        *,
+        aliases: dict[str, list[str]] | None = None,
+        synonyms: dict[str, list[str]] | None = None,
+        dimensions: list[str] | None = None,
+        source: str | None = None,
+        **scalars: int,
+    ) -> Config:
+        """A new config with extra aliases/synonyms appended and scalars replaced."""
+        fields = self.fields
+        if aliases:
+            known = {f.id for f in fields}
+            for key in aliases:
+                if key not in known:
+                    raise ConfigError(
+                        f"配置中的字段“{key}”无法识别，请使用以下字段名之一：{'、'.join(sorted(known))}。"
+                    )
+            fields = tuple(
+                replace(f, aliases=f.aliases + tuple(str(a) for a in aliases.get(f.id, ()))) for f in fields
+            )
+        statuses = self.statuses
+        if synonyms:
+            known = {s.id for s in statuses} | {s.label for s in statuses}
+            for key in synonyms:
+                if key not in known:
+                    raise ConfigError(
+                        f"配置中的状态“{key}”无法识别，请使用以下状态之一："
+                        f"{'、'.join(s.label for s in statuses)}。"
+                    )
+            statuses = tuple(
+                replace(
+                    s,
+                    synonyms=s.synonyms
+                    + tuple(str(x) for x in synonyms.get(s.id, ()))
+                    + tuple(str(x) for x in synonyms.get(s.label, ())),
+                )
+                for s in statuses
+            )
+        return Config(
+            fields=fields,
+            statuses=statuses,
+            dimensions=tuple(dimensions) if dimensions is not None else self.dimensions,
+            due_soon_days=int(scalars.get("due_soon_days", self.due_soon_days)),
+            rate_decimals=int(scalars.get("rate_decimals", self.rate_decimals)),
+            max_findings=int(scalars.get("max_findings", self.max_findings)),
+            source=source or self.source,
+        )
+
+
+DEFAULT_CONFIG = Config()
+
+_TOML_KEYS = {"dimensions", "aliases", "statuses", "due_soon_days", "rate_decimals", "max_findings"}
+
+
+def load_config(path: str | Path | None, base: Config = DEFAULT_CONFIG) -> Config:
+    """Read a TOML config; see README 配置文件 for the keys."""
+    if path is None:
+        return base
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ConfigError(f"找不到配置文件“{path}”，请检查路径。") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"配置文件“{path}”格式有误（{exc}），请按 TOML 格式修改后重试。") from None
+    unknown = set(data) - _TOML_KEYS
+    if unknown:
+        raise ConfigError(
+            f"配置文件“{path}”中的“{'、'.join(sorted(unknown))}”无法识别，"
+            f"可用的项目有：{'、'.join(sorted(_TOML_KEYS))}。"
+        )
+    scalars: dict[str, int] = {}
+    for key in ("due_soon_days", "rate_decimals", "max_findings"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"配置文件“{path}”中的 {key} 应为非负整数，现在是“{value}”。")
+            scalars[key] = value
+    dimensions = data.get("dimensions")
+    if dimensions is not None and (
+        not isinstance(dimensions, list) or not all(isinstance(d, str) and d.strip() for d in dimensions)
+    ):
+        raise ConfigError(f"配置文件“{path}”中的 dimensions 应为文字列表，例如 dimensions = [\"理论学习\"]。")
+    for key in ("aliases", "statuses"):
+        table = data.get(key, {})
+        if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
+            raise ConfigError(f"配置文件“{path}”中的 [{key}] 每一项应为文字列表。")
+    return base.with_overrides(
+        aliases=data.get("aliases"),
+        synonyms=data.get("statuses"),
+        dimensions=[d.strip() for d in dimensions] if dimensions is not None else None,
+        source=str(path),
+        **scalars,
+    )

@@ -1,0 +1,140 @@
+"""Plain data passed between the stages: read → Ledger, validate → Report, stats → Stats."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+
+# kinds of a parsed date cell
+DATE = "date"  # a calendar date (possibly "end of month/year" text)
+IMMEDIATE = "immediate"  # 立行立改
+LONG_TERM = "long_term"  # 长期坚持: no date
+EMPTY = "empty"
+INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class DateValue:
+    """A date cell as parsed, with the text the clerk typed kept beside it."""
+
+    raw: str
+    kind: str
+    value: date | None = None
+
+    @property
+    def is_date(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: str
+    row: int | None
+    column: str | None
+    field: str | None
+    value: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def cell(self) -> str:
+        return f"{self.column or ''}{self.row or ''}"
+
+
+@dataclass(slots=True)
+class Item:
+    """One problem row of the ledger. ``values`` maps field id to the cell's text as shown."""
+
+    row: int
+    values: dict[str, str]
+    dimension: str
+    status: str | None  # canonical status id; None when empty or not in the vocabulary
+    deadline: DateValue
+    completed_on: DateValue
+    seq: float | None = None
+
+    def get(self, field_id: str) -> str:
+        return self.values.get(field_id, "")
+
+
+@dataclass(slots=True)
+class Ledger:
+    path: str
+    sheet: str
+    header_row: int
+    columns: dict[str, int]  # field id -> 0-based column index
+    headers: dict[str, str]  # field id -> header text as written
+    items: list[Item]
+    dimensions: list[str]  # in ledger order of first appearance
+    title: str = ""
+    info: dict[str, object] = field(default_factory=dict)  # the 通报信息 sheet
+    formula_errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col0) -> "#REF!"
+    sheet_names: list[str] = field(default_factory=list)
+
+    def column_letter(self, field_id: str) -> str | None:
+        index = self.columns.get(field_id)
+        return None if index is None else column_letter(index)
+
+
+@dataclass(slots=True)
+class Report:
+    """The findings of a validation run."""
+
+    file: str
+    sheet: str
+    as_of: date
+    rows: int
+    findings: list[Finding]
+    truncated: int = 0  # findings left out beyond the cap
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for f in self.findings if f.severity == WARNING)
+
+    @property
+    def valid(self) -> bool:
+        return self.errors == 0
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "sheet": self.sheet,
+            "as_of": self.as_of.isoformat(),
+            "rows": self.rows,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "truncated": self.truncated,
+            "issues": [f.as_dict() for f in self.findings],
+        }
+
+    def flat(self) -> list[tuple[int | None, str | None, str]]:
+        return [(f.row, f.column, f.code) for f in self.findings]
+
+
+def column_letter(index: int) -> str:
+    """0-based column index to Excel letters (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    """Excel letters to 0-based column index."""
+    value = 0
+    for ch in letters.upper():
+        value = value * 26 + ord(ch) - 64
+    return value - 1

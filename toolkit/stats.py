@@ -1,0 +1,192 @@
+"""Counts per dimension, department, leader (and unit): the numbers the 通报 quotes.
+
+Plain Python over the items: a 100k-row ledger counts in a fraction of a second, and the
+click path stays free of the pandas import. ``to_dataframe`` hands the items to pandas for
+people who want to go further.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from toolkit.config import DEFAULT_CONFIG, Config
+from toolkit.model import Item, Ledger
+
+if TYPE_CHECKING:
+    import pandas
+
+GROUP_FIELDS = {"dimension": "方面", "dept": "责任部门", "lead": "责任领导"}
+UNASSIGNED = "（未填写）"
+
+
+@dataclass(slots=True)
+class GroupStats:
+    name: str
+    total: int = 0  # items that count: all but 不适用/已合并
+    completed: int = 0  # 已完成 + 已销号
+    closed: int = 0  # 已销号
+    substantially_done: int = 0
+    long_term: int = 0
+    in_progress: int = 0
+    extended: int = 0
+    not_started: int = 0
+    unknown: int = 0  # empty or unrecognised status: never counted as done
+    excluded: int = 0
+    overdue: int = 0  # not completed, past a dated deadline on the as-of date
+    on_time: int = 0  # completed on or before a dated deadline
+    completed_with_deadline: int = 0  # completed items that have a completion date and a dated deadline
+    overdue_rows: list[int] = field(default_factory=list)
+
+    @property
+    def pending(self) -> int:
+        """Neither completed nor long-term: what 正在推进 means in a 通报 table."""
+        return self.total - self.completed - self.long_term
+
+    @property
+    def rate(self) -> float | None:
+        return self.completed / self.total if self.total else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.completed_with_deadline if self.completed_with_deadline else None
+
+    @property
+    def closed_rate(self) -> float | None:
+        return self.closed / self.total if self.total else None
+
+    def add(self, item: Item, as_of: date) -> None:
+        status = item.status
+        if status == "excluded":
+            self.excluded += 1
+            return
+        self.total += 1
+        if status is None:
+            self.unknown += 1
+        else:
+            counter = "completed" if status == "closed" else status
+            setattr(self, counter, getattr(self, counter) + 1)
+            if status == "closed":
+                self.closed += 1
+        deadline = item.deadline.value
+        if status in ("completed", "closed"):
+            done = item.completed_on.value
+            if done is not None and deadline is not None:
+                self.completed_with_deadline += 1
+                if done <= deadline:
+                    self.on_time += 1
+        elif status != "long_term" and deadline is not None and deadline < as_of:
+            self.overdue += 1
+            self.overdue_rows.append(item.row)
+
+    def as_dict(self, decimals: int = 1) -> dict:
+        return {
+            "name": self.name,
+            "total": self.total,
+            "completed": self.completed,
+            "closed": self.closed,
+            "substantially_done": self.substantially_done,
+            "long_term": self.long_term,
+            "in_progress": self.in_progress,
+            "extended": self.extended,
+            "not_started": self.not_started,
+            "unknown": self.unknown,
+            "excluded": self.excluded,
+            "pending": self.pending,
+            "overdue": self.overdue,
+            "on_time": self.on_time,
+            "rate": percent(self.rate, decimals),
+            "on_time_rate": percent(self.on_time_rate, decimals),
+            "closed_rate": percent(self.closed_rate, decimals),
+        }
+
+
+@dataclass(slots=True)
+class Stats:
+    as_of: date
+    by: str
+    total: GroupStats
+    groups: list[GroupStats]
+    decimals: int = 1
+
+    def as_dict(self) -> dict:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "by": self.by,
+            "total": self.total.as_dict(self.decimals),
+            "dimensions": [g.as_dict(self.decimals) for g in self.groups],
+        }
+
+    def group(self, name: str) -> GroupStats:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+
+def percent(fraction: float | None, decimals: int = 1) -> float | None:
+    """A fraction as a percentage rounded half up (70.55 -> 70.6), the way clerks round."""
+    if fraction is None:
+        return None
+    from decimal import ROUND_HALF_UP, Decimal
+
+    quantum = Decimal(1).scaleb(-decimals)
+    return float((Decimal(repr(fraction)) * 100).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def format_rate(fraction: float | None, decimals: int = 1) -> str:
+    """'70.6%' for the 通报; '—' when there is nothing to count."""
+    value = percent(fraction, decimals)
+    if value is None:
+        return "—"
+    return f"{value:.{decimals}f}%"
+
+
+def group_key(item: Item, by: str) -> str:
+    if by == "dimension":
+        return item.dimension or UNASSIGNED
+    return item.get(by).strip() or UNASSIGNED
+
+
+def compute_stats(
+    items: Iterable[Item],
+    as_of: date,
+    by: str = "dimension",
+    order: Iterable[str] = (),
+    config: Config = DEFAULT_CONFIG,
+) -> Stats:
+    """Count items per group; groups come in ``order`` first, then in order of first appearance."""
+    if by not in GROUP_FIELDS:
+        raise ValueError(by)
+    total = GroupStats("合计")
+    groups: dict[str, GroupStats] = {name: GroupStats(name) for name in order}
+    for item in items:
+        total.add(item, as_of)
+        key = group_key(item, by)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = GroupStats(key)
+        group.add(item, as_of)
+    return Stats(as_of, by, total, [g for g in groups.values() if g.total or g.excluded], config.rate_decimals)
+
+
+def ledger_stats(ledger: Ledger, as_of: date, by: str = "dimension", config: Config = DEFAULT_CONFIG) -> Stats:
+    order = ledger.dimensions if by == "dimension" else ()
+    return compute_stats(ledger.items, as_of, by, order, config)
+
+
+def to_dataframe(ledger: Ledger) -> pandas.DataFrame:
+    """The items as a DataFrame with canonical column names plus parsed dates and status."""
+    import pandas as pd
+
+    records = []
+    for item in ledger.items:
+        record: dict[str, object] = {"row": item.row, **item.values}
+        record["dimension"] = item.dimension
+        record["status_id"] = item.status
+        record["deadline_date"] = item.deadline.value
+        record["completed_on_date"] = item.completed_on.value
+        records.append(record)
+    return pd.DataFrame.from_records(records)

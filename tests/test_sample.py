@@ -217,3 +217,31 @@ def test_build_is_deterministic_and_matches_committed_copy(built, tmp_path):
     assert (ROOT / "workbooks" / "示例台账.xlsx").read_bytes() == built.read_bytes(), (
         "workbooks/示例台账.xlsx is stale: run python workbooks/build_sample.py"
     )
+
+
+# --- the engine on the shipped workbook (runs once toolkit.read / toolkit.validate are merged) --------------
+
+
+def test_read_ledger_reads_the_sample(built):
+    read = pytest.importorskip("toolkit.read")
+    ledger = read.read_ledger(built)
+    assert ledger.sheet == "台账"
+    assert len(ledger.items) == len(SAMPLE_ROWS) == 33
+    assert ledger.dimensions == list(SAMPLE_DIMENSIONS)
+    assert [item.row for item in ledger.items] == list(range(FIRST_DATA_ROW, FIRST_DATA_ROW + 33))
+    assert [item.dimension for item in ledger.items] == [row["dimension"] for row in SAMPLE_ROWS]
+    assert [item.get("lead") for item in ledger.items] == [row["lead"] for row in SAMPLE_ROWS]
+    assert set(ledger.columns) == set(FIELD_IDS)
+    assert ledger.info == SAMPLE_INFO
+
+
+def test_validate_finds_the_planted_faults(built):
+    read = pytest.importorskip("toolkit.read")
+    validate = pytest.importorskip("toolkit.validate")
+    report = validate.validate_ledger(read.read_ledger(built), SAMPLE_AS_OF)
+    found = {(f.row, f.code) for f in report.findings if f.severity in ("error", "warning")}
+    planted = {(row, code) for row, _column, code in SAMPLE_FAULTS}
+    assert planted <= found
+    # most rows are clean: errors fall only on planted rows (and on the first copy of the duplicate)
+    error_rows = {f.row for f in report.findings if f.severity == "error"}
+    assert error_rows <= {row for row, _code in planted} | {17}

@@ -121,7 +121,7 @@ def _pad(text: str, width: int) -> str:
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())
 @as_of_option
 @sheet_option
 @config_option
@@ -179,7 +179,7 @@ def format_stats(stats) -> str:
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())
 @click.option(
     "--by", type=click.Choice(BY_CHOICES), default="dimension", show_default=True, help="按什么分组统计。"
 )

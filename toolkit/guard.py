@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -23,6 +25,8 @@ MAX_RATIO = 400  # decompressed / compressed for parts over 1 MB
 MAX_CELLS = 20_000_000  # used range area calamine will allocate
 MAX_FILE_BYTES = 500 << 20
 CHUNK = 4 << 20
+MAX_PARTS = 10_000
+MAX_INDEX_BYTES = 64 << 20  # workbook.xml and its relationships
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -76,15 +80,13 @@ def sniff(path: Path) -> Package:
     text = _decode_head(head)
     if text is not None:
         lowered = text.lstrip("\ufeff \t\r\n").lower()
-        if lowered.startswith(("<html", "<!doctype html", "<table", "<meta", "<head", "<body")) or (
-            "<table" in lowered and lowered[:1] == "<"
-        ):
-            return Package(path, "html")
         if lowered.startswith("<?xml") and "urn:schemas-microsoft-com:office:spreadsheet" in lowered:
             raise UnreadableFileError(
                 f"文件“{name}”是 Excel 2003 XML 表格，本工具不能直接读取；请在 Excel 中打开并另存为 .xlsx 后再试。"
             )
-        if "," in text or "\t" in text:
+        if lowered[:1] == "<" and any(tag in lowered for tag in _HTML_TAGS):
+            return Package(path, "html")
+        if "," in text or "\t" in text or "，" in text:
             raise UnreadableFileError(
                 f"文件“{name}”实际上是 CSV/文本文件，不是 Excel 工作簿；请在 Excel 中打开并另存为 .xlsx 后再试。"
             )
@@ -94,15 +96,22 @@ def sniff(path: Path) -> Package:
     )
 
 
+_HTML_TAGS = ("<html", "<table", "<body", "<head", "<meta", "<style", "<!doctype html", "<tr", "<td")
+
+
 def _decode_head(head: bytes) -> str | None:
-    if b"\x00" in head[:1024] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """The first bytes as text, or None when they are binary; tolerant of a character cut at the end."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head[: len(head) // 2 * 2].decode("utf-16", "replace")
+    if b"\x00" in head[:1024]:
         return None
-    for encoding in ("utf-8", "gb18030", "utf-16"):
-        try:
-            return head.decode(encoding)
-        except UnicodeDecodeError as exc:
-            if encoding == "utf-8" and exc.start > len(head) - 4:  # cut inside a character
-                return head[: exc.start].decode("utf-8")
+    for encoding in ("utf-8", "gb18030"):
+        for cut in range(4):  # a 4 KB head may end inside a multi-byte character
+            try:
+                return head[: len(head) - cut].decode(encoding)
+            except UnicodeDecodeError:
+                if len(head) < 4096:
+                    break
     return None
 
 
@@ -127,21 +136,68 @@ def _sniff_zip(path: Path) -> Package:
         infos = zf.infolist()
         _check_sizes(path, infos)
         names = {info.filename for info in infos}
-        if "mimetype" in names and zf.read("mimetype").startswith(b"application/vnd.oasis.opendocument"):
+        if len(names) != len(infos):
+            # the guard and the reader could each pick a different copy of a part
+            raise UnsafeFileError(
+                f"文件“{path.name}”的压缩包中有重名的部件，Excel 不会生成这样的文件，可能是损坏或恶意文件，已拒绝读取。"
+            )
+        for info in infos:
+            if _odd_name(info.filename):
+                raise UnsafeFileError(
+                    f"文件“{path.name}”含有路径异常的部件“{info.filename}”，Excel 不会生成这样的文件，"
+                    "可能是恶意文件，已拒绝读取。"
+                )
+            _check_xml_part(zf, info, path)
+        if "mimetype" in names and _read_part(zf, "mimetype", path, 100).startswith(
+            b"application/vnd.oasis.opendocument"
+        ):
             return Package(path, "ods")
-        if "xl/workbook.xml" not in names and "[Content_Types].xml" not in names:
+        if "xl/workbook.xml" not in names:
             if "word/document.xml" in names:
                 raise UnreadableFileError(
                     f"文件“{path.name}”是 Word 文档，不是 Excel 台账；请选择台账工作簿。"
                 )
+            if "ppt/presentation.xml" in names:
+                raise UnreadableFileError(
+                    f"文件“{path.name}”是 PowerPoint 演示文稿，不是 Excel 台账；请选择台账工作簿。"
+                )
+            if "xl/workbook.bin" in names:
+                raise UnreadableFileError(
+                    f"文件“{path.name}”是 Excel 二进制工作簿（.xlsb），本工具不能读取；请在 Excel 中另存为 .xlsx 后再试。"
+                )
+            if "[Content_Types].xml" in names:
+                raise UnreadableFileError(
+                    f"文件“{path.name}”缺少工作簿主体（xl/workbook.xml），可能已损坏；请用 Excel 打开修复后另存。"
+                )
             raise UnreadableFileError(f"文件“{path.name}”是一个压缩包，不是 Excel 工作簿；请选择台账文件。")
-        for info in infos:
-            if info.filename.endswith((".xml", ".rels", ".vml")):
-                _check_no_doctype(zf, info, path)
         return _ooxml_package(path, zf, names)
 
 
+def _odd_name(name: str) -> bool:
+    """Names that resolve differently in different readers ("a/../b", "/x", "a\\b") let the guard and
+    the reader look at different parts; Excel never writes them."""
+    if name.startswith("/") or "\\" in name:
+        return True
+    return any(piece in ("", ".", "..") for piece in name.rstrip("/").split("/"))
+
+
+def _read_part(zf: zipfile.ZipFile, name: str, path: Path, limit: int = -1) -> bytes:
+    """A part's bytes (or its first ``limit`` bytes); a broken stream is a broken file, not a traceback."""
+    try:
+        with zf.open(name) as fh:
+            return fh.read(limit)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError):
+        raise UnreadableFileError(
+            f"文件“{path.name}”中的“{name}”已损坏或不完整（可能下载或复制时被截断），"
+            "请重新获取文件或用 Excel 打开修复后另存。"
+        ) from None
+
+
 def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    if len(infos) > MAX_PARTS:
+        raise UnsafeFileError(
+            f"文件“{path.name}”的压缩包含有 {len(infos)} 个部件，远超工作簿应有的数量，可能是恶意文件，已停止读取。"
+        )
     total = 0
     for info in infos:
         total += info.file_size
@@ -152,37 +208,88 @@ def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
                 "可能是损坏或恶意文件（压缩炸弹），已停止读取；请确认文件来源。"
             )
         if info.flag_bits & 0x1:
-            raise EncryptedFileError(f"文件“{path.name}”的内容被加密，本工具无法读取；请取消加密后另存再试。")
+            raise EncryptedFileError(
+                f"文件“{path.name}”的内容被加密（设有密码），本工具无法读取；请取消加密后另存再试。"
+            )
     if total > MAX_TOTAL_BYTES:
         raise UnsafeFileError(
             f"文件“{path.name}”解压后共 {total >> 20} MB，远超台账应有的大小，可能是压缩炸弹，已停止读取。"
         )
 
 
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_ROOT_START = re.compile(rb"<[A-Za-z_]")
+XML_HEAD = 65536
+_ROOT_TAG = re.compile(rb"<([\w.:-]+)([^>]*)")
+_UNIQUE_COUNT = re.compile(rb"""\buniqueCount\s*=\s*["']\s*(\d+)""")
+_UTF16 = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16", b"<\x00": "utf-16-le", b"\x00<": "utf-16-be"}
 
 
-def _check_no_doctype(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None:
-    """Office never writes a DTD; one in a package is an entity bomb or an external-entity probe."""
-    with zf.open(info) as fh:
-        head = fh.read(65536)
-    root = _ROOT_START.search(head)
-    prolog = head if root is None else head[: root.start()]
-    if _DOCTYPE.search(prolog) or (root is None and len(head) == 65536):
+def _check_xml_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None:
+    """Office never writes a DTD: one in a package is an entity bomb or an external-entity probe.
+
+    Only the prolog is read (the first 64 KB of each part; comments and processing instructions
+    are skipped properly, so a comment cannot hide a DTD). The shared-string table's root tag is
+    checked too: python-calamine reserves ``uniqueCount`` strings when the workbook opens.
+    """
+    if info.is_dir() or info.file_size == 0:
+        return
+    head = _read_part(zf, info.filename, path, XML_HEAD)
+    if (encoding := _UTF16.get(head[:2])) is not None:
+        head = head[: len(head) // 2 * 2].decode(encoding, "replace").encode("utf-8")
+    root = _prolog_end(head)
+    if root is None:
+        if len(head) < XML_HEAD:  # the whole part and no element: not XML; the reader decides
+            return
+        raise UnsafeFileError(
+            f"文件“{path.name}”的“{info.filename}”开头 64 KB 内没有任何内容，Excel 不会生成这样的文件，"
+            "可能是恶意文件，已拒绝读取。"
+        )
+    if root < 0:
         raise UnsafeFileError(
             f"文件“{path.name}”的“{info.filename}”含有 DTD/实体声明（XML 炸弹或外部实体），"
             "Excel 不会生成这样的文件，已拒绝读取；请确认文件来源。"
         )
+    tag = _ROOT_TAG.match(head, root)
+    if tag is not None and tag[1].rsplit(b":", 1)[-1] == b"sst":
+        count = _UNIQUE_COUNT.search(tag[2])
+        if count is not None and int(count[1]) > MAX_CELLS:
+            raise UnsafeFileError(
+                f"文件“{path.name}”声称含有 {int(count[1]):,} 个不同的文本，远超台账可能的数量，"
+                "可能是损坏或恶意文件，已拒绝读取；请确认文件来源。"
+            )
+
+
+def _prolog_end(head: bytes) -> int | None:
+    """Offset of the root element; -1 when a DTD comes first; None when the prolog does not end."""
+    i = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    n = len(head)
+    while True:
+        while i < n and head[i] in b" \t\r\n":
+            i += 1
+        if i >= n:
+            return None
+        if head.startswith(b"<?", i):
+            end = head.find(b"?>", i + 2)
+            if end < 0:
+                return None
+            i = end + 2
+        elif head.startswith(b"<!--", i):
+            end = head.find(b"-->", i + 4)
+            if end < 0:
+                return None
+            i = end + 3
+        elif head.startswith(b"<!", i):
+            return -1  # <!DOCTYPE …> or <!ENTITY …>: nothing else may start with <! before the root
+        else:
+            return i  # the root element, or not XML at all (images, vbaProject.bin): no DTD either way
 
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)/?>")
-_ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
+_ATTR = re.compile(rb'([\w:]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 _REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)/?>")
 
 
 def _attrs(blob: bytes) -> dict[str, str]:
-    return {k.decode(): _unescape(v.decode("utf-8", "replace")) for k, v in _ATTR.findall(blob)}
+    return {k.decode(): _unescape((v or w).decode("utf-8", "replace")) for k, v, w in _ATTR.findall(blob)}
 
 
 def _unescape(text: str) -> str:
@@ -193,17 +300,9 @@ def _unescape(text: str) -> str:
 
 
 def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str]) -> Package:
-    try:
-        workbook = zf.read("xl/workbook.xml")
-        rels_blob = zf.read("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in names else b""
-    except KeyError:
-        raise UnreadableFileError(
-            f"文件“{path.name}”缺少工作簿主体，可能已损坏；请用 Excel 打开修复后另存。"
-        ) from None
-    except (zipfile.BadZipFile, OSError, EOFError):
-        raise UnreadableFileError(
-            f"文件“{path.name}”已损坏或不完整，请重新获取文件或用 Excel 修复后另存。"
-        ) from None
+    workbook = _read_part(zf, "xl/workbook.xml", path, MAX_INDEX_BYTES)
+    rels_name = "xl/_rels/workbook.xml.rels"
+    rels_blob = _read_part(zf, rels_name, path, MAX_INDEX_BYTES) if rels_name in names else b""
     targets = {}
     for blob in _REL_TAG.findall(rels_blob):
         attrs = _attrs(blob)
@@ -222,7 +321,7 @@ def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str]) -> Package:
                 attrs.get("state", "visible") == "visible",
             )
         )
-    date1904 = re.search(rb'date1904\s*=\s*"(1|true)"', workbook) is not None
+    date1904 = re.search(rb'date1904\s*=\s*["\']\s*(1|true)', workbook) is not None
     return Package(path, "ooxml", sheets, date1904)
 
 
@@ -253,34 +352,25 @@ _ERROR_CELL = re.compile(
 class SheetScan:
     max_row: int = 0
     max_col: int = 0
-    unreferenced_cells: bool = False
+    unreferenced_cells: bool = False  # some cell lacks a plain r="A1" reference: read in the child
     formula_errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row1, col0) -> text
+    cell_tag: bytes = b"<c"  # with the document's namespace prefix, if any
+    in_data: int = 0  # 0 before <sheetData>, 1 inside, 2 after
 
 
 def scan_sheet(package: Package, sheet: SheetRef) -> SheetScan:
     """Measure a sheet's true extent and collect error cells without parsing its XML."""
     scan = SheetScan()
     if sheet.part is None:
+        scan.unreferenced_cells = True  # a part we cannot locate is never handed to calamine unmeasured
         return scan
-    overlap = b""
-    seen = 0
-    with _open_zip(package.path) as zf:
-        info = zf.getinfo(sheet.part)
-        try:
-            with zf.open(info) as fh:
-                while chunk := fh.read(CHUNK):
-                    seen += len(chunk)
-                    if seen > MAX_PART_BYTES:
-                        raise UnsafeFileError(
-                            f"文件“{package.path.name}”的工作表“{sheet.name}”解压后异常庞大，可能是压缩炸弹，已停止读取。"
-                        )
-                    data = overlap + chunk
-                    _scan_chunk(data, scan, first=not overlap)
-                    overlap = data[-4096:]
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError):
-            raise UnreadableFileError(
-                f"文件“{package.path.name}”的工作表“{sheet.name}”已损坏或不完整，请用 Excel 打开修复后另存。"
-            ) from None
+    for data in _sheet_chunks(package, sheet):
+        _scan_chunk(data, scan)
+    if scan.max_col * 99999 > MAX_CELLS and scan.max_row < 99999:
+        # wide cells seen, and rows below 99999 are not tracked by the fast pass: measure them exactly
+        for data in _sheet_chunks(package, sheet):
+            for row in _ANY_REF_ROW.findall(data):
+                scan.max_row = max(scan.max_row, int(row))
     area = scan.max_row * max(scan.max_col, 1)
     if area > MAX_CELLS:
         from toolkit.model import column_letter
@@ -292,30 +382,79 @@ def scan_sheet(package: Package, sheet: SheetRef) -> SheetScan:
     return scan
 
 
-def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
+def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
+    """The part in 4 MB chunks, each starting with the last 4 KB of the one before."""
+    overlap = b""
+    seen = 0
+    with _open_zip(package.path) as zf:
+        try:
+            with zf.open(zf.getinfo(sheet.part)) as fh:
+                while chunk := fh.read(CHUNK):
+                    seen += len(chunk)
+                    if seen > MAX_PART_BYTES:
+                        raise UnsafeFileError(
+                            f"文件“{package.path.name}”的工作表“{sheet.name}”解压后异常庞大，可能是压缩炸弹，已停止读取。"
+                        )
+                    data = overlap + chunk
+                    yield data
+                    overlap = data[-4096:]
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError):
+            raise UnreadableFileError(
+                f"文件“{package.path.name}”的工作表“{sheet.name}”已损坏或不完整，请用 Excel 打开修复后另存。"
+            ) from None
+
+
+_ANY_REF_ROW = re.compile(rb'r="[A-Z]{0,3}(\d+)"')
+_ROOT_PREFIX = re.compile(rb"<(\w+:)?worksheet\b")
+
+
+def _scan_chunk(data: bytes, scan: SheetScan) -> None:
     """Track the extent calamine will allocate: row count times column count.
 
-    A cell in column A..Z below row 99999 is found by _TALL_REF, a cell right of column Z by
-    _WIDE_REF; everything else is inside A1:Z99999 and cannot be dangerous. Cells without a
-    reference (Excel never writes them) make the extent unknowable: the sheet is then read in
-    a memory-limited child process instead.
+    A cell right of column Z or below row 99999 is found by _BIG_REF; everything else is inside
+    A1:Z99999 and cannot be dangerous on its own (wide sheets get an exact second pass). The
+    measure only holds when every cell carries a plain ``r="A1"`` as its first attribute, as every
+    writer we know emits: inside <sheetData>, each tag starting with "<c" must be a ``<c r="``.
+    Anything else (no reference, single quotes, spaces around "=") makes the extent unknowable,
+    and the sheet is read in a memory-limited child process instead.
     """
-    if first:
+    if scan.in_data == 0:
+        if m := _ROOT_PREFIX.search(data, 0, 65536):
+            scan.cell_tag = b"<" + (m[1] or b"") + b"c"
         if m := _DIMENSION.search(data, 0, 65536):
             scan.max_col = max(scan.max_col, column_index(m[1].decode()) + 1)
             scan.max_row = max(scan.max_row, int(m[2]))
         if m := _FIRST_REF.search(data):
             scan.max_row = max(scan.max_row, int(m[2]))
     scan.max_col = max(scan.max_col, 26)
-    scan.max_row = max(scan.max_row, 99999 if scan.max_row > 99999 else scan.max_row)
     for letters, row, tall_row in _BIG_REF.findall(data):
         if letters:
             scan.max_col = max(scan.max_col, column_index(letters.decode()) + 1)
             scan.max_row = max(scan.max_row, int(row))
         else:
             scan.max_row = max(scan.max_row, int(tall_row))
-    if b"<c>" in data or b"<c/>" in data or b"r='" in data:
-        scan.unreferenced_cells = True
+    if scan.in_data < 2 and not scan.unreferenced_cells:
+        _check_references(data, scan)
     if b't="e"' in data:
         for letters, row, value in _ERROR_CELL.findall(data):
             scan.formula_errors[(int(row), column_index(letters.decode()))] = value.decode("utf-8", "replace")
+
+
+def _check_references(data: bytes, scan: SheetScan) -> None:
+    """Count "<c" against '<c r="' over the same cell starts (two fast substring counts a chunk)."""
+    start = 0
+    if scan.in_data == 0:
+        start = data.find(b"sheetData")
+        if start < 0:
+            return
+        scan.in_data = 1
+    tag = scan.cell_tag
+    full = tag + b' r="'
+    close = data.find(b"</" + tag[1:-1] + b"sheetData", start)
+    if close >= 0:
+        scan.in_data = 2
+        stop = close
+    else:
+        stop = len(data) - len(full) + len(tag)  # a tag cut at the chunk's end is counted next time
+    if data.count(tag, start, stop) != data.count(full, start, stop + len(full) - len(tag)):
+        scan.unreferenced_cells = True

@@ -151,19 +151,18 @@ class _CalamineSource(_Source):
 
     def load(self, name: str):
         ref = self._refs.get(name)
-        errors: dict[tuple[int, int], str] = {}
-        if ref is not None:
-            scan = scan_sheet(self.package, ref)
-            if scan.unreferenced_cells:
-                return _load_in_child(self.package.path, name)
-            errors = scan.formula_errors
+        if ref is None:  # a sheet the guard did not see listed is never read unmeasured in-process
+            return _load_in_child(self.package.path, name)
+        scan = scan_sheet(self.package, ref)
+        if scan.unreferenced_cells:
+            return _load_in_child(self.package.path, name)
         try:
             sheet = self.book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
             merged = sheet.merged_cell_ranges or []
         except Exception as exc:
             raise _broken(self.package.path, exc) from None
-        return rows, merged, errors, (0, 0)
+        return rows, _clip_merged(rows, merged, self.package.path, name), scan.formula_errors, (0, 0)
 
     def close(self) -> None:
         self.book.close()
@@ -196,10 +195,17 @@ class _ChildSource(_Source):
 
 
 def _child_read(path: str, name: str | None, conn) -> None:  # runs in the child
+    import os
     import resource
 
     try:
-        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+        # calamine reports an aborted allocation on stderr; the parent's one sentence is the message
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        # never above a limit the parent already runs under (raising it is not allowed)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = CHILD_MEMORY if hard == resource.RLIM_INFINITY else min(CHILD_MEMORY, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
         import python_calamine as pc
 
         book = pc.CalamineWorkbook.from_path(path)
@@ -259,7 +265,33 @@ def _child_call(path: Path, name: str | None):
 
 
 def _load_in_child(path: Path, name: str):
-    return _child_call(path, name)
+    rows, merged, errors, origin = _child_call(path, name)
+    return rows, _clip_merged(rows, merged, path, name), errors, origin
+
+
+def _clip_merged(rows: list[list], merged: Merged, path: Path, name: str) -> list:
+    """Merged ranges cut to the grid; overlapping ranges covering more than the grid are hostile.
+
+    A merge such as A1:XFD1048576 over a real ledger would otherwise be filled cell by cell.
+    """
+    if not merged:
+        return []
+    height = len(rows)
+    width = max(map(len, rows), default=0)
+    clipped = []
+    covered = 0
+    for (r0, c0), (r1, c1) in merged:
+        r1, c1 = min(r1, height - 1), min(c1, width - 1)
+        if r0 > r1 or c0 > c1:
+            continue
+        covered += (r1 - r0 + 1) * (c1 - c0 + 1)
+        clipped.append(((r0, c0), (r1, c1)))
+    if covered > height * width:
+        raise UnsafeFileError(
+            f"工作表“{name}”（文件“{path.name}”）中的合并单元格互相重叠、覆盖范围超过整张表，"
+            "Excel 不会生成这样的文件，可能是损坏或恶意文件；请在 Excel 中取消合并后另存再试。"
+        )
+    return clipped
 
 
 class _HtmlSource(_Source):
@@ -268,6 +300,7 @@ class _HtmlSource(_Source):
     def __init__(self, package: Package) -> None:
         from toolkit.htmltable import read_html_tables
 
+        self.path = package.path
         self.tables = read_html_tables(package.path)
         if not self.tables:
             raise NoLedgerError(
@@ -279,7 +312,7 @@ class _HtmlSource(_Source):
 
     def load(self, name: str):
         rows, merged = self.tables[int(name[1:]) - 1]
-        return rows, merged, {}, (0, 0)
+        return rows, _clip_merged(rows, merged, self.path, name), {}, (0, 0)
 
 
 def _open_source(package: Package) -> _Source:

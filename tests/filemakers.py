@@ -6,6 +6,7 @@ mocked. Hostile packages are written part by part so a test can plant exactly on
 
 from __future__ import annotations
 
+import io
 import os
 import resource
 import shutil
@@ -79,11 +80,12 @@ LEDGER_ROWS: list[tuple] = [
 ]  # fmt: skip
 LEDGER_TITLE = "某街道党工委2024年度民主生活会查摆问题整改台账"
 LEDGER_DIMENSIONS = ["理论学习", "作风建设"]
+FIRST_ROW = 2  # 0-based: Excel row 3 holds the first item
+# what validate must find in LEDGER_ROWS on AS_OF: (Excel row, column, code)
+LEDGER_FINDINGS = [(4, "H", "overdue"), (5, "J", "late-completion")]
 
 
-def write_ledger_sheet(
-    workbook, name: str = "台账", rows: list[tuple] | None = None, date_1904: bool = False
-):
+def write_ledger_sheet(workbook, name: str = "台账", rows: list[tuple] | None = None, merge: bool = True):
     """A ledger sheet as a clerk lays it out: title row, header row, data from Excel row 3."""
     rows = LEDGER_ROWS if rows is None else rows
     sheet = workbook.add_worksheet(name)
@@ -91,7 +93,7 @@ def write_ledger_sheet(
     sheet.write(0, 0, LEDGER_TITLE)
     sheet.write_row(1, 0, HEADERS)
     for i, row in enumerate(rows):
-        r = 2 + i
+        r = FIRST_ROW + i
         sheet.write_number(r, 0, i + 1)
         for c, value in enumerate(row, start=1):
             if isinstance(value, date):
@@ -100,6 +102,13 @@ def write_ledger_sheet(
                 continue
             else:
                 sheet.write_string(r, c, value)
+    if merge:  # 方面 merged down its rows, as clerks do
+        start = 0
+        for i in range(1, len(rows) + 1):
+            if i == len(rows) or rows[i][0] != rows[start][0]:
+                if i - 1 > start:
+                    sheet.merge_range(FIRST_ROW + start, 1, FIRST_ROW + i - 1, 1, rows[start][0])
+                start = i
     return sheet
 
 
@@ -117,7 +126,7 @@ def build_ledger_xlsx(
         cover_sheet.write(3, 0, "填报日期：2024年12月31日")
     write_ledger_sheet(workbook)
     if vba is not None:
-        workbook.add_vba_project(vba, is_stream=True)
+        workbook.add_vba_project(io.BytesIO(vba), is_stream=True)
     workbook.close()
     return path
 

@@ -354,8 +354,6 @@ class SheetScan:
     max_col: int = 0
     unreferenced_cells: bool = False  # some cell lacks a plain r="A1" reference: read in the child
     formula_errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row1, col0) -> text
-    cell_tag: bytes = b"<c"  # with the document's namespace prefix, if any
-    in_data: int = 0  # 0 before <sheetData>, 1 inside, 2 after
 
 
 def scan_sheet(package: Package, sheet: SheetRef) -> SheetScan:
@@ -364,8 +362,8 @@ def scan_sheet(package: Package, sheet: SheetRef) -> SheetScan:
     if sheet.part is None:
         scan.unreferenced_cells = True  # a part we cannot locate is never handed to calamine unmeasured
         return scan
-    for data in _sheet_chunks(package, sheet):
-        _scan_chunk(data, scan)
+    for i, data in enumerate(_sheet_chunks(package, sheet)):
+        _scan_chunk(data, scan, first=i == 0)
     if scan.max_col * 99999 > MAX_CELLS and scan.max_row < 99999:
         # wide cells seen, and rows below 99999 are not tracked by the fast pass: measure them exactly
         for data in _sheet_chunks(package, sheet):
@@ -405,22 +403,21 @@ def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
 
 
 _ANY_REF_ROW = re.compile(rb'r="[A-Z]{0,3}(\d+)"')
-_ROOT_PREFIX = re.compile(rb"<(\w+:)?worksheet\b")
+# one regex each (literal prefixes keep them fast): a cell without a leading r="…"
+_ODD_CELL = re.compile(rb'<c(?! r=")[\s>/]')
+_ODD_PREFIXED_CELL = re.compile(rb':c(?! r=")[\s>/]')
 
 
-def _scan_chunk(data: bytes, scan: SheetScan) -> None:
+def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
     """Track the extent calamine will allocate: row count times column count.
 
     A cell right of column Z or below row 99999 is found by _BIG_REF; everything else is inside
     A1:Z99999 and cannot be dangerous on its own (wide sheets get an exact second pass). The
     measure only holds when every cell carries a plain ``r="A1"`` as its first attribute, as every
-    writer we know emits: inside <sheetData>, each tag starting with "<c" must be a ``<c r="``.
-    Anything else (no reference, single quotes, spaces around "=") makes the extent unknowable,
+    writer we know emits. Anything else (no reference, single quotes, spaces around "=") makes the extent unknowable,
     and the sheet is read in a memory-limited child process instead.
     """
-    if scan.in_data == 0:
-        if m := _ROOT_PREFIX.search(data, 0, 65536):
-            scan.cell_tag = b"<" + (m[1] or b"") + b"c"
+    if first:
         if m := _DIMENSION.search(data, 0, 65536):
             scan.max_col = max(scan.max_col, column_index(m[1].decode()) + 1)
             scan.max_row = max(scan.max_row, int(m[2]))
@@ -433,7 +430,7 @@ def _scan_chunk(data: bytes, scan: SheetScan) -> None:
             scan.max_row = max(scan.max_row, int(row))
         else:
             scan.max_row = max(scan.max_row, int(tall_row))
-    if scan.in_data < 2 and not scan.unreferenced_cells:
+    if not scan.unreferenced_cells:
         _check_references(data, scan)
     if b't="e"' in data:
         for letters, row, value in _ERROR_CELL.findall(data):
@@ -441,20 +438,13 @@ def _scan_chunk(data: bytes, scan: SheetScan) -> None:
 
 
 def _check_references(data: bytes, scan: SheetScan) -> None:
-    """Count "<c" against '<c r="' over the same cell starts (two fast substring counts a chunk)."""
-    start = 0
-    if scan.in_data == 0:
-        start = data.find(b"sheetData")
-        if start < 0:
+    """Flag any cell element (prefixed or not) whose first attribute is not a plain r="…".
+
+    An element named exactly "c" is followed by whitespace, ">" or "/", so "<color" never
+    matches. A match in the last bytes may be a tag cut by the chunk end: the next chunk,
+    which starts with this one's tail, decides.
+    """
+    for pattern in (_ODD_CELL, _ODD_PREFIXED_CELL):
+        if (m := pattern.search(data)) is not None and m.start() < len(data) - 8:
+            scan.unreferenced_cells = True
             return
-        scan.in_data = 1
-    tag = scan.cell_tag
-    full = tag + b' r="'
-    close = data.find(b"</" + tag[1:-1] + b"sheetData", start)
-    if close >= 0:
-        scan.in_data = 2
-        stop = close
-    else:
-        stop = len(data) - len(full) + len(tag)  # a tag cut at the chunk's end is counted next time
-    if data.count(tag, start, stop) != data.count(full, start, stop + len(full) - len(tag)):
-        scan.unreferenced_cells = True

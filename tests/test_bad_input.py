@@ -575,3 +575,108 @@ def test_wide_cell_and_a_five_digit_row(tmp_path):
     rows += inline("A99999", "x") + "</row>"
     path = build_package(tmp_path / "台账.xlsx", {"xl/worksheets/sheet1.xml": sheet_xml(rows)})
     assert_refused(path, "XFD99999", "异常庞大")
+
+
+# --- more things people pick by mistake ---------------------------------------------------------------------
+
+
+def test_excel_2003_xml_renamed_to_xls(tmp_path):
+    path = tmp_path / "台账.xls"
+    path.write_text(
+        '<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+        'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="台账"><Table>'
+        '<Row><Cell><Data ss:Type="String">问题描述</Data></Cell></Row></Table></Worksheet></Workbook>',
+        encoding="utf-8",
+    )
+    assert_refused(path, "Excel 2003 XML", "另存为 .xlsx")
+
+
+def test_xlsb_is_named_as_such(tmp_path):
+    path = tmp_path / "台账.xlsb"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.bin", b"\x83\x01\x00")
+        zf.writestr("xl/worksheets/sheet1.bin", b"\x81\x01\x00")
+    assert_refused(path, ".xlsb", "另存为 .xlsx")
+
+
+@office
+@needs_soffice
+def test_word_97_document_renamed_to_xls(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("关于整改落实情况的通报：Workbook")
+    source = tmp_path / "通报.docx"
+    document.save(str(source))
+    doc = soffice_convert(source, "doc", tmp_path)
+    path = tmp_path / "台账.xls"
+    doc.rename(path)
+    assert_refused(path, "Word")
+
+
+def test_file_larger_than_any_ledger(tmp_path):
+    path = tmp_path / "台账.xlsx"
+    with path.open("wb") as fh:  # sparse: costs no disk
+        fh.write(b"PK\x03\x04")
+        fh.seek(600 << 20)
+        fh.write(b"\0")
+    assert_refused(path, "500 MB")
+
+
+def test_package_with_a_part_path_outside_the_package(tmp_path):
+    path = build_package(
+        tmp_path / "台账.xlsx", {"xl/worksheets/../worksheets/sheet1.xml": sheet_xml(_far_cells())}
+    )
+    assert_refused(path, "路径异常")
+
+
+def test_package_with_tens_of_thousands_of_parts(tmp_path):
+    path = build_package(tmp_path / "台账.xlsx", {f"xl/media/image{i}.png": b"" for i in range(12_000)})
+    assert_refused(path, "部件")
+
+
+# --- hostile HTML "xls" -------------------------------------------------------------------------------------------
+
+HTML_HEAD = '<html><head><meta charset="utf-8"></head><body><table><tr>'
+
+
+def test_html_spans_creating_too_many_cells(tmp_path):
+    path = tmp_path / "导出.xls"
+    cells = '<td rowspan="1000" colspan="1000">x</td>' * 30
+    path.write_text(HTML_HEAD + cells + "</tr></table></body></html>", encoding="utf-8")
+    assert_refused(path, "远超")
+
+
+def test_html_rowspans_reaching_millions_of_rows(tmp_path):
+    path = tmp_path / "导出.xls"
+    rows = "<tr>" + '<td rowspan="1000">x</td>' * 1000 + "</tr>"
+    path.write_text(HTML_HEAD.removesuffix("<tr>") + rows * 3 + "</table></body></html>", encoding="utf-8")
+    assert_refused(path, "异常庞大")
+
+
+@pytest.mark.parametrize("pattern", ["</", "<?", "<!", "<a ", "<td a='x"])
+def test_html_that_makes_htmlparser_quadratic(tmp_path, pattern):
+    """Python 3.11's HTMLParser needs minutes on a megabyte of these; our tokenizer is linear."""
+    path = tmp_path / "导出.xls"
+    path.write_text(HTML_HEAD + "<td>" + pattern * (1_000_000 // len(pattern)), encoding="utf-8")
+    run = run_limited("validate", path, "--as-of", AS_OF, "--json", timeout=HOSTILE_TIMEOUT)
+    assert run.code == 2 and "Traceback" not in run.err, (run.code, run.err[-2000:])
+    assert "\n" not in run.err.strip()
+
+
+def test_html_with_deeply_nested_and_countless_tables(tmp_path):
+    path = tmp_path / "导出.xls"
+    path.write_text(HTML_HEAD + "<td><table><tr>" * 50_000 + "<table><tr><td>x</td></tr></table>" * 20_000,
+                    encoding="utf-8")  # fmt: skip
+    assert_refused(path, "表格")
+
+
+def test_html_larger_than_any_export(tmp_path):
+    path = tmp_path / "导出.xls"
+    with path.open("wb") as fh:  # sparse after a text head
+        fh.write(HTML_HEAD.encode() + b" " * 8192)
+        fh.seek(300 << 20)
+        fh.write(b"</table>")
+    assert_refused(path, "MB")

@@ -71,10 +71,23 @@ def sniff(path: Path) -> Package:
     if head.startswith(ZIP_MAGIC) or head.startswith(b"PK\x05\x06"):
         return _sniff_zip(path)
     if head.startswith(OLE_MAGIC):
-        if _ole_is_encrypted(path):
+        kind = _ole_kind(path)
+        if kind == "encrypted":
             raise EncryptedFileError(
                 f"文件“{name}”设有打开密码，本工具无法读取；请在 Excel 中取消密码"
                 "（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码）后另存，再试一次。"
+            )
+        if kind == "word":
+            raise UnreadableFileError(
+                f"文件“{name}”是 Word 文档（.doc），不是 Excel 台账；请选择台账工作簿。"
+            )
+        if kind == "powerpoint":
+            raise UnreadableFileError(
+                f"文件“{name}”是 PowerPoint 演示文稿，不是 Excel 台账；请选择台账工作簿。"
+            )
+        if kind != "xls":
+            raise UnreadableFileError(
+                f"文件“{name}”是 Office 复合文档，但其中没有 Excel 工作表；请确认选择了正确的台账文件。"
             )
         return Package(path, "xls")
     text = _decode_head(head)
@@ -115,11 +128,31 @@ def _decode_head(head: bytes) -> str | None:
     return None
 
 
-def _ole_is_encrypted(path: Path) -> bool:
-    """An encrypted .xlsx is an OLE file with an EncryptedPackage stream; an .xls has a FILEPASS record."""
+def _ole_entry(name: str) -> bytes:
+    return (name + "\0").encode("utf-16-le")  # a directory entry's name is NUL-terminated UTF-16
+
+
+_OLE_KINDS = (
+    ("encrypted", (_ole_entry("EncryptedPackage"), _ole_entry("EncryptionInfo"))),
+    ("word", (_ole_entry("WordDocument"),)),
+    ("powerpoint", (_ole_entry("PowerPoint Document"),)),
+    ("xls", (_ole_entry("Workbook"), _ole_entry("Book"))),
+)
+
+
+def _ole_kind(path: Path) -> str:
+    """What an OLE compound file holds, from its directory entry names.
+
+    An encrypted .xlsx is an OLE file with EncryptedPackage/EncryptionInfo streams (an encrypted
+    .xls has a FILEPASS record, which calamine reports in the child); .doc and .ppt files renamed
+    to .xls are told apart so the user hears what they picked.
+    """
     with path.open("rb") as fh:
-        data = fh.read(min(path.stat().st_size, 64 << 20))
-    return "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data
+        data = fh.read(64 << 20)
+    for kind, names in _OLE_KINDS:
+        if any(entry in data for entry in names):
+            return kind
+    return "unknown"
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:

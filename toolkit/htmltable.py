@@ -2,13 +2,15 @@
 
 Such a file is untrusted input like any workbook: its size, the number of cells its spans
 create, the nesting depth and the number of tables are bounded, and DTD entities are never
-expanded (HTMLParser only knows the HTML character references).
+expanded (only HTML character references are). The page is split into tags and text by one
+regular expression with bounded tag length, so every input is read in linear time — the
+standard library's HTMLParser is quadratic on inputs such as "</</</…" in Python 3.11.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 from toolkit.errors import UnsafeFileError
@@ -24,34 +26,82 @@ _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_231
 _SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000]+")
 _BREAKS = re.compile(r" ?\n ?")
 MAX_SPAN = 1000
-MAX_CELLS = 20_000_000  # grid cells all tables together may create (spans included)
+MAX_CELLS = 20_000_000  # grid cells all tables together may create (colspans included)
+MAX_COVERED = 2_000_000  # rows reached by rowspans (a 100k-row export merging 3 columns needs 300k)
 MAX_DEPTH = 50  # nested tables deeper than this are read as text
 MAX_TABLES = 1000
 MAX_HTML_BYTES = 256 << 20
 
 
 class _Table:
-    __slots__ = ("cell", "covered", "merged", "row", "rows")
+    __slots__ = ("cell", "covered", "merged", "row", "rows", "taken")
 
     def __init__(self) -> None:
         self.rows: Grid = []
         self.merged: MergedList = []
-        self.covered: set[tuple[int, int]] = set()  # cells taken by a rowspan from a row above
+        self.covered: dict[int, list[tuple[int, int]]] = {}  # row -> column ranges a rowspan above takes
         self.row: int | None = None  # index of the open <tr>
         self.cell: dict | None = None
+        self.taken: list[tuple[int, int]] = []  # the open row's covered ranges, consumed left to right
 
 
-class _TableParser(HTMLParser):
+# a comment, a script/style element, a declaration or processing instruction, or a tag whose
+# attributes fit in 4 KB; anything else is text. No repeat can run past a "<", so a failed
+# attempt costs at most the distance to the next "<" and the whole scan stays linear.
+_TOKEN = re.compile(
+    r"<!--.*?(?:-->|\Z)"
+    r"|<(script|style)\b.*?(?:</\1\s*>|\Z)"
+    r"|<[!?][^<>]{0,4096}>"
+    r"|<(/?)([a-zA-Z][a-zA-Z0-9:]{0,32})((?:[^<>\"']|\"[^<\"]{0,4096}\"|'[^<']{0,4096}'){0,4096})/?>",
+    re.DOTALL | re.IGNORECASE,
+)
+_SPAN_ATTR = re.compile(r"""\b(rowspan|colspan)\s*=\s*["']?\s*(\d{1,9})""", re.IGNORECASE)
+_STRUCTURE = frozenset({"table", "tr", "td", "th", "br", "p", "div"})
+
+
+class _TableParser:
     def __init__(self, name: str) -> None:
-        super().__init__(convert_charrefs=True)
         self.name = name
         self.tables: list[tuple[Grid, MergedList]] = []
         self._stack: list[_Table] = []  # nested tables: the innermost is current
         self._ignored_depth = 0
         self._cells = 0
+        self._covered = 0
+        self._opened = 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def feed(self, text: str) -> None:
+        """Walk the page's tags and text once; only table structure and cell text matter."""
+        pos = 0
+        stack = self._stack
+        for m in _TOKEN.finditer(text):
+            start = m.start()
+            if start > pos and stack and stack[-1].cell is not None:
+                self.handle_data(text[pos:start])
+            pos = m.end()
+            tag = m.group(3)
+            if tag is None:
+                continue  # comment, script, style, declaration
+            tag = tag.lower()
+            if tag in _STRUCTURE:
+                if m.group(2):
+                    self.handle_endtag(tag)
+                else:
+                    self.handle_starttag(tag, m.group(4))
+        if pos < len(text) and stack and stack[-1].cell is not None:
+            self.handle_data(text[pos:])
+
+    def close(self) -> None:
+        while self._stack:  # tables left open at the end of the page
+            self.handle_endtag("table")
+
+    def handle_starttag(self, tag: str, attrs: str) -> None:
         if tag == "table":
+            self._opened += 1
+            if self._opened > MAX_TABLES * 10:
+                raise UnsafeFileError(
+                    f"网页格式文件“{self.name}”含有超过 {MAX_TABLES * 10:,} 个表格，不像是台账导出文件，"
+                    "可能是损坏或恶意文件，已停止读取。"
+                )
             if len(self._stack) >= MAX_DEPTH:
                 self._ignored_depth += 1
             else:
@@ -63,20 +113,17 @@ class _TableParser(HTMLParser):
         if tag == "tr":
             if table.cell is not None:
                 self._close_cell(table)
-            table.row = len(table.rows) if table.row is None else table.row + 1
-            self._ensure_row(table, table.row)
+            self._enter_row(table, len(table.rows) if table.row is None else table.row + 1)
         elif tag in ("td", "th"):
             if table.cell is not None:
                 self._close_cell(table)  # an unclosed <td> ends at the next one
             if table.row is None:
-                table.row = len(table.rows)
-                self._ensure_row(table, table.row)
-            spans = dict(attrs)
-            table.cell = {
-                "text": [],
-                "rowspan": _span(spans.get("rowspan")),
-                "colspan": _span(spans.get("colspan")),
-            }
+                self._enter_row(table, len(table.rows))
+            rowspan = colspan = 1
+            if "span" in attrs or "SPAN" in attrs or "Span" in attrs:
+                spans = {k.lower(): v for k, v in _SPAN_ATTR.findall(attrs)}
+                rowspan, colspan = _span(spans.get("rowspan")), _span(spans.get("colspan"))
+            table.cell = {"text": [], "rowspan": rowspan, "colspan": colspan}
         elif tag in ("br", "p", "div") and table.cell is not None and (tag == "br" or table.cell["text"]):
             table.cell["text"].append("\n")
 
@@ -101,7 +148,12 @@ class _TableParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._stack and self._stack[-1].cell is not None:
-            self._stack[-1].cell["text"].append(data)
+            self._stack[-1].cell["text"].append(html.unescape(data) if "&" in data else data)
+
+    def _enter_row(self, table: _Table, index: int) -> None:
+        table.row = index
+        self._ensure_row(table, index)
+        table.taken = sorted(table.covered.pop(index, ()), reverse=True)
 
     def _ensure_row(self, table: _Table, index: int) -> None:
         while len(table.rows) <= index:
@@ -114,16 +166,23 @@ class _TableParser(HTMLParser):
         assert cell is not None and r is not None
         row = table.rows[r]
         c = len(row)
-        while (r, c) in table.covered:
-            c += 1
+        taken = table.taken
+        while taken and taken[-1][0] <= c:  # ranges sorted descending: the nearest is last
+            _first, last = taken.pop()
+            if last >= c:
+                c = last + 1
         rowspan, colspan = cell["rowspan"], cell["colspan"]
-        self._cells += max(c - len(row), 0) + colspan * rowspan
-        if self._cells > MAX_CELLS:
+        self._cells += c - len(row) + colspan
+        self._covered += rowspan - 1
+        if self._cells > MAX_CELLS or self._covered > MAX_COVERED:
             raise UnsafeFileError(
                 f"网页格式文件“{self.name}”中的表格合并跨度异常庞大（超过 {MAX_CELLS:,} 个单元格），"
                 "可能是损坏或恶意文件，已停止读取。"
             )
-        text = _BREAKS.sub("\n", _SPACES.sub(" ", "".join(cell["text"]))).strip()
+        text = "".join(cell["text"])
+        if not text.isprintable() or "  " in text:  # line breaks, tabs, nbsp, runs of spaces
+            text = _BREAKS.sub("\n", _SPACES.sub(" ", text))
+        text = text.strip()
         while len(row) < c:
             row.append("")
         row.append(text)
@@ -131,17 +190,13 @@ class _TableParser(HTMLParser):
         if rowspan > 1 or colspan > 1:
             table.merged.append(((r, c), (r + rowspan - 1, c + colspan - 1)))
         for rr in range(r + 1, r + rowspan):
-            for cc in range(c, c + colspan):
-                table.covered.add((rr, cc))
+            table.covered.setdefault(rr, []).append((c, c + colspan - 1))
         if rowspan > 1:
             self._ensure_row(table, r + rowspan - 1)
 
 
 def _span(value: str | None) -> int:
-    try:
-        return max(1, min(int(str(value).strip().strip("\"'") or 1), MAX_SPAN))
-    except ValueError:
-        return 1
+    return max(1, min(int(value or 1), MAX_SPAN))
 
 
 def _decode(raw: bytes) -> str:

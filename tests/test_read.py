@@ -14,7 +14,19 @@ AS_OF = "2024-12-31"
 
 
 def test_title_rows_aliases_and_odd_header_spelling(tmp_path, ledger_cli):
-    headers = ["编号", "问题类别", "存在 问题", "整改\n举措", "牵头领导", "责任单位", "具体责任人", "完成时限", "完成情况", "办结时间", "佐证"]
+    headers = [
+        "编号",
+        "问题类别",
+        "存在 问题",
+        "整改\n举措",
+        "牵头领导",
+        "责任单位",
+        "具体责任人",
+        "完成时限",
+        "完成情况",
+        "办结时间",
+        "佐证",
+    ]
     rows = [row(1), row(2, problem="作风不实")]
     path = write_ledger(
         tmp_path / "a.xlsx",
@@ -35,7 +47,19 @@ def test_title_rows_aliases_and_odd_header_spelling(tmp_path, ledger_cli):
 
 
 def test_full_width_and_spaces_in_headers(tmp_path):
-    headers = ["序　号", "方 面", "问题描述 ", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "完成状态", "完成时间", "佐证材料"]
+    headers = [
+        "序　号",
+        "方 面",
+        "问题描述 ",
+        "整改措施",
+        "责任领导",
+        "责任部门",
+        "责任人",
+        "整改时限",
+        "完成状态",
+        "完成时间",
+        "佐证材料",
+    ]
     path = write_ledger(tmp_path / "fw.xlsx", [row(1)], headers)
     assert len(read_ledger(path).columns) == 11
 
@@ -79,7 +103,12 @@ def test_section_rows_blank_rows_total_and_notes(tmp_path, ledger_cli):
     ]
     path = write_ledger(tmp_path / "s.xlsx", rows, headers)
     ledger = read_ledger(path)
-    assert [(i.row, i.dimension) for i in ledger.items] == [(3, "理论学习"), (4, "理论学习"), (7, "作风建设"), (9, "全面从严治党")]
+    assert [(i.row, i.dimension) for i in ledger.items] == [
+        (3, "理论学习"),
+        (4, "理论学习"),
+        (7, "作风建设"),
+        (9, "全面从严治党"),
+    ]
     assert ledger.dimensions == ["理论学习", "作风建设", "全面从严治党"]
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
     assert run.json()["issues"] == [], run.out  # no missing-column for 方面: sections give it
@@ -104,12 +133,22 @@ def test_date_forms_text_and_real(tmp_path):
         date(2024, 6, 30), "2024年6月30日", "2024.6.30", "2024-06-30", "2024年6月底前", "2024年底", "6月底前",
         "立行立改", "长期坚持", "2024/6/30", "二〇二四年六月底",
     ]  # fmt: skip
-    rows = [row(n + 1, problem=f"问题{n}", deadline=d, status="正在整改", completed_on=None) for n, d in enumerate(deadlines)]
+    rows = [
+        row(n + 1, problem=f"问题{n}", deadline=d, status="正在整改", completed_on=None)
+        for n, d in enumerate(deadlines)
+    ]
     path = write_ledger(tmp_path / "d.xlsx", rows, title_rows=["2024年度整改台账"])
     items = read_ledger(path).items
     parsed = [(i.deadline.kind, i.deadline.value) for i in items]
     june = ("date", date(2024, 6, 30))
-    assert parsed == [june] * 5 + [("date", date(2024, 12, 31)), june, ("immediate", None), ("long_term", None), june, june]
+    assert parsed == [june] * 5 + [
+        ("date", date(2024, 12, 31)),
+        june,
+        ("immediate", None),
+        ("long_term", None),
+        june,
+        june,
+    ]
     assert items[1].deadline.raw == "2024年6月30日"  # the raw text stays beside the value
     assert items[0].values["deadline"] == "2024-06-30"
 
@@ -166,7 +205,9 @@ def test_extra_aliases_from_config(tmp_path, ledger_cli):
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
     assert run.json()["issues"][0]["code"] == "missing-column"
     config = tmp_path / "c.toml"
-    config.write_text('[aliases]\nproblem = ["查摆问题"]\n[statuses]\n"已完成" = ["已落实"]\n', encoding="utf-8")
+    config.write_text(
+        '[aliases]\nproblem = ["查摆问题"]\n[statuses]\n"已完成" = ["已落实"]\n', encoding="utf-8"
+    )
     rows = [row(1), row(2, problem="二", status="已落实")]
     path = write_ledger(tmp_path / "x2.xlsx", rows, headers)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--config", config, "--json")

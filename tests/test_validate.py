@@ -27,19 +27,31 @@ def test_each_rule_at_its_cell(tmp_path, ledger_cli):
         row(1),  # row 2: clean
         row(2, problem="问题二", owner=""),  # row 3: missing owner (G)
         row(3, problem="问题三", status="已完城"),  # row 4: unknown status (I)
-        row(4, problem="问题四", deadline="明年再说", status="正在整改", completed_on=None),  # row 5: bad deadline
+        row(
+            4, problem="问题四", deadline="明年再说", status="正在整改", completed_on=None
+        ),  # row 5: bad deadline
         row(5, problem="问题五", completed_on="上个月"),  # row 6: bad completion date
         row(6, problem="问题六", completed_on=None),  # row 7: completed without date
         row(7, problem="问题七", completed_on=date(2025, 3, 1), deadline=date(2025, 6, 30)),  # row 8: future
         row(8, problem="问题八", completed_on=date(2024, 8, 1), deadline=date(2024, 6, 30)),  # row 9: late
-        row(9, problem="问题九", status="正在整改", completed_on=None, deadline=date(2024, 9, 30)),  # row 10: overdue
-        row(10, problem="问题十", status="正在整改", completed_on=None, deadline=date(2025, 1, 5)),  # row 11: due soon
+        row(
+            9, problem="问题九", status="正在整改", completed_on=None, deadline=date(2024, 9, 30)
+        ),  # row 10: overdue
+        row(
+            10, problem="问题十", status="正在整改", completed_on=None, deadline=date(2025, 1, 5)
+        ),  # row 11: due soon
         row(11, problem="问题十一", status="已销号", evidence=""),  # row 12: closed without evidence
         row(12, problem="问题二"),  # row 13: duplicate of row 3
         row(14, problem="问题十四"),  # row 14: seq gap (12 -> 14)
         row(14, problem="问题十五"),  # row 15: seq duplicate
         row(15, problem="问题十六", lead=""),  # row 16: lead empty: warning
-        row(16, problem="问题十七", status="正在整改", completed_on=date(2024, 3, 1), deadline=date(2025, 6, 30)),
+        row(
+            16,
+            problem="问题十七",
+            status="正在整改",
+            completed_on=date(2024, 3, 1),
+            deadline=date(2025, 6, 30),
+        ),
     ]
     path = write_ledger(tmp_path / "faults.xlsx", rows)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
@@ -86,7 +98,9 @@ def test_unknown_status_is_never_counted_done(tmp_path, ledger_cli):
 
 def test_missing_column_reported_once(tmp_path, ledger_cli):
     headers = [h for h in HEADERS if h != "责任人"]
-    rows = [[v for i, v in enumerate(row(n, problem=f"问题{n}")) if HEADERS[i] != "责任人"] for n in (1, 2, 3)]
+    rows = [
+        [v for i, v in enumerate(row(n, problem=f"问题{n}")) if HEADERS[i] != "责任人"] for n in (1, 2, 3)
+    ]
     path = write_ledger(tmp_path / "m.xlsx", rows, headers)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
     assert run.code == 1
@@ -97,7 +111,11 @@ def test_missing_column_reported_once(tmp_path, ledger_cli):
 def test_unknown_dimension_with_configured_list(tmp_path, ledger_cli):
     config = tmp_path / "c.toml"
     config.write_text('dimensions = ["理论学习", "作风建设"]\n', encoding="utf-8")
-    rows = [row(1), row(2, problem="二", dimension="作风建设方面"), row(3, problem="三", dimension="党风廉政")]
+    rows = [
+        row(1),
+        row(2, problem="二", dimension="作风建设方面"),
+        row(3, problem="三", dimension="党风廉政"),
+    ]
     path = write_ledger(tmp_path / "d.xlsx", rows)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--config", config, "--json")
     assert findings(run) == [(4, "B", "unknown-dimension")]
@@ -131,7 +149,12 @@ def test_readable_table_output(tmp_path, ledger_cli):
 
 
 def test_seq_restarting_per_section_is_not_a_gap(tmp_path, ledger_cli):
-    rows = [row(1), row(2, problem="二"), row(1, problem="三", dimension="作风建设"), row(2, problem="四", dimension="作风建设")]
+    rows = [
+        row(1),
+        row(2, problem="二"),
+        row(1, problem="三", dimension="作风建设"),
+        row(2, problem="四", dimension="作风建设"),
+    ]
     path = write_ledger(tmp_path / "seq.xlsx", rows)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
     assert findings(run) == []

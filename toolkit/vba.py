@@ -590,7 +590,12 @@ def build_vba_project(
             ) from exc
 
     digest = hashlib.sha256(
-        b"\0".join([project_name.encode(), *(m.name.encode() + b"\1" + t for m, t in zip(modules, texts))])
+        b"\0".join(
+            [
+                project_name.encode(),
+                *(m.name.encode() + b"\1" + t for m, t in zip(modules, texts, strict=True)),
+            ]
+        )
     ).digest()
     project_id = "{" + str(uuid.UUID(bytes=digest[:16])).upper() + "}"
 
@@ -605,7 +610,7 @@ def build_vba_project(
         "VBA/_VBA_PROJECT": struct.pack("<HHBH", 0x61CC, 0xFFFF, 0x00, 0x0000),
         "VBA/dir": compress(_dir_stream(project_name, modules, codec, codepage)),
     }
-    for module, text in zip(modules, texts):
+    for module, text in zip(modules, texts, strict=True):
         streams[f"VBA/{module.name}"] = compress(text)
     return build_compound_file(streams)
 
@@ -616,15 +621,15 @@ def build_vba_project(
 
 #: Button captions and the Sub each one runs (the workbook builder places the buttons).
 BUTTON_MACROS: dict[str, str] = {
-    "校验台账": "LedgerButtons.ValidateLedger",
-    "生成通报": "LedgerButtons.GenerateReport",
-    "清除标记": "LedgerButtons.ClearMarks",
+    "校验台账": "ValidateLedger",
+    "生成通报": "GenerateReport",
+    "清除标记": "ClearMarks",
 }
 #: What each button's Sub passes to RunPython: module and callable in ``toolkit.excel``.
 RUNPYTHON_TARGETS: dict[str, str] = {
-    "LedgerButtons.ValidateLedger": "toolkit.excel.validate",
-    "LedgerButtons.GenerateReport": "toolkit.excel.report",
-    "LedgerButtons.ClearMarks": "toolkit.excel.clear_marks",
+    "ValidateLedger": "toolkit.excel.validate",
+    "GenerateReport": "toolkit.excel.report",
+    "ClearMarks": "toolkit.excel.clear_marks",
 }
 #: Pure-VBA Sub that proves the project compiles and runs (used by the LibreOffice test).
 SELF_TEST_MACRO = "LedgerButtons.LedgerSelfTest"

@@ -292,7 +292,7 @@ def test_project_streams_and_header() -> None:
     data = ledger_bin()
     ole = olefile.OleFileIO(io.BytesIO(data))
     paths = {"/".join(p) for p in ole.listdir()}
-    modules = ["ThisWorkbook", *SHEETS, "LedgerButtons", "xlwings"]
+    modules = ["ThisWorkbook", *SHEETS, "LedgerButtons", "xlwings", "Dictionary"]
     assert paths == {"PROJECT", "PROJECTwm", "VBA/_VBA_PROJECT", "VBA/dir", *(f"VBA/{m}" for m in modules)}
     # _VBA_PROJECT without performance cache: Office compiles from source
     assert ole.openstream("VBA/_VBA_PROJECT").read() == bytes.fromhex("CC61FFFF000000")
@@ -309,6 +309,7 @@ def test_project_streams_and_header() -> None:
         "Module=LedgerButtons",
         "Module=xlwings",
     ]
+    assert lines[6] == "Class=Dictionary"
     assert 'Name="VBAProject"' in lines and "[Host Extender Info]" in lines
     props = dict(line.split("=", 1) for line in lines if line.startswith(("CMG=", "DPB=", "GC=")))
     proj_key = sum(lines[0][4:-1].encode()) & 0xFF
@@ -353,13 +354,14 @@ def test_dir_stream_as_olevba_reads_it() -> None:
         ("Sheet2", "Sheet2", 0x22, 0),
         ("LedgerButtons", "LedgerButtons", 0x21, 0),
         ("xlwings", "xlwings", 0x21, 0),
+        ("Dictionary", "Dictionary", 0x22, 0),
     ]
     raw = vba.decompress(ole.openstream("VBA/dir").read())
     # records Office needs: SYSKIND, LCID, LCIDINVOKE, CODEPAGE, then a stdole reference and the modules
     assert raw.startswith(struct.pack("<HII", 1, 4, 1) + struct.pack("<HII", 2, 4, 0x409))
     assert b"stdole" in raw and b"{00020430-0000-0000-C000-000000000046}#2.0#0#" in raw
     assert raw.count(struct.pack("<HI", 0x21, 0)) == 2  # two procedural modules
-    assert raw.count(struct.pack("<HI", 0x22, 0)) == 3  # three document modules
+    assert raw.count(struct.pack("<HI", 0x22, 0)) == 4  # three document modules and a class
     assert raw.endswith(struct.pack("<HI", 0x10, 0))
 
 
@@ -391,7 +393,7 @@ def test_every_module_round_trips_through_olevba() -> None:
     assert 'Attribute VB_Base = "0{00020820-0000-0000-C000-000000000046}"' in got["Sheet1"]
     assert "Attribute VB_PredeclaredId = True" in got["Sheet1"]
     assert got["Helper"].startswith(
-        'Attribute VB_Name = "Helper"\r\nAttribute VB_GlobalNameSpace = False\r\n'
+        'Attribute VB_Name = "Helper"\r\nAttribute VB_Base = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"\r\n'
     )
 
 
@@ -402,6 +404,20 @@ def test_xlwings_module_is_the_installed_one() -> None:
     module = next(m for m in vba.ledger_modules(SHEETS) if m.name == "xlwings")
     assert module.source == installed
     assert not (ROOT / "macros" / "xlwings.bas").exists()
+
+
+def test_class_module_attributes_match_what_excel_wrote() -> None:
+    """xlwings' quickstart_standalone.xlsm (saved by Excel) holds the same Dictionary class we add."""
+    import xlwings
+
+    book = Path(xlwings.__file__).with_name("quickstart_standalone.xlsm")
+    office = {n.rsplit(".", 1)[0]: c for _, _, n, c in VBA_Parser(str(book)).extract_macros()}["Dictionary"]
+    ours = next(m for m in vba.ledger_modules(SHEETS) if m.name == "Dictionary")
+    text = vba.module_source(ours)
+    assert text.split("\r\n")[:9] == office.split("\r\n")[:9]
+    # the VBA editor re-cases identifiers it knows (err -> Err) when saving; otherwise identical
+    assert text.lower() == office.lower()
+    assert ours.source == vba.installed_xlwings_file("addin/Dictionary.cls")
 
 
 def test_class_export_header_is_dropped() -> None:
@@ -601,7 +617,7 @@ def test_libreoffice_imports_the_ledger_project_and_binds_the_buttons(tmp_path: 
     build_xlsm(book, vba.ledger_vba_project(("Sheet1",)))
     result = run_libreoffice(book, tmp_path, SELF_TEST_URL)
     assert "VBAProject" in result["libraries"] and result["vba_mode"]
-    assert set(result["modules"]) == {"ThisWorkbook", "Sheet1", "LedgerButtons", "xlwings"}
+    assert set(result["modules"]) == {"ThisWorkbook", "Sheet1", "LedgerButtons", "xlwings", "Dictionary"}
     # LibreOffice's own decompressor and dir parser read every module back, including 46 KB of xlwings
     source = BAS.read_bytes().decode("ascii")
     assert _lo_body(result["module_text"]["LedgerButtons"]) == strip_attributes(source).replace(
@@ -618,23 +634,43 @@ def test_libreoffice_imports_the_ledger_project_and_binds_the_buttons(tmp_path: 
         ], caption
 
 
+COUNTER_CLASS = (
+    "VERSION 1.0 CLASS\r\nBEGIN\r\n  MultiUse = -1  'True\r\nEND\r\n"
+    'Attribute VB_Name = "Counter"\r\n'
+    "Option Explicit\r\nPrivate total As Long\r\n"
+    "Public Sub Add(ByVal n As Long)\r\n    total = total + n\r\nEnd Sub\r\n"
+    "Public Property Get Value() As Long\r\n    Value = total\r\nEnd Property\r\n"
+)
+USE_CLASS = (
+    "Public Function CountTo(ByVal n As Long) As Long\r\n"
+    "    Dim c As New Counter, i As Long\r\n"
+    "    For i = 1 To n\r\n        c.Add i\r\n    Next i\r\n"
+    "    CountTo = c.Value\r\nEnd Function\r\n"
+    "Public Function CountToTen() As Long\r\n    CountToTen = CountTo(10)\r\nEnd Function\r\n"
+)
+
+
 @pytest.mark.office
 @office
-def test_libreoffice_runs_the_self_test_and_a_large_module(tmp_path: Path) -> None:
+def test_libreoffice_runs_the_self_test_a_large_module_and_a_class(tmp_path: Path) -> None:
     """The project compiles and runs in a real office suite.
 
-    LibreOffice Basic cannot compile the xlwings module (xlwings does not support LibreOffice), and one
-    module that fails to compile stops the whole library there; so this workbook carries the same
-    macros and document modules plus a >20 KB module, without xlwings.
+    LibreOffice Basic cannot compile xlwings.bas or xlwings' Dictionary class (xlwings does not support
+    LibreOffice; the same happens with xlwings' own Excel-saved quickstart_standalone.xlsm), and one
+    module that fails to compile stops the whole library there. So this workbook carries the same
+    button module and document modules, plus a >20 KB module and a class module, without those two.
     """
     big = big_module()
-    modules = [m for m in vba.ledger_modules(("Sheet1",)) if m.name != "xlwings"] + [big]
+    modules = [m for m in vba.ledger_modules(("Sheet1",)) if m.name not in ("xlwings", "Dictionary")]
+    modules += [big, VbaModule("Counter", COUNTER_CLASS, "class"), VbaModule("UseClass", USE_CLASS)]
     book = tmp_path / "selftest.xlsm"
     build_xlsm(book, vba.build_vba_project(modules))
     result = run_libreoffice(book, tmp_path, SELF_TEST_URL)
     assert result.get("self_test") == "LEDGER-VBA-OK 55 校验台账", result.get("self_test_error")
-    result = run_libreoffice(
-        book, tmp_path, "vnd.sun.star.script:VBAProject.BigModule.BigTotal?language=Basic&location=document"
-    )
-    assert result.get("self_test") == big_total(big), result.get("self_test_error")
     assert result["modules"]["BigModule"] > 20_000
+    url = "vnd.sun.star.script:VBAProject.BigModule.BigTotal?language=Basic&location=document"
+    result = run_libreoffice(book, tmp_path, url)
+    assert result.get("self_test") == big_total(big), result.get("self_test_error")
+    url = "vnd.sun.star.script:VBAProject.UseClass.CountToTen?language=Basic&location=document"
+    result = run_libreoffice(book, tmp_path, url)
+    assert result.get("self_test") == 55, result.get("self_test_error")

@@ -48,6 +48,7 @@ _CODEC = {1252: "cp1252", 936: "gbk", 65001: "utf-8"}
 # Office writes exactly these attribute lines at the top of document and class modules.
 _WORKBOOK_BASE = "0{00020819-0000-0000-C000-000000000046}"
 _WORKSHEET_BASE = "0{00020820-0000-0000-C000-000000000046}"
+_CLASS_BASE = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"
 
 _STDOLE_LIBID = (
     "*\\G{00020430-0000-0000-C000-000000000046}#2.0#0#C:\\Windows\\System32\\stdole2.tlb#OLE Automation"
@@ -424,35 +425,33 @@ def _normalize_source(module: VbaModule) -> str:
     while lines and lines[0].startswith("Attribute "):
         attrs.append(lines.pop(0))
     name_attr = f'Attribute VB_Name = "{module.name}"'
-    named = [a for a in attrs if a.replace(" ", "").startswith("AttributeVB_Name=")]
-    if named and named[0].replace(" ", "") != name_attr.replace(" ", ""):
-        raise ValueError(f"module {module.name}: source declares {named[0]!r}")
-    attrs = [a for a in attrs if a not in named]
-    if module.kind == "document":
-        base = _WORKBOOK_BASE if module.name == "ThisWorkbook" else _WORKSHEET_BASE
-        head = [
-            name_attr,
-            f'Attribute VB_Base = "{base}"',
-            "Attribute VB_GlobalNameSpace = False",
-            "Attribute VB_Creatable = False",
-            "Attribute VB_PredeclaredId = True",
-            "Attribute VB_Exposed = True",
-            "Attribute VB_TemplateDerived = False",
-            "Attribute VB_Customizable = True",
-        ]
-        attrs = [a for a in attrs if a.split("=")[0].split()[1] not in {h.split()[1] for h in head}]
-        attrs = head + attrs
-    elif module.kind == "class":
+    found: dict[str, str] = {}
+    for attr in attrs:
+        key, _, value = attr[len("Attribute ") :].partition("=")
+        found.setdefault(key.strip(), f"Attribute {key.strip()} = {value.strip()}")
+    declared = found.pop("VB_Name", None)
+    if declared is not None and declared.replace(" ", "") != name_attr.replace(" ", ""):
+        raise ValueError(f"module {module.name}: source declares {declared!r}")
+    if module.kind == "standard":
+        head = [name_attr]
+    else:
+        # The block Office writes for document and class modules, in Office's order; values the
+        # source states (e.g. VB_Exposed = True on an exported class) win over these defaults.
+        base = _CLASS_BASE
+        if module.kind == "document":
+            base = _WORKBOOK_BASE if module.name == "ThisWorkbook" else _WORKSHEET_BASE
+        document = module.kind == "document"
         defaults = [
+            ("VB_Base", f'"{base}"'),
             ("VB_GlobalNameSpace", "False"),
             ("VB_Creatable", "False"),
-            ("VB_PredeclaredId", "False"),
-            ("VB_Exposed", "False"),
+            ("VB_PredeclaredId", "True" if document else "False"),
+            ("VB_Exposed", "True" if document else "False"),
+            ("VB_TemplateDerived", "False"),
+            ("VB_Customizable", "True" if document else "False"),
         ]
-        have = {a.split("=")[0].split()[1] for a in attrs}
-        attrs = [name_attr] + [f"Attribute {k} = {v}" for k, v in defaults if k not in have] + attrs
-    else:
-        attrs = [name_attr, *attrs]
+        head = [name_attr] + [found.pop(key, f"Attribute {key} = {value}") for key, value in defaults]
+    attrs = head + list(found.values())
     return "".join(line + "\r\n" for line in attrs + lines)
 
 
@@ -648,21 +647,31 @@ def macros_dir() -> Path:
     raise FileNotFoundError("VBA sources (macros/*.bas) not found next to the toolkit package")
 
 
-def installed_xlwings_bas() -> str:
-    """The VBA module of the installed xlwings package (never copied into the repository)."""
-    import xlwings
+def installed_xlwings_file(relative: str) -> str:
+    """A VBA source file shipped inside the installed xlwings package (never copied into the repository)."""
+    import importlib.util
 
-    path = Path(xlwings.__file__).with_name("xlwings.bas")
-    return path.read_bytes().decode("cp1252")
+    spec = importlib.util.find_spec("xlwings")  # locate without importing (xlwings' import is slow)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(f"xlwings is not installed: its VBA source {relative} is needed")
+    return (Path(spec.origin).parent / relative).read_bytes().decode("cp1252")
+
+
+def installed_xlwings_bas() -> str:
+    """The VBA module of the installed xlwings package."""
+    return installed_xlwings_file("xlwings.bas")
 
 
 def ledger_modules(sheet_codenames: Sequence[str] = ("Sheet1",)) -> list[VbaModule]:
-    """Modules of the ledger workbook: ThisWorkbook, one document module per sheet, macros/*.bas, xlwings."""
+    """Modules of the ledger workbook: ThisWorkbook, a document module per sheet, macros/*.bas, xlwings."""
     modules = [VbaModule("ThisWorkbook", "", "document")]
     modules += [VbaModule(name, "", "document") for name in sheet_codenames]
     for path in sorted(macros_dir().glob("*.bas")):
         modules.append(VbaModule(path.stem, path.read_bytes().decode("ascii"), "standard"))
     modules.append(VbaModule("xlwings", installed_xlwings_bas(), "standard"))
+    # xlwings' own standalone workbooks add this class next to xlwings.bas: on Mac, xlwings.bas declares
+    # "Dim d As Dictionary" and does not compile without it.
+    modules.append(VbaModule("Dictionary", installed_xlwings_file("addin/Dictionary.cls"), "class"))
     return modules
 
 

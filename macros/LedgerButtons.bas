@@ -57,15 +57,36 @@ Private Function CliHint(ByVal command As String, ByVal options As String) As St
     CliHint = command & Chr(34) & ThisWorkbook.FullName & Chr(34) & options
 End Function
 
+' Pure VBA: the message the buttons show on this host, or "" under Microsoft Excel (the LibreOffice
+' test calls it to check the WPS/other-host branch in a real non-Excel host).
+Public Function LedgerHostCheck() As String
+    LedgerHostCheck = HostMessage(CLI_VALIDATE, " --mark")
+End Function
+
+' xlwings needs Microsoft Excel. WPS and LibreOffice both answer "Microsoft Excel" to Application.Name,
+' so the install path decides: LibreOffice cannot report one, WPS lives under Kingsoft\...\office6.
+Private Function HostMessage(ByVal command As String, ByVal options As String) As String
+    Dim hostName As String, hostPath As String
+    On Error Resume Next
+    hostName = Application.Name
+    hostPath = Application.Path
+    On Error GoTo 0
+    If InStr(1, hostName, "Excel", vbTextCompare) > 0 And hostPath <> "" _
+        And InStr(1, hostPath, "Kingsoft", vbTextCompare) = 0 _
+        And InStr(1, hostPath, "WPS", vbTextCompare) = 0 _
+        And InStr(1, hostPath, "office6", vbTextCompare) = 0 Then Exit Function
+    HostMessage = Zh("\u672C\u5DE5\u4F5C\u7C3F\u7684\u6309\u94AE\u53EA\u80FD\u5728 Microsoft Excel \u4E2D\u4F7F\u7528\uFF0C") & _
+        Zh("xlwings \u4E0D\u652F\u6301 WPS \u8868\u683C\u548C LibreOffice\u3002") & _
+        Zh("\u8BF7\u5728\u547D\u4EE4\u884C\u4E2D\u8FD0\u884C\uFF1A") & vbNewLine & vbNewLine & CliHint(command, options)
+End Function
+
 ' False, after telling the user why, when the buttons cannot work here.
 Private Function ReadyForPython(ByVal command As String, ByVal options As String) As Boolean
-    Dim interpreter As String
-    If InStr(1, Application.Name, "Excel", vbTextCompare) = 0 Then
+    Dim interpreter As String, problem As String
+    problem = HostMessage(command, options)
+    If problem <> "" Then
         ' WPS (and any host other than Microsoft Excel): xlwings does not support it.
-        MsgBox Zh("\u672C\u5DE5\u4F5C\u7C3F\u7684\u6309\u94AE\u9700\u8981 Microsoft Excel\uFF0C\u5F53\u524D\u7A0B\u5E8F\uFF08") & Application.Name & _
-            Zh("\uFF09\u4E0D\u53D7 xlwings \u652F\u6301\uFF08WPS \u8868\u683C\u540C\u6837\u4E0D\u652F\u6301\uFF09\u3002") & _
-            Zh("\u8BF7\u5728\u547D\u4EE4\u884C\u4E2D\u8FD0\u884C\uFF1A") & vbNewLine & vbNewLine & _
-            CliHint(command, options), vbExclamation, Zh("\u6574\u6539\u53F0\u8D26\u5DE5\u5177\u7BB1")
+        MsgBox problem, vbExclamation, Zh("\u6574\u6539\u53F0\u8D26\u5DE5\u5177\u7BB1")
         Exit Function
     End If
     #If Mac Then

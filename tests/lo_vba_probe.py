@@ -1,7 +1,8 @@
 """Open an .xlsm in headless LibreOffice and report what its VBA import produced, as JSON on stdout.
 
 Runs under the system Python that has ``uno`` (Debian's /usr/bin/python3), not the project's Python:
-``/usr/bin/python3 tests/lo_vba_probe.py BOOK.xlsm PROFILE_DIR MACRO_URL``.  It starts its own soffice
+``/usr/bin/python3 tests/lo_vba_probe.py BOOK.xlsm PROFILE_DIR MACRO_URL…`` (each macro is
+called without arguments; its return value is reported).  It starts its own soffice
 on a private pipe with a private profile, and always terminates it.
 """
 
@@ -18,7 +19,7 @@ import uuid
 
 
 def main() -> int:
-    book, profile, macro_url = sys.argv[1:4]
+    book, profile, *macro_urls = sys.argv[1:]
     import uno
     from com.sun.star.beans import PropertyValue
     from com.sun.star.connection import NoConnectException
@@ -33,7 +34,7 @@ def main() -> int:
             "--norestore",
             "--nologo",
             "--nodefault",
-            f"-env:UserInstallation=file://{profile}",
+            "-env:UserInstallation=" + uno.systemPathToFileUrl(os.path.abspath(profile)),
             f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
         ],
         stdout=subprocess.DEVNULL,
@@ -106,12 +107,13 @@ def main() -> int:
         result["buttons"] = buttons
 
         provider = doc.getScriptProvider()
-        try:
-            script = provider.getScript(macro_url)
-            value = script.invoke((), (), ())[0]
-            result["self_test"] = value
-        except Exception as exc:  # reported, the test asserts on it
-            result["self_test_error"] = f"{type(exc).__name__}: {getattr(exc, 'Message', exc)}"
+        calls: dict[str, object] = {}
+        for macro_url in macro_urls:
+            try:
+                calls[macro_url] = provider.getScript(macro_url).invoke((), (), ())[0]
+            except Exception as exc:  # reported, the test asserts on it
+                calls[macro_url] = f"ERROR {type(exc).__name__}: {getattr(exc, 'Message', exc)}"
+        result["calls"] = calls
         doc.close(True)
     finally:
         with contextlib.suppress(Exception):

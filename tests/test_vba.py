@@ -587,10 +587,10 @@ def _have_uno() -> bool:
     )
 
 
-def run_libreoffice(book: Path, tmp_path: Path, macro: str) -> dict:
+def run_libreoffice(book: Path, tmp_path: Path, *macros: str) -> dict:
     profile = tmp_path / "lo-profile"
     proc = subprocess.run(
-        [SYSTEM_PYTHON, str(PROBE), str(book), str(profile), macro],
+        [SYSTEM_PYTHON, str(PROBE), str(book), str(profile), *macros],
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -615,7 +615,7 @@ office = pytest.mark.skipif(not _have_uno(), reason="needs LibreOffice (soffice)
 def test_libreoffice_imports_the_ledger_project_and_binds_the_buttons(tmp_path: Path) -> None:
     book = tmp_path / "台账.xlsm"
     build_xlsm(book, vba.ledger_vba_project(("Sheet1",)))
-    result = run_libreoffice(book, tmp_path, SELF_TEST_URL)
+    result = run_libreoffice(book, tmp_path)
     assert "VBAProject" in result["libraries"] and result["vba_mode"]
     assert set(result["modules"]) == {"ThisWorkbook", "Sheet1", "LedgerButtons", "xlwings", "Dictionary"}
     # LibreOffice's own decompressor and dir parser read every module back, including 46 KB of xlwings
@@ -665,12 +665,19 @@ def test_libreoffice_runs_the_self_test_a_large_module_and_a_class(tmp_path: Pat
     modules += [big, VbaModule("Counter", COUNTER_CLASS, "class"), VbaModule("UseClass", USE_CLASS)]
     book = tmp_path / "selftest.xlsm"
     build_xlsm(book, vba.build_vba_project(modules))
-    result = run_libreoffice(book, tmp_path, SELF_TEST_URL)
-    assert result.get("self_test") == "LEDGER-VBA-OK 55 校验台账", result.get("self_test_error")
-    assert result["modules"]["BigModule"] > 20_000
-    url = "vnd.sun.star.script:VBAProject.BigModule.BigTotal?language=Basic&location=document"
-    result = run_libreoffice(book, tmp_path, url)
-    assert result.get("self_test") == big_total(big), result.get("self_test_error")
-    url = "vnd.sun.star.script:VBAProject.UseClass.CountToTen?language=Basic&location=document"
-    result = run_libreoffice(book, tmp_path, url)
-    assert result.get("self_test") == 55, result.get("self_test_error")
+    url = "vnd.sun.star.script:VBAProject.{}?language=Basic&location=document".format
+    calls = run_libreoffice(
+        book,
+        tmp_path,
+        SELF_TEST_URL,
+        url("BigModule.BigTotal"),
+        url("UseClass.CountToTen"),
+        url("LedgerButtons.LedgerHostCheck"),
+    )["calls"]
+    assert calls[SELF_TEST_URL] == "LEDGER-VBA-OK 55 校验台账"
+    assert calls[url("BigModule.BigTotal")] == big_total(big)
+    assert calls[url("UseClass.CountToTen")] == 55
+    # LibreOffice is not Excel: the buttons would refuse politely and point to the CLI
+    message = calls[url("LedgerButtons.LedgerHostCheck")]
+    assert "只能在 Microsoft Excel 中使用" in message and "WPS 表格" in message, message
+    assert message.rstrip().endswith('selftest.xlsm" --mark') and "ledger validate " in message, message

@@ -295,7 +295,7 @@ def test_project_streams_and_header() -> None:
     modules = ["ThisWorkbook", *SHEETS, "LedgerButtons", "xlwings", "Dictionary"]
     assert paths == {"PROJECT", "PROJECTwm", "VBA/_VBA_PROJECT", "VBA/dir", *(f"VBA/{m}" for m in modules)}
     # _VBA_PROJECT without performance cache: Office compiles from source
-    assert ole.openstream("VBA/_VBA_PROJECT").read() == bytes.fromhex("CC61FFFF000000")
+    assert ole.openstream("VBA/_VBA_PROJECT").read() == bytes.fromhex("CC61FFFF000100")
     # the xlwings module is larger than the mini stream cutoff, the document modules are below it
     assert ole.get_size("VBA/xlwings") >= 4096 and ole.get_size("VBA/Sheet1") < 4096
 

@@ -604,9 +604,10 @@ def build_vba_project(
             m.name.encode(codec) + b"\0" + m.name.encode("utf-16-le") + b"\0\0" for m in modules
         )
         + b"\0\0",
-        # [MS-OVBA] 2.3.4.1: Reserved1 0x61CC, Version 0xFFFF (forces recompilation), Reserved2 0x00,
-        # Reserved3 (ignored), no PerformanceCache.
-        "VBA/_VBA_PROJECT": struct.pack("<HHBH", 0x61CC, 0xFFFF, 0x00, 0x0000),
+        # [MS-OVBA] 2.3.4.1: Reserved1 0x61CC, Version 0xFFFF ("MUST be 0xFFFF on write": performance
+        # caches are ignored and Office compiles from source), Reserved2 0x00, Reserved3 (undefined;
+        # 0x0001 as in the spec's example 3.1.1), no PerformanceCache ("MUST NOT be present on write").
+        "VBA/_VBA_PROJECT": struct.pack("<HHBH", 0x61CC, 0xFFFF, 0x00, 0x0001),
         "VBA/dir": compress(_dir_stream(project_name, modules, codec, codepage)),
     }
     for module, text in zip(modules, texts, strict=True):

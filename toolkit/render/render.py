@@ -200,10 +200,11 @@ def check_punctuation(parts: list[Part]) -> None:
                 for ch in inner:
                     if ch in FULL_WIDTH_IN_TAGS:
                         half = FULL_WIDTH_IN_TAGS[ch]
-                        half_text = half if half == "空格" else f"半角的“{half}”"
+                        half_text = "半角空格" if half == "空格" else f"半角的“{half}”"
+                        hint = "（Word 会把直引号自动换成弯引号，可在“自动更正选项”中关闭）" if half in "\"'" else ""
                         raise TemplateError(
                             f"模板{_where(part, index)}“{_snippet(text)}”的标签里有全角字符“{ch}”，"
-                            f"请改为{half_text}后重试（在 Word 中可关闭“自动套用格式”里的直引号替换）。"
+                            f"请改为{half_text}后重试{hint}。"
                         )
                 if "__" in inner or re.search(r"\.\s*_", inner):
                     raise TemplateError(
@@ -234,13 +235,16 @@ def _syntax_reason(message: str) -> str:
 
 def _locate(part: Part, line_text: str) -> str:
     """Which paragraph of the part holds the text of a patched-XML line (best effort)."""
-    probe = "".join(line_text.split())[:30]
-    if probe:
-        for index, text in enumerate(paragraph_texts(part.element), start=1):
-            if probe in "".join(text.split()):
-                return _where(part, index) + f"“{_snippet(text)}”"
-        return f"{part.label}“{_snippet(line_text)}”"
-    return part.label
+    probe = "".join(line_text.split())
+    if not probe:
+        return part.label
+    originals = paragraph_texts(part.element)
+    texts = ["".join(t.split()) for t in originals]
+    for length in (30, 12, 6):
+        for index, text in enumerate(texts, start=1):
+            if probe[:length] in text:
+                return _where(part, index) + f"“{_snippet(originals[index - 1])}”"
+    return f"{part.label}“{_snippet(line_text)}”"
 
 
 def patched_xml(tpl, part: Part) -> str:
@@ -259,14 +263,21 @@ def check_syntax_and_names(tpl, parts: list[Part], env) -> set[str]:
         xml = patched_xml(tpl, part)
         try:
             ast = env.parse(xml)
+            used |= meta.find_undeclared_variables(ast)  # compiles: unknown filters/tests fail here
         except TemplateSyntaxError as exc:
+            block = re.search(r"Unexpected end of template.*?'(\w+)'", exc.message or "", re.S)
+            if block:  # the line would be the end of the document: name the unclosed block instead
+                closing = block.group(1)
+                opening = closing.removeprefix("end")
+                raise TemplateError(
+                    f"模板{part.label}中的 {{% {opening} %}} 标签没有结束，请在相应位置补上 {{% {closing} %}} 后重试。"
+                ) from None
             lines = xml.splitlines()
             line = lines[exc.lineno - 1] if exc.lineno and exc.lineno <= len(lines) else ""
             line_text = re.sub(r"<[^>]+>", "", line)
             raise TemplateError(
                 f"模板{_locate(part, line_text)}有语法错误：{_syntax_reason(exc.message or '')}，请修改模板后重试。"
             ) from None
-        used |= meta.find_undeclared_variables(ast)
     unknown = sorted(used - set(CONTEXT_KEYS) - set(env.globals))
     if unknown:
         names = "、".join(f"“{n}”" for n in unknown)
@@ -301,7 +312,7 @@ def _render_error(exc: Exception, name: str) -> TemplateError:
     from jinja2.sandbox import SecurityError
 
     message = str(exc)
-    if isinstance(exc, SecurityError):
+    if isinstance(exc, SecurityError | OverflowError | RecursionError | MemoryError):
         return TemplateError(f"模板“{name}”试图访问程序内部或执行过大的运算，出于安全考虑已拒绝，请删去相关标签后重试。")
     if isinstance(exc, UndefinedError):
         found = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined", message)

@@ -292,25 +292,40 @@ def _item_sentence(item: Item, config: Config) -> tuple[str, list[str], list[str
     return sentence([body]), measures, outcome
 
 
-def dimension_prose(items: Sequence[Item], limit: int, config: Config, *, annex: bool) -> tuple[str, list, list]:
-    """The measures and outcomes of a 方面's items as running text: the first ``limit`` distinct items."""
+def _prose_key(item: Item) -> tuple[str, str, str]:
+    done = item.status in ("completed", "closed")
+    return item.get("measures"), item.get("outcome"), "" if done else item.get("progress")
+
+
+def dimension_prose(
+    items: Sequence[Item], limit: int, config: Config, *, annex: bool
+) -> tuple[str, list[str], list[str]]:
+    """The measures and outcomes of a 方面's first ``limit`` distinct items as running text.
+
+    Only the items written out are parsed, so a 100k-row ledger costs no more than a small one.
+    """
+    distinct: dict[tuple[str, str, str], Item] = {}
+    for item in items:
+        key = _prose_key(item)
+        if key not in distinct and any(key):
+            distinct[key] = item
     seen: set[str] = set()
     sentences: list[str] = []
-    all_measures: list[str] = []
-    all_outcomes: list[str] = []
-    for item in items:
-        text, measures, outcomes = _item_sentence(item, config)
-        all_measures.extend(measures)
-        all_outcomes.extend(outcomes)
+    measures: list[str] = []
+    outcomes: list[str] = []
+    for item in list(distinct.values())[:limit]:
+        text, item_measures, item_outcomes = _item_sentence(item, config)
+        measures.extend(item_measures)
+        outcomes.extend(item_outcomes)
         if text and text not in seen:
             seen.add(text)
             sentences.append(text)
-    prose = "".join(sentences[:limit])
-    rest = len(sentences) - limit
+    prose = "".join(sentences)
+    rest = len(distinct) - limit
     if rest > 0:
         where = "附件" if annex else "整改台账"
         prose += f"其余{rest}个问题的整改措施详见{where}。"
-    return prose, all_measures, all_outcomes
+    return prose, measures, outcomes
 
 
 # ---------------------------------------------------------------- 存在问题 and 下一步打算
@@ -353,7 +368,9 @@ def facts(
     )
     depts: list[dict] = []
     if total.overdue:
-        by_dept = compute_stats(ledger.items, as_of, by="dept", config=config)
+        overdue_rows = set(total.overdue_rows)
+        overdue_items = [item for item in ledger.items if item.row in overdue_rows]
+        by_dept = compute_stats(overdue_items, as_of, by="dept", config=config)
         depts = [
             {"name": g.name, "count": g.overdue}
             for g in sorted(by_dept.groups, key=lambda g: -g.overdue)

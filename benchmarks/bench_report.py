@@ -21,7 +21,13 @@ if str(ROOT) not in sys.path:
 AS_OF = date(2024, 12, 31)
 HEADERS = ["序号", "方面", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "整改进展",
            "完成情况", "完成时间", "整改成效", "佐证材料"]  # fmt: skip
-DIMENSIONS = ["理论学习和政治能力", "坚持和加强党的全面领导", "履职尽责担当作为", "科学谋划补齐短板", "全面从严治党"]
+DIMENSIONS = [
+    "理论学习和政治能力",
+    "坚持和加强党的全面领导",
+    "履职尽责担当作为",
+    "科学谋划补齐短板",
+    "全面从严治党",
+]
 STATUSES = ["已完成", "已完成", "已销号", "长期坚持", "正在整改", "未启动"]
 
 
@@ -65,7 +71,9 @@ def main() -> None:
     print(f"{args.small} 行台账生成通报（含图表）：首次 {cold:.2f} s（含导入 docxtpl/matplotlib），之后 {warm:.2f} s；"
           f"文档 {len(result[0]) / 1024:.0f} KB")  # fmt: skip
     annex, result = timed(
-        lambda: render_document(ledger, as_of=AS_OF, options=__import__("toolkit.render").render.ReportOptions(annex=True))
+        lambda: render_document(
+            ledger, as_of=AS_OF, options=__import__("toolkit.render").render.ReportOptions(annex=True)
+        )
     )
     print(f"{args.small} 行台账加附件明细表：{annex:.2f} s；文档 {len(result[0]) / 1024:.0f} KB")
 

@@ -20,7 +20,21 @@ def _row(seq, dim, problem, measures, dept, status, outcome="", deadline=date(20
     completed = DONE if status in ("已完成", "已销号") else None
     if status == "已销号":
         evidence = evidence or "会议纪要"
-    return [seq, dim, problem, measures, "李四", dept, "王五", deadline, "", status, completed, outcome, evidence]
+    return [
+        seq,
+        dim,
+        problem,
+        measures,
+        "李四",
+        dept,
+        "王五",
+        deadline,
+        "",
+        status,
+        completed,
+        outcome,
+        evidence,
+    ]
 
 
 ROWS = [

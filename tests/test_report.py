@@ -114,7 +114,10 @@ def test_problems_facts_and_plans(rendered: Path) -> None:
     assert "尚有5个问题未完成整改，其中长期坚持3个、正在推进2个" in facts
     assert "已超过整改时限仍未完成的问题1个，涉及城建办（1个）" in facts
     plans = texts[texts.index("三、下一步打算") + 1]
-    assert plans == "测试街道党工委将继续采取有力措施，确保整改取得实效。一是持续深化理论武装。二是紧盯未完成事项。"
+    assert (
+        plans
+        == "测试街道党工委将继续采取有力措施，确保整改取得实效。一是持续深化理论武装。二是紧盯未完成事项。"
+    )
 
 
 def test_chart_is_an_inline_png(rendered: Path) -> None:
@@ -272,7 +275,9 @@ def test_edited_template_is_used(tmp_path: Path, ledger_path: Path, ledger_cli) 
     assert Document(str(out)).paragraphs[0].text == "某某办公室文件 2024-70.6%"
 
 
-def test_pdf_without_libreoffice_says_how_to_install(rendered: Path, ledger_path: Path, tmp_path: Path) -> None:
+def test_pdf_without_libreoffice_says_how_to_install(
+    rendered: Path, ledger_path: Path, tmp_path: Path
+) -> None:
     import os
     import sys
 
@@ -350,10 +355,14 @@ def test_pdf_layout_in_libreoffice(tmp_path: Path, ledger_cli) -> None:
     path = tmp_path / "示例台账.xlsx"
     shutil.copy(SAMPLE, path)
     out = tmp_path / "通报.docx"
-    run = ledger_cli("report", path, "--as-of", "2024-12-31", "--allow-errors", "-o", out, "--pdf", timeout=300)
+    run = ledger_cli(
+        "report", path, "--as-of", "2024-12-31", "--allow-errors", "-o", out, "--pdf", timeout=300
+    )
     assert run.code == 0, run.err
     pdf = out.with_suffix(".pdf")
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     pages = [p for p in text.split("\f") if p.strip()]
     assert len(pages) >= 3
     body_lengths: list[int] = []

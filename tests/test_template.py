@@ -153,7 +153,7 @@ def test_xml_metacharacters_in_ledger_text_stay_literal(tmp_path: Path, ledger_c
     from report_ledgers import ROWS
 
     rows = [list(r) for r in ROWS]
-    rows[0][3] = 'A&B <w:p> "引号" \'单引号\' ]]> {{ title }} {% if %}'
+    rows[0][3] = "A&B <w:p> \"引号\" '单引号' ]]> {{ title }} {% if %}"
     path = write_ledger(tmp_path / "台账.xlsx", rows, info=INFO)
     out = tmp_path / "通报.docx"
     run = ledger_cli("report", path, "--as-of", AS_OF, "-o", out, "--annex")
@@ -164,7 +164,7 @@ def test_xml_metacharacters_in_ledger_text_stay_literal(tmp_path: Path, ledger_c
         etree.fromstring(zf.read("word/document.xml"))  # well-formed
     doc = Document(str(out))
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert 'A&B <w:p> "引号" \'单引号\' ]]> {{ title }} {% if %}' in text
+    assert "A&B <w:p> \"引号\" '单引号' ]]> {{ title }} {% if %}" in text
     assert doc.tables[1].rows[1].cells[3].text.startswith("A&B <w:p>")
 
 

@@ -219,15 +219,25 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("-t", "--template", type=click.Path(dir_okay=False), metavar="模板.docx", help="自定义 Word 模板。")
-@click.option("-o", "--out", type=click.Path(dir_okay=False), metavar="通报.docx", help="输出文件（默认在台账旁，以标题命名）。")
+@click.option(
+    "-t", "--template", type=click.Path(dir_okay=False), metavar="模板.docx", help="自定义 Word 模板。"
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False),
+    metavar="通报.docx",
+    help="输出文件（默认在台账旁，以标题命名）。",
+)
 @as_of_option
 @sheet_option
 @config_option
 @click.option("--unit", metavar="单位", help="单位（通报信息表未填写时使用）。")
 @click.option("--year", type=int, metavar="年度", help="年度，如 2024（通报信息表未填写时使用）。")
 @click.option("--meeting", metavar="会议", help="会议名称，如 民主生活会（通报信息表未填写时使用）。")
-@click.option("--date", "doc_date", callback=parse_doc_date, metavar="YYYY-MM-DD", help="成文日期（默认为统计日期）。")
+@click.option(
+    "--date", "doc_date", callback=parse_doc_date, metavar="YYYY-MM-DD", help="成文日期（默认为统计日期）。"
+)
 @click.option("--annex", is_flag=True, help="附上整改台账明细表。")
 @click.option("--no-chart", is_flag=True, help="不插入完成率图表。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 生成 PDF。")
@@ -266,7 +276,9 @@ def report(
     ledger, found = check(path, as_of=as_of, sheet=sheet, config=config)
     if not found.valid and not allow_errors:
         click.echo(format_report(found), err=True)
-        fail(f"台账有 {found.errors} 处错误，未生成通报：请先修正上面的错误，或加 --allow-errors 仍然生成。", 1)
+        fail(
+            f"台账有 {found.errors} 处错误，未生成通报：请先修正上面的错误，或加 --allow-errors 仍然生成。", 1
+        )
     options = ReportOptions(
         unit=unit, year=year, meeting=meeting, date=doc_date, annex=annex, chart=not no_chart, config=config
     )

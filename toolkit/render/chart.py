@@ -37,7 +37,7 @@ CJK_FONTS = (
 )
 
 MAX_BARS = 25
-LABEL_WIDTH = 10  # characters a label line holds before wrapping
+LABEL_WIDTH = 9  # characters a label line holds before wrapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +83,8 @@ def bar_chart_png(bars: Sequence[Bar], *, title: str = "各方面整改完成率
     from matplotlib.figure import Figure
 
     shown = list(bars)[:MAX_BARS]
-    height = 1.0 + 0.42 * len(shown) + 0.18 * sum(b.label.count("\n") for b in shown)
-    fig = Figure(figsize=(6.0, max(2.2, height)), dpi=dpi)
+    height = 0.75 + 0.34 * len(shown) + 0.12 * sum(b.label.count("\n") for b in shown)
+    fig = Figure(figsize=(6.4, max(1.8, height)), dpi=dpi)
     FigureCanvasAgg(fig)  # Agg without pyplot: no global backend state, no display
     ax = fig.add_subplot()
     props = {"family": font}
@@ -92,7 +92,7 @@ def bar_chart_png(bars: Sequence[Bar], *, title: str = "各方面整改完成率
     values = [(b.rate or 0.0) * 100 for b in shown][::-1]
     texts = [b.text for b in shown][::-1]
     positions = range(len(shown))
-    ax.barh(positions, values, height=0.6, color="#c0392b")
+    ax.barh(positions, values, height=0.62, color="#c0392b")
     ax.set_yticks(list(positions))
     ax.set_yticklabels(labels, fontdict={**props, "size": 10})
     ax.set_xlim(0, 118)

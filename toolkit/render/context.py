@@ -49,8 +49,7 @@ CONTEXT_KEYS: dict[str, str] = {
 
 DEFAULT_MEETING = "民主生活会"
 DEFAULT_PLANS_TAIL = (
-    "对已完成整改的问题开展“回头看”，巩固整改成果，健全长效机制，"
-    "以整改实效推动各项工作提质增效"
+    "对已完成整改的问题开展“回头看”，巩固整改成果，健全长效机制，以整改实效推动各项工作提质增效"
 )
 
 INFO_LABELS = {"unit": "单位", "year": "年度", "meeting": "会议", "date": "成文日期"}
@@ -156,7 +155,9 @@ def format_cn_date(value: object) -> str:
     if isinstance(value, date):
         return f"{value.year}年{value.month}月{value.day}日"
     text = tidy(value)
-    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+0?0:00(?::00)?)?", text)
+    match = re.fullmatch(
+        r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+0?0:00(?::00)?)?", text
+    )
     if match:
         y, m, d = (int(g) for g in match.groups())
         try:
@@ -203,7 +204,11 @@ def title_display(title: str, unit: str, year: str) -> str:
         return f"{head}\n{suffix}"
     first = f"{unit}{year}年度"
     rest = title[len(first) :]
-    if title.startswith(first) and text_width(first) <= TITLE_CHARS_PER_LINE and text_width(rest) <= TITLE_CHARS_PER_LINE:
+    if (
+        title.startswith(first)
+        and text_width(first) <= TITLE_CHARS_PER_LINE
+        and text_width(rest) <= TITLE_CHARS_PER_LINE
+    ):
         return f"{first}\n{rest}"
     return title
 
@@ -233,7 +238,12 @@ def resolve_info(ledger: Ledger, options: ReportOptions, as_of: date) -> Resolve
     guess = parse_title(ledger.title or "")
     notes: list[str] = []
     values: dict[str, str] = {}
-    defaults = {"unit": "", "year": str(as_of.year), "meeting": DEFAULT_MEETING, "date": format_cn_date(as_of)}
+    defaults = {
+        "unit": "",
+        "year": str(as_of.year),
+        "meeting": DEFAULT_MEETING,
+        "date": format_cn_date(as_of),
+    }
     for key in ("unit", "year", "meeting", "date"):
         sheet = _sheet_value(info, key)
         raw_option = getattr(options, key)
@@ -472,9 +482,10 @@ def build_context(
     *,
     as_of: date,
     report: Report | None = None,
-    options: ReportOptions = ReportOptions(),
+    options: ReportOptions | None = None,
 ) -> tuple[dict, list[str]]:
     """The template context and notes for the user (e.g. a command-line value that was not used)."""
+    options = options or ReportOptions()
     config = options.config
     decimals = config.rate_decimals
     resolved = resolve_info(ledger, options, as_of)
@@ -544,7 +555,10 @@ def build_context(
         "items": [item_dict(i, item, config) for i, item in enumerate(ledger.items, start=1)]
         if options.annex
         else [],
-        "validation": {"errors": report.errors if report else 0, "warnings": report.warnings if report else 0},
+        "validation": {
+            "errors": report.errors if report else 0,
+            "warnings": report.warnings if report else 0,
+        },
         "rate_decimals": decimals,
     }
     assert set(context) == set(CONTEXT_KEYS), set(context) ^ set(CONTEXT_KEYS)

@@ -122,7 +122,7 @@ def set_fonts(element, east_asia: str, latin: str = FONT_LATIN) -> None:
 
 def set_size(element, points: float) -> None:
     rpr = get_rpr(element)
-    half = str(int(round(points * 2)))
+    half = str(round(points * 2))
     ordered_child(rpr, "w:sz", RPR_ORDER).set(qn("w:val"), half)
     ordered_child(rpr, "w:szCs", RPR_ORDER).set(qn("w:val"), half)
 
@@ -302,12 +302,15 @@ def write_page_number(paragraph, *, align: str) -> None:
     style_page_number_run(paragraph.add_run(" —")._r)
 
 
+TBL_PR_ORDER = [
+    "w:tblStyle", "w:tblpPr", "w:tblOverlap", "w:bidiVisual", "w:tblStyleRowBandSize",
+    "w:tblStyleColBandSize", "w:tblW", "w:jc", "w:tblCellSpacing", "w:tblInd", "w:tblBorders", "w:shd",
+    "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription",
+]  # fmt: skip
+
+
 def set_cell_margins(table, top: int = 0, bottom: int = 0, left: int = 60, right: int = 60) -> None:
-    tbl_pr = table._tbl.tblPr
-    mar = tbl_pr.find(qn("w:tblCellMar"))
-    if mar is None:
-        mar = OxmlElement("w:tblCellMar")
-        tbl_pr.append(mar)
+    mar = ordered_child(table._tbl.tblPr, "w:tblCellMar", TBL_PR_ORDER)
     for side, value in (("top", top), ("left", left), ("bottom", bottom), ("right", right)):
         el = mar.find(qn(f"w:{side}"))
         if el is None:
@@ -319,11 +322,7 @@ def set_cell_margins(table, top: int = 0, bottom: int = 0, left: int = 60, right
 
 def set_table_borders(table, size: int = 4) -> None:
     """Single black borders on every edge and between cells (size in eighths of a point)."""
-    tbl_pr = table._tbl.tblPr
-    borders = tbl_pr.find(qn("w:tblBorders"))
-    if borders is None:
-        borders = OxmlElement("w:tblBorders")
-        tbl_pr.append(borders)
+    borders = ordered_child(table._tbl.tblPr, "w:tblBorders", TBL_PR_ORDER)
     for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
         el = borders.find(qn(f"w:{edge}"))
         if el is None:
@@ -339,22 +338,11 @@ def set_table_width(table, widths_twips: list[int]) -> None:
     """Fixed layout with explicit column widths (both on the grid and on each cell)."""
     tbl = table._tbl
     tbl_pr = tbl.tblPr
-    layout = tbl_pr.find(qn("w:tblLayout"))
-    if layout is None:
-        layout = OxmlElement("w:tblLayout")
-        tbl_pr.append(layout)
-    layout.set(qn("w:type"), "fixed")
-    width = tbl_pr.find(qn("w:tblW"))
-    if width is None:
-        width = OxmlElement("w:tblW")
-        tbl_pr.append(width)
+    ordered_child(tbl_pr, "w:tblLayout", TBL_PR_ORDER).set(qn("w:type"), "fixed")
+    width = ordered_child(tbl_pr, "w:tblW", TBL_PR_ORDER)
     width.set(qn("w:w"), str(sum(widths_twips)))
     width.set(qn("w:type"), "dxa")
-    jc = tbl_pr.find(qn("w:jc"))
-    if jc is None:
-        jc = OxmlElement("w:jc")
-        tbl_pr.append(jc)
-    jc.set(qn("w:val"), "center")
+    ordered_child(tbl_pr, "w:jc", TBL_PR_ORDER).set(qn("w:val"), "center")
     grid = tbl.tblGrid
     for col, w in zip(grid.findall(qn("w:gridCol")), widths_twips, strict=False):
         col.set(qn("w:w"), str(w))

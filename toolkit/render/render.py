@@ -10,6 +10,7 @@ out literally and a template cannot run code. Nothing is written unless renderin
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from toolkit.model import Ledger, Report
 from toolkit.render.context import CONTEXT_KEYS, ReportOptions, build_context, text_width
 from toolkit.stats import Stats
 
+DEFAULT_OPTIONS = ReportOptions()
 MAX_TEMPLATE_BYTES = 50 * 1024 * 1024
 MAX_TEMPLATE_UNPACKED = 200 * 1024 * 1024
 MAX_TEMPLATE_MEMBERS = 2000
@@ -139,7 +141,9 @@ def open_template(data: bytes, name: str):
     try:
         tpl.init_docx()
     except Exception:  # python-docx raises several kinds for a broken package
-        raise TemplateError(f"模板“{name}”无法作为 Word 文档打开，可能已损坏，请在 Word 中另存后重试。") from None
+        raise TemplateError(
+            f"模板“{name}”无法作为 Word 文档打开，可能已损坏，请在 Word 中另存后重试。"
+        ) from None
     return tpl
 
 
@@ -201,7 +205,11 @@ def check_punctuation(parts: list[Part]) -> None:
                     if ch in FULL_WIDTH_IN_TAGS:
                         half = FULL_WIDTH_IN_TAGS[ch]
                         half_text = "半角空格" if half == "空格" else f"半角的“{half}”"
-                        hint = "（Word 会把直引号自动换成弯引号，可在“自动更正选项”中关闭）" if half in "\"'" else ""
+                        hint = (
+                            "（Word 会把直引号自动换成弯引号，可在“自动更正选项”中关闭）"
+                            if half in "\"'"
+                            else ""
+                        )
                         raise TemplateError(
                             f"模板{_where(part, index)}“{_snippet(text)}”的标签里有全角字符“{ch}”，"
                             f"请改为{half_text}后重试{hint}。"
@@ -313,20 +321,26 @@ def _render_error(exc: Exception, name: str) -> TemplateError:
 
     message = str(exc)
     if isinstance(exc, SecurityError | OverflowError | RecursionError | MemoryError):
-        return TemplateError(f"模板“{name}”试图访问程序内部或执行过大的运算，出于安全考虑已拒绝，请删去相关标签后重试。")
+        return TemplateError(
+            f"模板“{name}”试图访问程序内部或执行过大的运算，出于安全考虑已拒绝，请删去相关标签后重试。"
+        )
     if isinstance(exc, UndefinedError):
         found = re.search(r"has no attribute '([^']+)'|'([^']+)' is undefined", message)
         attr = next((g for g in found.groups() if g), message) if found else message
         return TemplateError(f"模板中的“{attr}”无法识别，请检查拼写（{DOCS_HINT}）。")
     if isinstance(exc, TemplateSyntaxError):
-        return TemplateError(f"模板“{name}”有语法错误：{_syntax_reason(exc.message or '')}，请修改模板后重试。")
-    return TemplateError(f"模板“{name}”无法渲染（{type(exc).__name__}: {_snippet(message, 80)}），请检查模板后重试。")
+        return TemplateError(
+            f"模板“{name}”有语法错误：{_syntax_reason(exc.message or '')}，请修改模板后重试。"
+        )
+    return TemplateError(
+        f"模板“{name}”无法渲染（{type(exc).__name__}: {_snippet(message, 80)}），请检查模板后重试。"
+    )
 
 
 def _set_right_indent(paragraph, chars: float) -> None:
     from toolkit.render import docxfmt as fmt
 
-    fmt.set_indent_chars(paragraph._p, right=int(round(chars * 100)), right_twips=int(round(chars * 320)))
+    fmt.set_indent_chars(paragraph._p, right=round(chars * 100), right_twips=round(chars * 320))
 
 
 def place_signature(document) -> None:
@@ -335,7 +349,7 @@ def place_signature(document) -> None:
     from toolkit.render.template import STYLE_DATE, STYLE_SIGNATURE
 
     paragraphs = document.paragraphs
-    for first, second in zip(paragraphs, paragraphs[1:], strict=False):
+    for first, second in itertools.pairwise(paragraphs):
         if first.style.name != STYLE_SIGNATURE or second.style.name != STYLE_DATE:
             continue
         s, d = text_width(first.text.strip()), text_width(second.text.strip())
@@ -369,7 +383,7 @@ def render_document(
     *,
     as_of: date,
     template: str | os.PathLike | None = None,
-    options: ReportOptions = ReportOptions(),
+    options: ReportOptions = DEFAULT_OPTIONS,
     report: Report | None = None,
 ) -> tuple[bytes, dict, list[str]]:
     """Render to .docx bytes (nothing written); returns the bytes, the context and notes for the user."""
@@ -408,7 +422,9 @@ def check_output(data: bytes, name: str) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             etree.fromstring(zf.read("word/document.xml"))
     except (etree.XMLSyntaxError, KeyError, zipfile.BadZipFile) as exc:
-        raise TemplateError(f"用模板“{name}”生成的文档结构无效（{_snippet(str(exc), 60)}），请检查模板中的标签。") from None
+        raise TemplateError(
+            f"用模板“{name}”生成的文档结构无效（{_snippet(str(exc), 60)}），请检查模板中的标签。"
+        ) from None
 
 
 # ---------------------------------------------------------------- writing
@@ -462,11 +478,13 @@ def render_report(
     as_of: date,
     template: str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
-    options: ReportOptions = ReportOptions(),
+    options: ReportOptions = DEFAULT_OPTIONS,
     report: Report | None = None,
 ) -> RenderResult:
     """Render and write the 通报; the result says where it went and what the user should know."""
-    data, context, notes = render_document(ledger, as_of=as_of, template=template, options=options, report=report)
+    data, context, notes = render_document(
+        ledger, as_of=as_of, template=template, options=options, report=report
+    )
     target = Path(out) if out else default_output(ledger, context["title"])
     if target.suffix.lower() != ".docx":
         raise OutputError(f"输出文件“{target.name}”应以 .docx 结尾，请修改文件名后重试。")
@@ -480,7 +498,7 @@ def build_report(
     as_of: date,
     template: str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
-    options: ReportOptions = ReportOptions(),
+    options: ReportOptions = DEFAULT_OPTIONS,
     report: Report | None = None,
 ) -> Path:
     """Write the 通报 for ``ledger`` and return its path (see render_report for the notes)."""
@@ -517,7 +535,9 @@ def find_soffice() -> str | None:
     return None
 
 
-def convert_to_pdf(docx: str | os.PathLike, pdf: str | os.PathLike | None = None, *, timeout: float = PDF_TIMEOUT) -> Path:
+def convert_to_pdf(
+    docx: str | os.PathLike, pdf: str | os.PathLike | None = None, *, timeout: float = PDF_TIMEOUT
+) -> Path:
     """``soffice --headless --convert-to pdf`` with a profile of its own (parallel runs don't collide)."""
     source = Path(docx)
     target = Path(pdf) if pdf else source.with_suffix(".pdf")
@@ -537,9 +557,13 @@ def convert_to_pdf(docx: str | os.PathLike, pdf: str | os.PathLike | None = None
         try:
             subprocess.run(command, capture_output=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            raise OutputError(f"LibreOffice 转换 PDF 超过 {int(timeout)} 秒仍未完成，请稍后重试或在 Word 中另存为 PDF。") from None
+            raise OutputError(
+                f"LibreOffice 转换 PDF 超过 {int(timeout)} 秒仍未完成，请稍后重试或在 Word 中另存为 PDF。"
+            ) from None
         produced = outdir / (source.stem + ".pdf")
         if not produced.exists():
-            raise OutputError(f"LibreOffice 未能把“{source.name}”转换为 PDF，请在 Word/WPS 中打开后另存为 PDF。")
+            raise OutputError(
+                f"LibreOffice 未能把“{source.name}”转换为 PDF，请在 Word/WPS 中打开后另存为 PDF。"
+            )
         write_atomic(produced.read_bytes(), target)
     return target

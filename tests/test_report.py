@@ -387,3 +387,14 @@ def test_pdf_layout_in_libreoffice(tmp_path: Path, ledger_cli) -> None:
     assert max(set(body_lengths), key=body_lengths.count) == 28
     assert max(lines_per_page) == 22
     assert sum(1 for n in lines_per_page if n >= 21) >= 3
+
+
+def test_rate_decimals_come_from_the_config(ledger_path: Path, ledger_cli, tmp_path: Path) -> None:
+    config = tmp_path / "配置.toml"
+    config.write_text("rate_decimals = 2\n", encoding="utf-8")
+    out = tmp_path / "out.docx"
+    run = ledger_cli("report", ledger_path, "--as-of", AS_OF, "--config", config, "-o", out, "--no-chart")
+    assert run.code == 0, run.err
+    doc = Document(str(out))
+    assert "整改完成率70.59%" in "\n".join(p.text for p in doc.paragraphs)
+    assert doc.tables[0].rows[-1].cells[-1].text == "70.59%"

@@ -174,3 +174,13 @@ def test_environment_is_sandboxed_and_autoescaping() -> None:
     env = make_environment()
     assert isinstance(env, SandboxedEnvironment)
     assert env.from_string("{{ x }}").render(x="<&>") == "&lt;&amp;&gt;"
+
+
+def test_sandbox_itself_refuses_python_internals() -> None:
+    from jinja2.sandbox import SecurityError
+
+    env = make_environment()
+    with pytest.raises(SecurityError):
+        env.from_string("{{ ''.__class__.__mro__ }}").render()
+    with pytest.raises(SecurityError):
+        env.from_string("{{ x.append(1) }}").render(x=[])

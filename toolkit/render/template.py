@@ -31,8 +31,8 @@ TEXT_WIDTH_TWIPS = 8845
 SUMMARY_COLUMNS = (("方面", 2645), ("问题数", 1240), ("已完成", 1240), ("长期坚持", 1240), ("正在推进", 1240),
                    ("完成率", 1240))  # fmt: skip
 SUMMARY_FIELDS = ("name", "total", "completed", "long_term", "pending", "rate")
-ANNEX_COLUMNS = (("序号", 520), ("方面", 1000), ("问题描述", 2100), ("整改措施", 2245), ("责任部门", 900),
-                 ("整改时限", 1180), ("完成状态", 900))  # fmt: skip
+ANNEX_COLUMNS = (("序号", 520), ("方面", 1000), ("问题描述", 2040), ("整改措施", 2185), ("责任部门", 960),
+                 ("整改时限", 1180), ("完成状态", 960))  # fmt: skip
 ANNEX_FIELDS = ("seq", "dimension", "problem", "measures", "dept", "deadline", "status")
 
 

@@ -107,7 +107,9 @@ def test_every_status_synonym_counts_as_designed(tmp_path, ledger_cli):
             done = status.completed
             expected_completed += done
             expected_excluded += not status.counted
-            rows.append(row(n, problem=f"问题{n}", status=word, completed_on=date(2024, 6, 1) if done else None))
+            rows.append(
+                row(n, problem=f"问题{n}", status=word, completed_on=date(2024, 6, 1) if done else None)
+            )
     path = write_ledger(tmp_path / "st.xlsx", rows)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
     assert [i["code"] for i in run.json()["issues"] if i["code"] == "unknown-status"] == []

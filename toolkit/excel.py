@@ -6,12 +6,13 @@ Only calls that every xlwings engine offers are used (Excel on Windows and macOS
 engine that xlwings Server and the tests use); where an engine cannot do something (the remote
 engine cannot read a fill colour or a merged area) the code degrades instead of failing.
 
-Marks are recorded in the hidden 校验标记 sheet (sheet, cell, previous fill, our fill) so that a
+Marks are recorded in the hidden _整改台账标记 sheet (sheet, cell, previous fill, our fill) so that a
 re-run replaces them and 清除标记 restores exactly what the clerk had, never touching other colours.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.config import DEFAULT_CONFIG, Config
-from toolkit.errors import LedgerError, NoLedgerError, OutputError
+from toolkit.errors import LedgerError, NoLedgerError
 from toolkit.model import ERROR, WARNING, Ledger, Report
 from toolkit.workbook import (
     CONFIG_SHEET,
@@ -36,7 +37,9 @@ from toolkit.workbook import (
     config_from_rows,
 )
 
-OWN_SHEETS = frozenset({STATS_SHEET, INFO_SHEET, CONFIG_SHEET, MARKS_SHEET, RESULTS_SHEET, XLWINGS_CONF_SHEET})
+OWN_SHEETS = frozenset(
+    {STATS_SHEET, INFO_SHEET, CONFIG_SHEET, MARKS_SHEET, RESULTS_SHEET, XLWINGS_CONF_SHEET}
+)
 SEVERITY_LABELS = {ERROR: "错误", WARNING: "提醒", "info": "提示"}
 FILLS = {ERROR: ERROR_FILL, WARNING: WARNING_FILL}
 RESULT_HEADERS = ("单元格", "字段", "级别", "内容", "说明", "代码")
@@ -94,7 +97,7 @@ def clear_marks(book: Any = None) -> int:
 
 
 def report(book: Any = None, as_of: date | None = None) -> Path | None:
-    """生成通报: write the Word 通报 next to the workbook and say where it is."""
+    """生成通报: write the Word 通报 next to the workbook (the CLI's file name) and say where it is."""
     from toolkit.validate import validate_ledger
 
     book = _caller(book)
@@ -102,16 +105,15 @@ def report(book: Any = None, as_of: date | None = None) -> Path | None:
         loaded = load(book)
         when = as_of or date.today()
         checked = validate_ledger(loaded.ledger, when, loaded.config)
-        target = report_path(book)
-        out = render_report(loaded.ledger, target, when, loaded.config)
+        result = render_report(loaded.ledger, report_dir(book), when, loaded.config, checked)
     except LedgerError as exc:
         _alert(book, str(exc), "生成通报", critical=True)
         return None
-    message = f"通报已生成：{out}"
+    lines = [f"通报已生成：{result.path}", *result.notes]
     if checked.errors:
-        message += f"\n注意：台账有 {checked.errors} 处错误，通报中的数字可能不准，建议先点“校验台账”修正。"
-    _alert(book, message, "生成通报")
-    return out
+        lines.append(f"注意：台账有 {checked.errors} 处错误，通报中的数字可能不准，建议先点“校验台账”修正。")
+    _alert(book, "\n".join(lines), "生成通报")
+    return Path(result.path)
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -216,7 +218,9 @@ def load(book: Any) -> Loaded:
             failure = failure or exc
             continue
         return Loaded(ledger, config, sheet)
-    raise failure or NoLedgerError(f"工作簿“{book.name}”中没有找到台账表，请确认表头含“问题描述”“完成状态”等列。")
+    raise failure or NoLedgerError(
+        f"工作簿“{book.name}”中没有找到台账表，请确认表头含“问题描述”“完成状态”等列。"
+    )
 
 
 # --- marks ---------------------------------------------------------------------------------------------
@@ -310,10 +314,8 @@ def _write_record(book: Any, record: Sequence[tuple[str, str, str, str]]) -> Non
         if not record:
             return
         sheet = book.sheets.add(MARKS_SHEET, after=book.sheets[len(book.sheets) - 1])
-        try:
+        with contextlib.suppress(NotImplementedError):
             sheet.visible = False
-        except NotImplementedError:
-            pass
     else:
         sheet.clear_contents()
     sheet.range("A1").value = [list(MARKS_HEADERS), *([as_text(v) for v in row] for row in record)]
@@ -381,32 +383,32 @@ def _write_results(book: Any, ledger_sheet: Any, report: Report) -> None:
         sheet = book.sheets.add(RESULTS_SHEET, after=ledger_sheet)
     else:
         sheet.clear()
-    sheet.range("A1").value = results_rows(report, ledger_sheet.name)
-    sheet.range("A:C").autofit()
+    rows = results_rows(report, ledger_sheet.name)
+    sheet.range("A1").value = rows
+    if len(rows) > 2:  # fit the short columns to the findings, not to the summary line above them
+        sheet.range((2, 1), (len(rows), 3)).autofit("columns")
     ledger_sheet.activate()
 
 
 # --- report --------------------------------------------------------------------------------------------
 
 
-def report_path(book: Any) -> Path:
-    """Next to the workbook when it is a file on disk; else (remote engine, cloud URL, unsaved book)
-    in the temp folder, the only place the Python side can be sure to write."""
+def report_dir(book: Any) -> Path:
+    """The workbook's folder when it is a file on disk; else (remote engine, a cloud URL, an unsaved
+    book) the temp folder, the only place the Python side can be sure to write."""
     fullname = Path(str(book.fullname))
-    stem = Path(str(book.name)).stem or "台账"
-    name = f"{stem}_整改落实情况通报.docx"
     if fullname.is_absolute() and fullname.parent.is_dir():
-        return fullname.parent / name
-    return Path(tempfile.gettempdir()) / name
+        return fullname.parent
+    return Path(tempfile.gettempdir())
 
 
-def render_report(ledger: Ledger, target: Path, as_of: date, config: Config) -> Path:
-    """The report renderer the CLI uses, writing ``target``; refuses to clobber a document open in Word."""
-    from toolkit.report import render_report as render
+def render_report(ledger: Ledger, folder: Path, as_of: date, config: Config, checked: Report) -> Any:
+    """The CLI's renderer; the file is named from the 通报 title, in ``folder``."""
+    from toolkit.render import ReportOptions
+    from toolkit.render import render_report as render
 
-    if target.with_name("~$" + target.name).exists():
-        raise OutputError(f"“{target.name}”正在 Word 或 WPS 中打开，请先关闭后再生成通报。")
-    return Path(render(ledger, target, as_of=as_of, config=config))
+    ledger.path = str(folder / Path(ledger.path or "台账.xlsx").name)
+    return render(ledger, as_of=as_of, options=ReportOptions(config=config), report=checked)
 
 
 def _alert(book: Any, message: str, title: str, critical: bool = False) -> None:

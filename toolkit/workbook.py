@@ -4,7 +4,7 @@ Sheets, in order: 台账 (the ledger: header, dropdowns, date checks, conditiona
 the three buttons), 统计 (live COUNTIFS per 方面 and a bar chart of the rates, so the numbers move as the
 clerk types, even without Python), 通报信息 (what the 通报 needs besides the rows), 配置 (the dimension list,
 the status vocabulary and two parameters; the dropdowns read from it and ``config_from_rows`` turns it
-back into a Config), a hidden 校验标记 (which cells the 校验台账 button coloured, and their previous fill)
+back into a Config), a hidden _整改台账标记 (which cells the 校验台账 button coloured, and their previous fill)
 and xlwings.conf (the interpreter the buttons start).
 
 The sheet layout below is a contract with ``toolkit.excel`` (the buttons) and ``toolkit.read`` (which calls
@@ -33,7 +33,7 @@ LEDGER_SHEET = "台账"
 STATS_SHEET = "统计"
 INFO_SHEET = "通报信息"
 CONFIG_SHEET = "配置"
-MARKS_SHEET = "校验标记"  # hidden: the cells the 校验台账 button coloured
+MARKS_SHEET = "_整改台账标记"  # hidden: the cells the 校验台账 button coloured
 RESULTS_SHEET = "校验结果"  # created by the button, one row per finding
 XLWINGS_CONF_SHEET = "xlwings.conf"  # read by xlwings' VBA module: key in A, value in B, from A1 down
 

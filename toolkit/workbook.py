@@ -4,8 +4,8 @@ Sheets, in order: 台账 (the ledger: header, dropdowns, date checks, conditiona
 the three buttons), 统计 (live COUNTIFS per 方面 and a bar chart of the rates, so the numbers move as the
 clerk types, even without Python), 通报信息 (what the 通报 needs besides the rows), 配置 (the dimension list,
 the status vocabulary and two parameters; the dropdowns read from it and ``config_from_rows`` turns it
-back into a Config), a hidden _整改台账标记 (which cells the 校验台账 button coloured, and their previous fill)
-and xlwings.conf (the interpreter the buttons start).
+back into a Config), a hidden _整改台账标记 (which cells the 校验台账 button coloured, and their
+previous fill) and xlwings.conf (the interpreter the buttons start).
 
 The sheet layout below is a contract with ``toolkit.excel`` (the buttons) and ``toolkit.read`` (which calls
 ``config_from_rows`` on the 配置 sheet): change it in one place, here.
@@ -684,7 +684,21 @@ def config_from_rows(
                     )
                 continue
             words = [w for w in _SYNONYM_SPLIT.split(extra) if w]
-            synonyms.setdefault(label, []).extend(words)
+            own = next((st for st in base.statuses if label in (st.label, st.id)), None)
+            if own is None:
+                raise ConfigError(
+                    f"“{CONFIG_SHEET}”表中的完成状态“{label}”无法识别；状态名称由统计规则决定，"
+                    f"请改回以下之一：{'、'.join(st.label for st in base.statuses)}。"
+                )
+            for word in words:
+                holder = base.status_for(word)
+                if holder is None:
+                    synonyms.setdefault(label, []).append(word)
+                elif holder != own.id:
+                    raise ConfigError(
+                        f"“{CONFIG_SHEET}”表中“{label}”的同义词“{word}”已经属于“{base.status_spec(holder).label}”，"
+                        "请删去其中一处。"
+                    )
 
     scalars: dict[str, int] = {}
     found = _find(rows, CONFIG_PARAM_HEADERS[0])

@@ -386,7 +386,7 @@ def _write_results(book: Any, ledger_sheet: Any, report: Report) -> None:
     rows = results_rows(report, ledger_sheet.name)
     sheet.range("A1").value = rows
     if len(rows) > 2:  # fit the short columns to the findings, not to the summary line above them
-        sheet.range((2, 1), (len(rows), 3)).autofit("columns")
+        sheet.range((2, 1), (len(rows), 3)).columns.autofit()
     ledger_sheet.activate()
 
 

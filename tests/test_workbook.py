@@ -160,6 +160,20 @@ def test_stats_formulas_and_chart(new_xlsx):
     assert "<c:barChart>" in chart and "统计!$G$3:$G$5" in chart and "统计!$A$3:$A$5" in chart
 
 
+def test_stats_cached_results_are_the_engine_counts(sample_xlsx):
+    """What a viewer that does not recalculate on open shows: toolkit.stats' numbers, not zeros."""
+    from toolkit.read import read_ledger
+    from toolkit.stats import ledger_stats
+
+    stats = ledger_stats(read_ledger(sample_xlsx), date.today())
+    rows = grid(openpyxl.load_workbook(sample_xlsx, data_only=True)[STATS_SHEET])
+    shown = {row[0]: tuple(row[1:7]) for row in rows[2 : 3 + len(SAMPLE_DIMENSIONS)]}
+    assert shown == {
+        g.name: (g.total, g.completed, g.closed, g.long_term, g.pending, pytest.approx(g.rate))
+        for g in [*stats.groups, stats.total]
+    }
+
+
 def test_info_sheet_for_the_reader(sample_xlsx):
     from toolkit.read import read_info
 

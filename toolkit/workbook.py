@@ -124,6 +124,7 @@ class WorkbookSpec:
     interpreter: str | None = None  # None: leave xlwings to its defaults (a workbook shipped to others)
     pythonpath: str | None = None
     config: Config = DEFAULT_CONFIG
+    created: datetime | None = None  # fixed for a reproducible file (the shipped sample); None: now
 
 
 def _status_label(config: Config, status_id: str) -> str:
@@ -172,7 +173,7 @@ def build_workbook(path: str | os.PathLike, spec: WorkbookSpec, vba_project: byt
         dimensions = _unique([d.strip() for d in spec.dimensions if d and d.strip()])
         _write_config(wb, config_ws, styles, dimensions, config)
         _write_ledger(wb, ledger_ws, styles, spec, macros)
-        _write_stats(wb, stats_ws, styles, dimensions, config)
+        _write_stats(wb, stats_ws, styles, dimensions, spec)
         _write_info(info_ws, styles, spec)
         _write_marks(marks_ws, styles)
         _write_xlwings_conf(conf_ws, styles, spec)
@@ -182,7 +183,10 @@ def build_workbook(path: str | os.PathLike, spec: WorkbookSpec, vba_project: byt
             for ws in wb.worksheets():
                 ws.set_vba_name(SHEET_CODENAMES[ws.name])
             wb.add_vba_project(BytesIO(vba_project), is_stream=True)
-        wb.set_properties({"title": "整改台账", "comments": "由整改台账工具箱生成"})
+        properties: dict[str, Any] = {"title": "整改台账", "comments": "由整改台账工具箱生成"}
+        if spec.created is not None:
+            properties["created"] = spec.created
+        wb.set_properties(properties)
     finally:
         wb.close()
     return path
@@ -422,8 +426,36 @@ def _write_ledger(wb: Any, ws: Any, styles: dict[str, Any], spec: WorkbookSpec, 
         )
 
 
-def _write_stats(wb: Any, ws: Any, styles: dict[str, Any], dimensions: list[str], config: Config) -> None:
+def _initial_counts(spec: WorkbookSpec, dimensions: list[str]) -> dict[str, tuple]:
+    """The 统计 numbers for the rows written now, from the engine (toolkit.stats): stored as the
+    formulas' cached results so viewers that do not recalculate on open (LibreOffice by default,
+    previews) show the right figures. Excel recalculates anyway."""
+    from toolkit.read import ledger_from_rows
+    from toolkit.stats import compute_stats
+
+    counts: dict[str, tuple] = {}
+    if not spec.rows:
+        return counts
+    header = [f.header for f in FIELDS]
+    grid: list[list[object]] = [header] + [[row.get(f.id) for f in FIELDS] for row in spec.rows]
+    ledger = ledger_from_rows(grid, sheet=LEDGER_SHEET, config=spec.config)
+    stats = compute_stats(ledger.items, date.today(), "dimension", dimensions, spec.config)
+    for group in [*stats.groups, stats.total]:
+        rate = "" if group.rate is None else group.rate
+        counts[group.name] = (
+            group.total,
+            group.completed,
+            group.closed,
+            group.long_term,
+            group.pending,
+            rate,
+        )
+    return counts
+
+
+def _write_stats(wb: Any, ws: Any, styles: dict[str, Any], dimensions: list[str], spec: WorkbookSpec) -> None:
     """Live counts per 方面: the 方面 names link to the 配置 list so renaming there renames here."""
+    config = spec.config
     headers = ("方面", "问题总数", "已完成", "其中已销号", "长期坚持", "正在推进", "完成率")
     widths = (40, 10, 10, 11, 10, 10, 10)
     ws.merge_range(0, 0, 0, len(headers) - 1, "各方面整改完成情况（随台账实时更新）", styles["title"])
@@ -437,42 +469,39 @@ def _write_stats(wb: Any, ws: Any, styles: dict[str, Any], dimensions: list[str]
     closed = _status_label(config, "closed")
     long_term = _status_label(config, "long_term")
     excluded = _status_label(config, "excluded")
+    from toolkit.read import clean_dimension
+
+    counts = _initial_counts(spec, dimensions)
     nrows = len(dimensions) if dimensions else 10
     first = 2  # 0-based row of the first 方面
+
+    def formulas(name: str) -> list[str]:
+        """Columns B–E for the rows whose 方面 matches ``name`` (a cell, or "<>" for any)."""
+        return [
+            f'COUNTIFS({dim},{name})-COUNTIFS({dim},{name},{status},"{excluded}")',
+            "+".join(f'COUNTIFS({dim},{name},{status},"{label}")' for label in done),
+            f'COUNTIFS({dim},{name},{status},"{closed}")',
+            f'COUNTIFS({dim},{name},{status},"{long_term}")',
+        ]
+
     for i in range(nrows):
         r = first + i
-        excel_row = r + 1
-        cfg_row = i + 2  # 配置 list starts at A2
-        cfg = f"{CONFIG_SHEET}!$A${cfg_row}"
-        name = f"$A{excel_row}"
-        ws.write_formula(
-            r, 0, f'=IF({cfg}="","",{cfg})', styles["name"], dimensions[i] if i < len(dimensions) else ""
-        )
-        guard = f'IF({name}="","",'
-        total = f'COUNTIFS({dim},{name})-COUNTIFS({dim},{name},{status},"{excluded}")'
-        completed = "+".join(f'COUNTIFS({dim},{name},{status},"{label}")' for label in done)
-        ws.write_formula(r, 1, f"={guard}{total})", styles["count"])
-        ws.write_formula(r, 2, f"={guard}{completed})", styles["count"])
-        ws.write_formula(r, 3, f'={guard}COUNTIFS({dim},{name},{status},"{closed}"))', styles["count"])
-        ws.write_formula(r, 4, f'={guard}COUNTIFS({dim},{name},{status},"{long_term}"))', styles["count"])
-        ws.write_formula(r, 5, f"={guard}B{excel_row}-C{excel_row}-E{excel_row})", styles["count"])
-        ws.write_formula(r, 6, f'=IF(N(B{excel_row})=0,"",C{excel_row}/B{excel_row})', styles["rate"])
+        row = r + 1
+        cfg = f"{CONFIG_SHEET}!$A${i + 2}"  # 配置 list starts at A2
+        label = dimensions[i] if i < len(dimensions) else ""
+        cached = counts.get(clean_dimension(label), (0, 0, 0, 0, 0, "")) if label else ("",) * 6
+        ws.write_formula(r, 0, f'=IF({cfg}="","",{cfg})', styles["name"], label)
+        guard = f'IF($A{row}="","",'
+        for col, body in enumerate([*formulas(f"$A{row}"), f"B{row}-C{row}-E{row}"], start=1):
+            ws.write_formula(r, col, f"={guard}{body})", styles["count"], cached[col - 1])
+        ws.write_formula(r, 6, f'=IF(N(B{row})=0,"",C{row}/B{row})', styles["rate"], cached[5])
     total_r = first + nrows
     tr = total_r + 1
-    any_dim = '"<>"'
+    cached = counts.get("合计", (0, 0, 0, 0, 0, ""))
     ws.write_string(total_r, 0, "合计", styles["total"])
-    ws.write_formula(
-        total_r,
-        1,
-        f'=COUNTIFS({dim},{any_dim})-COUNTIFS({dim},{any_dim},{status},"{excluded}")',
-        styles["total"],
-    )
-    completed_all = "+".join(f'COUNTIFS({dim},{any_dim},{status},"{label}")' for label in done)
-    ws.write_formula(total_r, 2, f"={completed_all}", styles["total"])
-    ws.write_formula(total_r, 3, f'=COUNTIFS({dim},{any_dim},{status},"{closed}")', styles["total"])
-    ws.write_formula(total_r, 4, f'=COUNTIFS({dim},{any_dim},{status},"{long_term}")', styles["total"])
-    ws.write_formula(total_r, 5, f"=B{tr}-C{tr}-E{tr}", styles["total"])
-    ws.write_formula(total_r, 6, f'=IF(N(B{tr})=0,"",C{tr}/B{tr})', styles["total_rate"])
+    for col, body in enumerate([*formulas('"<>"'), f"B{tr}-C{tr}-E{tr}"], start=1):
+        ws.write_formula(total_r, col, f"={body}", styles["total"], cached[col - 1])
+    ws.write_formula(total_r, 6, f'=IF(N(B{tr})=0,"",C{tr}/B{tr})', styles["total_rate"], cached[5])
     ws.merge_range(
         total_r + 2,
         0,
@@ -765,6 +794,7 @@ def new_ledger(
     sample: bool = False,
     force: bool = False,
     interpreter: str | bool | None = True,
+    created: datetime | None = None,
 ) -> Path:
     """Create a ledger workbook at ``path``; refuse to overwrite unless ``force``.
 
@@ -819,6 +849,7 @@ def new_ledger(
         info=info,
         interpreter=interp,
         pythonpath=pythonpath,
+        created=created,
     )
     vba = None
     if suffix == ".xlsm":

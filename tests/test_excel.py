@@ -71,9 +71,11 @@ def _json_value(value: object) -> object:
 class Client:
     """The workbook on the client side: values and fills per sheet, updated from the actions."""
 
-    def __init__(self, path: Path, name: str | None = None) -> None:
+    def __init__(self, path: Path, name: str | None = None, client: str = "VBA") -> None:
         wb = openpyxl.load_workbook(path)
         self.name = name or path.name
+        self.client = client
+        self.notes: dict[tuple[str, str], str] = {}
         self.sheets: list[dict] = []
         for ws in wb.worksheets:
             values = [list(row) for row in ws.iter_rows(values_only=True)]
@@ -96,14 +98,18 @@ class Client:
         sheets = []
         for s in self.sheets:
             values = [[_json_value(v) for v in row] for row in s["values"]] or [[]]
-            sheets.append({"name": s["name"], "values": values, "pictures": [], "tables": []})
+            sheet = {"name": s["name"], "values": values, "pictures": [], "tables": []}
+            if self.client == "Office.js":  # this client also sends which cells have a note
+                sheet["notes"] = [{"address": a} for (n, a) in self.notes if n == s["name"]]
+                sheet["visibility"] = "Visible" if s["visible"] else "Hidden"
+            sheets.append(sheet)
         names = [
             {"name": n, "sheet_index": i, "address": a, "book_scope": True, "scope_sheet_name": None,
              "scope_sheet_index": None}
             for n, i, a in self.names
         ]  # fmt: skip
         return {
-            "client": "VBA",
+            "client": self.client,
             "version": xw.__version__,
             "book": {"name": self.name, "active_sheet_index": self.active, "selection": "A1"},
             "names": names,
@@ -135,6 +141,10 @@ class Client:
                         self.fills[(sheet["name"], cell)] = args[0].upper() if args[0] else None
             elif func == "alert":
                 self.alerts.append(args)
+            elif func == "addNote" and self.client == "Office.js":
+                self.notes[(sheet["name"], args[0].replace("$", ""))] = args[1]
+            elif func == "deleteNote" and self.client == "Office.js":
+                del self.notes[(sheet["name"], args[0].replace("$", ""))]
             elif func == "setAutofit":
                 pass
             else:
@@ -247,10 +257,11 @@ def test_marks_are_recorded_in_the_hidden_sheet(sample_xlsm):
     report = excel.validate(book, as_of=SAMPLE_AS_OF)
     client.apply(book.json()["actions"])
     record = client.sheet(MARKS_SHEET)["values"]
-    assert record[0] == ["工作表", "单元格", "原底色", "标记底色"]
-    # the remote engine cannot read a fill: the previous one is unknown, clearing will leave no fill
-    assert {(r[0], r[1], r[2], r[3]) for r in record[1:]} == {
-        (LEDGER_SHEET, cell, excel.UNKNOWN_FILL, fill) for cell, fill in expected_marks(report).items()
+    assert record[0] == ["工作表", "单元格", "原底色", "标记底色", "添加批注"]
+    # the remote engine cannot read a fill: the previous one is unknown, clearing will leave no fill;
+    # with the VBA client it cannot add notes either
+    assert {tuple(r[:5]) for r in record[1:]} == {
+        (LEDGER_SHEET, cell, excel.UNKNOWN_FILL, fill, None) for cell, fill in expected_marks(report).items()
     }
     assert not client.sheet(MARKS_SHEET)["visible"]
 
@@ -296,7 +307,7 @@ def test_clear_marks_removes_only_ours(sample_xlsm):
     assert all(a["args"] == [None] for a in colours)
     client.apply(clearing.json()["actions"])
     assert client.marked() == {}
-    assert client.sheet(MARKS_SHEET)["values"] == [["工作表", "单元格", "原底色", "标记底色"]]
+    assert client.sheet(MARKS_SHEET)["values"] == [["工作表", "单元格", "原底色", "标记底色", "添加批注"]]
     assert client.sheet(RESULTS_SHEET)["values"][0][0].startswith("校验标记已清除")
     assert client.alerts[-1][:2] == [f"已清除 {len(ours)} 处校验标记。", "清除标记"]
 
@@ -304,6 +315,35 @@ def test_clear_marks_removes_only_ours(sample_xlsm):
     assert excel.clear_marks(again) == 0
     assert actions(again, "setRangeColor") == []
     assert actions(again, "alert")[0]["args"][0] == "没有需要清除的校验标记。"
+
+
+def test_notes_where_the_client_can_add_them(sample_xlsm):
+    """The Office.js client (xlwings Server / Lite) adds notes; the clerk's own note is never replaced."""
+    client = Client(sample_xlsm, client="Office.js")
+    k = f"K{sample_row(10)}"
+    client.notes[(LEDGER_SHEET, k)] = "秘书：这一条下周再核"
+    book = client.book()
+    report = excel.validate(book, as_of=SAMPLE_AS_OF)
+    client.apply(book.json()["actions"])
+    marked = expected_marks(report)
+    ours = {cell: text for (sheet, cell), text in client.notes.items() if text.startswith(excel.NOTE_PREFIX)}
+    assert set(ours) == set(marked) - {k}
+    assert client.notes[(LEDGER_SHEET, k)] == "秘书：这一条下周再核"
+    for cell, text in ours.items():
+        for f in report.findings:
+            if f.cell == cell and f.severity in ("error", "warning"):
+                assert f.message in text
+
+    # a second click replaces our notes, a clear removes them; the clerk's note stays throughout
+    again = client.book()
+    excel.validate(again, as_of=SAMPLE_AS_OF)
+    assert len(actions(again, "deleteNote")) == len(ours) == len(actions(again, "addNote"))
+    client.apply(again.json()["actions"])
+    clearing = client.book()
+    excel.clear_marks(clearing)
+    client.apply(clearing.json()["actions"])
+    assert client.notes == {(LEDGER_SHEET, k): "秘书：这一条下周再核"}
+    assert client.marked() == {}
 
 
 def cell_name(row0: int, col0: int) -> str:

@@ -43,6 +43,7 @@ OWN_SHEETS = frozenset(
 SEVERITY_LABELS = {ERROR: "错误", WARNING: "提醒", "info": "提示"}
 FILLS = {ERROR: ERROR_FILL, WARNING: WARNING_FILL}
 RESULT_HEADERS = ("单元格", "字段", "级别", "内容", "说明", "代码")
+NOTE_PREFIX = "【台账校验】"  # marks our notes so clearing never deletes the clerk's own
 UNKNOWN_FILL = "?"  # the engine could not tell the previous fill (remote engine): restore means "no fill"
 
 
@@ -67,8 +68,7 @@ def validate(book: Any = None, as_of: date | None = None) -> Report | None:
         loaded = load(book)
         report = validate_ledger(loaded.ledger, as_of or date.today(), loaded.config)
         previous = _restore_marks(book)
-        marks = plan_marks(report)
-        record = _apply_marks(loaded.sheet, marks, previous)
+        record = _apply_marks(loaded.sheet, plan_marks(report), plan_notes(report), previous)
         _write_record(book, record)
         _write_results(book, loaded.sheet, report)
     except LedgerError as exc:
@@ -239,6 +239,17 @@ def plan_marks(report: Report) -> dict[str, str]:
     return marks
 
 
+def plan_notes(report: Report) -> dict[str, str]:
+    """Cell address → the note put on a marked cell: every message about it, errors first."""
+    messages: dict[str, list[tuple[int, str]]] = {}
+    for finding in report.findings:
+        if finding.severity not in FILLS or not finding.row or not finding.column:
+            continue
+        rank = 0 if finding.severity == ERROR else 1
+        messages.setdefault(f"{finding.column}{finding.row}", []).append((rank, finding.message))
+    return {cell: NOTE_PREFIX + "\n".join(m for _, m in sorted(items)) for cell, items in messages.items()}
+
+
 def _hex(color: Any) -> str:
     """Normalise what xlwings returns for a fill (None, RGB tuple, int or hex) to '' or '#RRGGBB'."""
     if color is None or color == "":
@@ -262,30 +273,63 @@ def _set_fill(rng: Any, fill: str) -> None:
     rng.color = None if fill in ("", UNKNOWN_FILL) else fill
 
 
-def _record_rows(book: Any) -> list[tuple[str, str, str, str]]:
+def _add_note(rng: Any, text: str) -> bool:
+    """Add our note unless the cell has one already (the clerk's own stays); False where the engine
+    cannot add notes (the remote engine with the VBA client)."""
+    try:
+        if rng.note is not None:
+            return False
+        rng.add_note(text)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _remove_note(rng: Any) -> None:
+    """Delete the note we added, if it is still ours (engines that cannot read note text: if it exists)."""
+    try:
+        note = rng.note
+        if note is None:
+            return
+        try:
+            if not str(note.text).startswith(NOTE_PREFIX):
+                return
+        except NotImplementedError:
+            pass
+        note.delete()
+    except NotImplementedError:
+        return
+
+
+Mark = tuple[str, str, str, str, str]  # sheet, cell, previous fill, our fill, "是" when we added the note
+
+
+def _record_rows(book: Any) -> list[Mark]:
     sheet = find_sheet(book, MARKS_SHEET)
     if sheet is None:
         return []
     out = []
     for row in sheet_rows(sheet)[1:]:
-        cells = [("" if v is None else str(v)) for v in [*row, "", "", "", ""][:4]]
+        cells = [("" if v is None else str(v)) for v in [*row, "", "", "", "", ""][:5]]
         if cells[0] and cells[1]:
-            out.append((cells[0], cells[1], cells[2], cells[3]))
+            out.append((cells[0], cells[1], cells[2], cells[3], cells[4]))
     return out
 
 
 def _restore_marks(book: Any) -> dict[tuple[str, str], str]:
     """Undo the recorded marks; returns (sheet, cell) → the fill the clerk had before we marked it.
 
-    A cell whose fill is no longer ours (the clerk recoloured it) is left alone. Engines that cannot
+    A cell whose fill is no longer ours (the clerk recoloured it) keeps its fill. Engines that cannot
     read a fill (remote) restore every recorded cell.
     """
     restored: dict[tuple[str, str], str] = {}
-    for sheet_name, cell, previous, ours in _record_rows(book):
+    for sheet_name, cell, previous, ours, noted in _record_rows(book):
         sheet = find_sheet(book, sheet_name)
         if sheet is None:
             continue
         rng = sheet.range(cell)
+        if noted:
+            _remove_note(rng)
         current = _read_fill(rng)
         if current != UNKNOWN_FILL and ours and current != ours.upper():
             continue
@@ -295,8 +339,8 @@ def _restore_marks(book: Any) -> dict[tuple[str, str], str]:
 
 
 def _apply_marks(
-    sheet: Any, marks: dict[str, str], previous: dict[tuple[str, str], str]
-) -> list[tuple[str, str, str, str]]:
+    sheet: Any, marks: dict[str, str], notes: dict[str, str], previous: dict[tuple[str, str], str]
+) -> list[Mark]:
     record = []
     for cell, fill in marks.items():
         rng = sheet.range(cell)
@@ -304,11 +348,12 @@ def _apply_marks(
         if before is None:
             before = _read_fill(rng)
         _set_fill(rng, fill)
-        record.append((sheet.name, cell, before, fill))
+        noted = "是" if cell in notes and _add_note(rng, notes[cell]) else ""
+        record.append((sheet.name, cell, before, fill, noted))
     return record
 
 
-def _write_record(book: Any, record: Sequence[tuple[str, str, str, str]]) -> None:
+def _write_record(book: Any, record: Sequence[Mark]) -> None:
     sheet = find_sheet(book, MARKS_SHEET)
     if sheet is None:
         if not record:

@@ -621,7 +621,7 @@ def _write_config(wb: Any, ws: Any, styles: dict[str, Any], dimensions: list[str
     wb.define_name(NAME_DUE_SOON, f"={CONFIG_SHEET}!${pv}${due_row}")
 
 
-MARKS_HEADERS = ("工作表", "单元格", "原底色", "标记底色")
+MARKS_HEADERS = ("工作表", "单元格", "原底色", "标记底色", "添加批注")
 
 
 def _write_marks(ws: Any, styles: dict[str, Any]) -> None:

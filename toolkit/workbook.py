@@ -264,6 +264,23 @@ def _write_cell(ws: Any, row: int, col: int, value: Any, text_fmt: Any, date_fmt
         ws.write_string(row, col, str(value), text_fmt)
 
 
+def _text_width(text: str) -> int:
+    """Width in Excel character units: a CJK character takes two."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _row_height(row: Mapping[str, Any]) -> float:
+    """Tall enough for the longest wrapped cell: not every office suite fits wrapped rows on open."""
+    lines = 1
+    for fspec in FIELDS:
+        value = row.get(fspec.id)
+        if isinstance(value, str) and value:
+            per_line = max(1, int(COLUMN_WIDTHS.get(fspec.id, 14)) - 1)
+            wrapped = sum(max(1, -(-_text_width(part) // per_line)) for part in value.splitlines() or [""])
+            lines = max(lines, wrapped)
+    return min(409.0, 15.0 * lines + 3)
+
+
 def _write_ledger(wb: Any, ws: Any, styles: dict[str, Any], spec: WorkbookSpec, macros: bool) -> None:
     config = spec.config
     ncols = len(FIELDS)
@@ -282,6 +299,7 @@ def _write_ledger(wb: Any, ws: Any, styles: dict[str, Any], spec: WorkbookSpec, 
 
     for i, row in enumerate(spec.rows):
         r = FIRST_DATA_ROW - 1 + i
+        ws.set_row(r, _row_height(row))
         for col, fspec in enumerate(FIELDS):
             value = row.get(fspec.id)
             if value is None:

@@ -519,3 +519,16 @@ def test_an_error_outranks_a_warning_on_the_same_cell():
     report = Report("t.xlsx", "台账", dt.date(2024, 12, 31), 3, findings)
     assert excel.plan_marks(report) == {"I5": ERROR_FILL, "I7": WARNING_FILL}
     assert excel.summarize(report).startswith("发现 2 处错误、3 处提醒、1 条提示（共 3 行）")
+
+
+def test_a_refusal_by_excel_is_one_sentence(sample_xlsm):
+    book = Client(sample_xlsm).book()
+
+    def protected() -> None:
+        raise PermissionError("The cell or chart you're trying to change is on a protected sheet.")
+
+    assert excel._guarded(book, "校验台账", protected) is None
+    (alert,) = actions(book, "alert")
+    assert alert["args"][0].startswith("无法把结果写回工作簿（PermissionError：")
+    assert "保护" in alert["args"][0] and alert["args"][1:4] == ["校验台账", "ok", "critical"]
+    assert excel._guarded(book, "校验台账", lambda: 42) == 42

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from toolkit.config import DEFAULT_CONFIG, Config
 from toolkit.errors import LedgerError, NoLedgerError
@@ -43,6 +43,7 @@ OWN_SHEETS = frozenset(
 SEVERITY_LABELS = {ERROR: "错误", WARNING: "提醒", "info": "提示"}
 FILLS = {ERROR: ERROR_FILL, WARNING: WARNING_FILL}
 RESULT_HEADERS = ("单元格", "字段", "级别", "内容", "说明", "代码")
+T = TypeVar("T")
 NOTE_PREFIX = "【台账校验】"  # marks our notes so clearing never deletes the clerk's own
 UNKNOWN_FILL = "?"  # the engine could not tell the previous fill (remote engine): restore means "no fill"
 
@@ -67,12 +68,18 @@ def validate(book: Any = None, as_of: date | None = None) -> Report | None:
     try:
         loaded = load(book)
         report = validate_ledger(loaded.ledger, as_of or date.today(), loaded.config)
+    except LedgerError as exc:
+        _alert(book, str(exc), "校验台账", critical=True)
+        return None
+
+    def write_back() -> bool:
         previous = _restore_marks(book)
         record = _apply_marks(loaded.sheet, plan_marks(report), plan_notes(report), previous)
         _write_record(book, record)
         _write_results(book, loaded.sheet, report)
-    except LedgerError as exc:
-        _alert(book, str(exc), "校验台账", critical=True)
+        return True
+
+    if _guarded(book, "校验台账", write_back) is None:
         return None
     _alert(book, summarize(report), "校验台账", critical=not report.valid)
     return report
@@ -81,15 +88,18 @@ def validate(book: Any = None, as_of: date | None = None) -> Report | None:
 def clear_marks(book: Any = None) -> int:
     """清除标记: restore the fills we changed and empty the 校验结果 sheet; returns the cells restored."""
     book = _caller(book)
-    try:
+
+    def write_back() -> dict[tuple[str, str], str]:
         restored = _restore_marks(book)
         _write_record(book, [])
         results = find_sheet(book, RESULTS_SHEET)
         if results is not None:
             results.clear()
             results.range("A1").value = "校验标记已清除。重新点击“校验台账”可再次校验。"
-    except LedgerError as exc:
-        _alert(book, str(exc), "清除标记", critical=True)
+        return restored
+
+    restored = _guarded(book, "清除标记", write_back)
+    if restored is None:
         return 0
     message = f"已清除 {len(restored)} 处校验标记。" if restored else "没有需要清除的校验标记。"
     _alert(book, message, "清除标记")
@@ -454,6 +464,26 @@ def render_report(ledger: Ledger, folder: Path, as_of: date, config: Config, che
 
     ledger.path = str(folder / Path(ledger.path or "台账.xlsx").name)
     return render(ledger, as_of=as_of, options=ReportOptions(config=config), report=checked)
+
+
+def _guarded(book: Any, title: str, action: Callable[[], T]) -> T | None:
+    """Run the write-back; a refusal by Excel (a protected sheet, a cell being edited) becomes one
+    sentence for the clerk instead of a traceback box, and None."""
+    try:
+        return action()
+    except LedgerError as exc:
+        _alert(book, str(exc), title, critical=True)
+    except NotImplementedError:
+        raise  # our bug, not the clerk's: let xlwings show it
+    except Exception as exc:  # what the Office engines raise varies (COM, AppleScript): name it, stop
+        _alert(
+            book,
+            f"无法把结果写回工作簿（{type(exc).__name__}：{exc}）。"
+            "请确认工作表没有加保护、没有单元格正在编辑，然后再点一次。",
+            title,
+            critical=True,
+        )
+    return None
 
 
 def _alert(book: Any, message: str, title: str, critical: bool = False) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from toolkit.config import DEFAULT_CONFIG, FIELDS
 from toolkit.errors import ConfigError
 from toolkit.sample import SAMPLE_DIMENSIONS, SAMPLE_INFO, SAMPLE_ROWS
 from toolkit.workbook import (
-    BUTTONS,
+    BUTTON_CAPTIONS,
     CONFIG_SHEET,
     FIRST_DATA_ROW,
     HEADER_ROW,
@@ -31,6 +32,7 @@ from toolkit.workbook import (
     XLWINGS_CONF_SHEET,
     WorkbookSpec,
     build_workbook,
+    buttons,
     config_from_rows,
     default_interpreter,
     parse_dimensions,
@@ -370,11 +372,9 @@ def test_xlsm_buttons_bound_to_macros(tmp_path):
     assert "application/vnd.ms-excel.sheet.macroEnabled.main+xml" in types
     assert 'codeName="ThisWorkbook"' in workbook_xml
     assert f'codeName="{SHEET_CODENAMES[LEDGER_SHEET]}"' in sheet1
-    assert vml.count('ObjectType="Button"') == len(BUTTONS)
-    macros = re.findall(r"<x:FmlaMacro>\[0\]!([\w.]+)</x:FmlaMacro>", vml)
-    assert [m.split(".")[-1] for m in macros] == [macro for _, macro in BUTTONS]
-    for caption, _ in BUTTONS:
-        assert caption in vml
+    assert vml.count('ObjectType="Button"') == len(BUTTON_CAPTIONS)
+    bound = re.findall(r"<font[^>]*>([^<]+)</font>.*?<x:FmlaMacro>\[0\]!([\w.]+)</x:FmlaMacro>", vml, re.S)
+    assert bound == buttons() and [c for c, _ in bound] == list(BUTTON_CAPTIONS)
 
 
 @needs_vba
@@ -385,7 +385,7 @@ def test_xlsm_macros_exist_in_the_project(tmp_path):
     parser = oletools.VBA_Parser(str(path))
     code = "\n".join(src for _, _, _, src in parser.extract_macros())
     parser.close()
-    for _, macro in BUTTONS:
+    for _, macro in buttons():
         assert re.search(rf"Sub {macro}\(\)", code), macro
     assert "Function RunPython" in code
 
@@ -452,3 +452,72 @@ def test_countifs_compute_the_engine_counts(sample_xlsx, tmp_path):
             group.pending,
         ), group.name
         assert percent(rate) == percent(group.rate)
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, the one with LibreOffice's uno
+PROBE = Path(__file__).with_name("lo_vba_probe.py")
+
+
+def have_uno() -> bool:
+    if soffice() is None or not Path(SYSTEM_PYTHON).exists():
+        return False
+    check = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True, timeout=30)
+    return check.returncode == 0
+
+
+@pytest.mark.office
+@needs_vba
+@pytest.mark.skipif(not have_uno(), reason="needs LibreOffice (soffice) and python3-uno")
+def test_libreoffice_opens_the_new_workbook_with_bound_buttons(tmp_path):
+    """The real ``ledger new`` .xlsm: every sheet, the VBA project imported, each button on its Sub."""
+    from toolkit.vba import SELF_TEST_MACRO
+
+    path = tmp_path / "台账.xlsm"
+    assert run_ledger("new", path, "--sample").code == 0
+    url = f"vnd.sun.star.script:VBAProject.{SELF_TEST_MACRO}?language=Basic&location=document"
+    proc = subprocess.run(
+        [SYSTEM_PYTHON, str(PROBE), str(path), str(tmp_path / "lo-profile"), url],
+        capture_output=True, text=True, encoding="utf-8", timeout=240,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["vba_mode"] and "VBAProject" in result["libraries"]
+    assert {"ThisWorkbook", *SHEET_CODENAMES.values(), "LedgerButtons", "xlwings"} <= set(result["modules"])
+    found = {b["label"]: (b["sheet"], b["events"]) for b in result["buttons"]}
+    assert set(found) == set(BUTTON_CAPTIONS)
+    for caption, sub in buttons():
+        sheet, events = found[caption]
+        assert sheet == LEDGER_SHEET
+        codes = [e["code"] for e in events if e["method"] == "actionPerformed"]
+        assert codes == [
+            f"vnd.sun.star.script:VBAProject.LedgerButtons.{sub}?language=Basic&location=document"
+        ]
+    assert not str(result["calls"][url]).startswith("ERROR"), result["calls"][url]
+
+
+# --- the shipped workbook ------------------------------------------------------------------------------
+
+SHIPPED = ROOT / "workbooks" / "示例台账.xlsm"
+
+
+@needs_vba
+def test_build_xlsm_is_reproducible_and_names_no_interpreter(tmp_path):
+    spec = importlib.util.spec_from_file_location("build_xlsm", ROOT / "workbooks" / "build_xlsm.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    first, second = module.build_xlsm(tmp_path / "a.xlsm"), module.build_xlsm(tmp_path / "b.xlsm")
+    assert first.read_bytes() == second.read_bytes()
+    rows = grid(openpyxl.load_workbook(first)[XLWINGS_CONF_SHEET])
+    assert all(r[0] is None for r in rows)  # the clerk's own xlwings settings apply on another machine
+
+
+def test_shipped_xlsm_is_the_sample_with_buttons():
+    assert SHIPPED.exists(), "run python workbooks/build_xlsm.py"
+    wb = openpyxl.load_workbook(SHIPPED, keep_vba=True)
+    assert wb.sheetnames == SHEETS and wb.vba_archive is not None
+    ws = wb[LEDGER_SHEET]
+    seqs = [ws.cell(FIRST_DATA_ROW + i, 1).value for i in range(len(SAMPLE_ROWS))]
+    assert seqs == [row["seq"] for row in SAMPLE_ROWS]
+    with zipfile.ZipFile(SHIPPED) as z:
+        vml = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".vml"))
+    assert vml.count('ObjectType="Button"') == len(BUTTON_CAPTIONS)

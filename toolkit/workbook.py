@@ -48,12 +48,8 @@ SHEET_CODENAMES: dict[str, str] = {
     XLWINGS_CONF_SHEET: "Sheet6",
 }
 
-# (caption, VBA Sub name) of the buttons on 台账; each Sub calls RunPython on toolkit.excel
-BUTTONS: tuple[tuple[str, str], ...] = (
-    ("校验台账", "ValidateLedger"),
-    ("生成通报", "GenerateReport"),
-    ("清除标记", "ClearMarks"),
-)
+# captions of the buttons on 台账, left to right; the Sub each runs is toolkit.vba.BUTTON_MACROS[caption]
+BUTTON_CAPTIONS: tuple[str, ...] = ("校验台账", "生成通报", "清除标记")
 
 # 台账 layout (1-based Excel rows): title and buttons on row 1, header on row 2, data from row 3
 TITLE_ROW = 1
@@ -264,6 +260,13 @@ def _write_cell(ws: Any, row: int, col: int, value: Any, text_fmt: Any, date_fmt
         ws.write_string(row, col, str(value), text_fmt)
 
 
+def buttons() -> list[tuple[str, str]]:
+    """(caption, VBA Sub) of each button, from the VBA project's own table so the two cannot drift."""
+    from toolkit.vba import BUTTON_MACROS
+
+    return [(caption, BUTTON_MACROS[caption]) for caption in BUTTON_CAPTIONS]
+
+
 def _text_width(text: str) -> int:
     """Width in Excel character units: a CJK character takes two."""
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
@@ -419,7 +422,7 @@ def _write_ledger(wb: Any, ws: Any, styles: dict[str, Any], spec: WorkbookSpec, 
     ws.hide_gridlines(0)
 
     if macros:
-        for i, (caption, macro) in enumerate(BUTTONS):  # side by side, right of the title
+        for i, (caption, macro) in enumerate(buttons()):  # side by side, right of the title
             ws.insert_button(
                 TITLE_ROW - 1,
                 BUTTON_COL,

@@ -276,6 +276,19 @@ def test_existing_file_refused_then_forced(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".~ledger-")]
 
 
+def test_new_file_gets_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = tmp_path / "台账.xlsx"
+    assert run_ledger("new", path).code == 0
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    path.chmod(0o640)
+    assert run_ledger("new", path, "--force").code == 0
+    assert path.stat().st_mode & 0o777 == 0o640  # replacing keeps the file's own permissions
+
+
 def test_open_workbook_and_bad_names_refused(tmp_path):
     path = tmp_path / "台账.xlsx"
     path.write_bytes(b"x")

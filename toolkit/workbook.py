@@ -799,6 +799,15 @@ def _int_param(raw: object) -> int | None:
 # --- ledger new ----------------------------------------------------------------------------------------
 
 
+def _file_mode(path: Path) -> int:
+    """The replaced file's permissions, or what the umask gives a new file."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def parse_dimensions(text: str | None) -> list[str]:
     """``--dimensions "a,b,c"``: commas (half or full width), 、 or semicolons separate."""
     if not text:
@@ -883,6 +892,7 @@ def new_ledger(
     tmp = Path(tmp_name)
     try:
         build_workbook(tmp, spec, vba)
+        os.chmod(tmp, _file_mode(path))  # mkstemp makes it private; a workbook is an ordinary file
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(

@@ -456,14 +456,12 @@ def ledger_from_rows(
     date_cache: dict[object, DateValue] = {}
     empty_date = DateValue("", EMPTY)
 
-    def parse_cached(value: object) -> DateValue:
-        if value is None or value == "":
-            return empty_date
-        key = (type(value), value)
-        parsed = date_cache.get(key)
-        if parsed is None:
-            parsed = date_cache[key] = parse_date(value, year_hint, date1904)
-        return parsed
+    date_cache[""] = date_cache[None] = empty_date
+
+    def parse_column(column: Sequence[object]) -> list[DateValue]:
+        """Deadlines repeat a lot: parse each distinct value once."""
+        cache = date_cache
+        return [cache[v] if v in cache else cache.setdefault(v, parse_date(v, year_hint, date1904)) for v in column]
 
     # column-wise conversion keeps the per-row loop small (a 100k-row ledger is 1.5M cells)
     body = rows[first_data:]
@@ -480,7 +478,9 @@ def ledger_from_rows(
     for f in names:
         column = raw_columns[f]
         kinds = set(map(type, column))
-        if kinds <= {str, float}:
+        if kinds == {str}:
+            pass
+        elif kinds <= {str, float}:
             column = [v if type(v) is str else str(int(v)) if v.is_integer() else repr(v) for v in column]
         elif not kinds <= {str}:
             memo: dict[object, str] = {}
@@ -496,9 +496,9 @@ def ledger_from_rows(
                 if value in ERROR_TOKENS:
                     error_cells[(first_data + offset + 1 + origin[0], columns[f] + origin[1])] = value
         text_columns.append(column)
-    deadlines = [parse_cached(v) for v in raw_columns["deadline"]] if "deadline" in columns else None
+    deadlines = parse_column(raw_columns["deadline"]) if "deadline" in columns else None
     completions = (
-        [parse_cached(v) for v in raw_columns["completed_on"]] if "completed_on" in columns else None
+        parse_column(raw_columns["completed_on"]) if "completed_on" in columns else None
     )
     seqs = raw_columns.get("seq")
     filled_by_row: dict[int, int] = {}
@@ -537,7 +537,7 @@ def ledger_from_rows(
         return [column[o] for o in kept] if len(kept) != len(column) else list(column)
 
     row_numbers = [o + first_data + 1 + origin[0] for o in kept]
-    value_dicts = [dict(zip(names, text_rows[o], strict=True)) for o in kept]
+    value_dicts = [dict(zip(names, text_rows[o])) for o in kept]  # noqa: B905 (rows are rectangular)
     if "status" in columns:
         status_texts = pick(text_columns[names.index("status")])
         lookup = {t: (config.status_for(t.strip()) if t.strip() else None) for t in set(status_texts)}

@@ -467,20 +467,47 @@ def test_no_ledger_in_the_book(tmp_path):
 # --- 生成通报 ------------------------------------------------------------------------------------------
 
 
+def test_report_refused_while_the_ledger_has_errors(sample_xlsm, tmp_path, monkeypatch):
+    """As ``ledger report`` without --allow-errors: the remote engine cannot ask, so it refuses."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    book = Client(sample_xlsm).book()
+    assert excel.report(book, as_of=SAMPLE_AS_OF) is None
+    (alert,) = actions(book)
+    assert alert["func"] == "alert" and alert["args"][1] == "生成通报"
+    assert re.fullmatch(r"台账有 \d+ 处错误，未生成通报：请先点“校验台账”查看并修正。", alert["args"][0])
+    assert not list(tmp_path.glob("*.docx"))
+
+
+def fix_sample_errors(client: Client) -> None:
+    """What the clerk does after 校验台账: fill the missing date, owner and evidence, correct the typo."""
+    ledger = client.sheet(LEDGER_SHEET)["values"]
+    ledger[sample_row(4) - 1][11] = dt.datetime(2024, 3, 1)  # 完成时间
+    ledger[sample_row(10) - 1][10] = "正在整改"  # 已完城
+    ledger[sample_row(24) - 1][13] = "销号审批表"  # 佐证材料
+    ledger[sample_row(31) - 1][7] = "李明"  # 责任人
+
+
 def test_report_written_to_the_temp_folder_on_the_remote_engine(sample_xlsm, tmp_path, monkeypatch):
-    pytest.importorskip("toolkit.render", reason="report renderer (branch report) not merged yet")
     import docx
 
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    book = Client(sample_xlsm).book()
+    client = Client(sample_xlsm)
+    fix_sample_errors(client)
+    book = client.book()
     out = excel.report(book, as_of=SAMPLE_AS_OF)
     assert out is not None and out.parent == tmp_path and out.suffix == ".docx" and out.exists()
     text = "\n".join(p.text for p in docx.Document(out).paragraphs)
     assert SAMPLE_INFO["unit"] in text
+    assert SAMPLE_INFO["problems"][0][:20] in text  # 存在问题 from the 通报信息 sheet
     alert = actions(book, "alert")[0]["args"]
-    assert alert[0].startswith(f"通报已生成：{out}") and alert[1] == "生成通报"
-    assert "错误" in alert[0]  # the sample has planted errors: the clerk is told the numbers may be off
+    assert alert[0].startswith(f"通报已生成：{out}") and alert[1] == "生成通报" and alert[3] == "info"
     assert [a["func"] for a in actions(book)] == ["alert"]  # the workbook itself is left alone
+    # the same name as ``ledger report`` gives beside the file
+    run = run_ledger("report", sample_xlsm, "--as-of", SAMPLE_AS_OF.isoformat(), "--allow-errors")
+    assert run.code == 0, run.err
+    produced = Path(run.out.strip().split("：", 1)[1])
+    assert produced.name == out.name
+    produced.unlink()
 
 
 def test_report_goes_next_to_a_workbook_on_disk(tmp_path):

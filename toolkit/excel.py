@@ -107,22 +107,35 @@ def clear_marks(book: Any = None) -> int:
 
 
 def report(book: Any = None, as_of: date | None = None) -> Path | None:
-    """生成通报: write the Word 通报 next to the workbook (the CLI's file name) and say where it is."""
+    """生成通报: write the Word 通报 next to the workbook (the CLI's file name) and say where it is.
+
+    Like ``ledger report``, a ledger with errors gives no 通报 unless the clerk says so: the desktop
+    engines ask (the button's --allow-errors); engines that cannot ask a question refuse, as the CLI does.
+    """
     from toolkit.validate import validate_ledger
 
     book = _caller(book)
+    title = "生成通报"
     try:
         loaded = load(book)
         when = as_of or date.today()
         checked = validate_ledger(loaded.ledger, when, loaded.config)
+        if checked.errors and not _confirm(
+            book,
+            f"台账有 {checked.errors} 处错误，通报中的数字可能不准确。仍要生成通报吗？"
+            "（选“否”后可点“校验台账”查看并修正。）",
+            title,
+        ):
+            _alert(book, f"台账有 {checked.errors} 处错误，未生成通报：请先点“校验台账”查看并修正。", title)
+            return None
         result = render_report(loaded.ledger, report_dir(book), when, loaded.config, checked)
     except LedgerError as exc:
-        _alert(book, str(exc), "生成通报", critical=True)
+        _alert(book, str(exc), title, critical=True)
         return None
-    lines = [f"通报已生成：{result.path}", *result.notes]
+    lines = [f"通报已生成：{result.path}", *(f"提示：{note}" for note in result.notes)]
     if checked.errors:
-        lines.append(f"注意：台账有 {checked.errors} 处错误，通报中的数字可能不准，建议先点“校验台账”修正。")
-    _alert(book, "\n".join(lines), "生成通报")
+        lines.append(f"提示：台账有 {checked.errors} 处错误，通报中的数字可能不准确。")
+    _alert(book, "\n".join(lines), title)
     return Path(result.path)
 
 
@@ -458,7 +471,8 @@ def report_dir(book: Any) -> Path:
 
 
 def render_report(ledger: Ledger, folder: Path, as_of: date, config: Config, checked: Report) -> Any:
-    """The CLI's renderer; the file is named from the 通报 title, in ``folder``."""
+    """The CLI's renderer with the CLI's defaults: 通报信息 from the workbook, the file named from the
+    通报 title, in ``folder``."""
     from toolkit.render import ReportOptions
     from toolkit.render import render_report as render
 
@@ -484,6 +498,20 @@ def _guarded(book: Any, title: str, action: Callable[[], T]) -> T | None:
             critical=True,
         )
     return None
+
+
+ASKING_ENGINES = frozenset({"excel"})  # Windows and macOS Excel: app.alert waits for the answer
+
+
+def _confirm(book: Any, question: str, title: str) -> bool:
+    """Yes/no from the clerk where the engine can wait for it; False elsewhere (the CLI's default)."""
+    try:
+        engine = book.app.engine.name
+    except Exception:  # an engine that cannot say what it is cannot ask either
+        return False
+    if engine not in ASKING_ENGINES:
+        return False
+    return book.app.alert(question, title=title, buttons="yes_no", mode="critical") == "yes"
 
 
 def _alert(book: Any, message: str, title: str, critical: bool = False) -> None:

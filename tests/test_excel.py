@@ -559,3 +559,23 @@ def test_a_refusal_by_excel_is_one_sentence(sample_xlsm):
     assert alert["args"][0].startswith("无法把结果写回工作簿（PermissionError：")
     assert "保护" in alert["args"][0] and alert["args"][1:4] == ["校验台账", "ok", "critical"]
     assert excel._guarded(book, "校验台账", lambda: 42) == 42
+
+
+def test_only_an_engine_that_waits_for_the_answer_is_asked():
+    """Desktop Excel's app.alert returns the button pressed; the remote engine only queues a dialog."""
+    asked = []
+
+    class App:  # the two attributes _confirm uses, shaped like xlwings' App on the desktop engines
+        def __init__(self, engine: str, answer: str) -> None:
+            self.engine = SimpleNamespace(name=engine)
+            self.answer = answer
+
+        def alert(self, prompt, title=None, buttons=None, mode=None):
+            asked.append((prompt, title, buttons, mode))
+            return self.answer
+
+    assert excel._confirm(SimpleNamespace(app=App("excel", "yes")), "仍要生成吗？", "生成通报") is True
+    assert excel._confirm(SimpleNamespace(app=App("excel", "no")), "仍要生成吗？", "生成通报") is False
+    assert asked == [("仍要生成吗？", "生成通报", "yes_no", "critical")] * 2
+    assert excel._confirm(SimpleNamespace(app=App("remote", "yes")), "仍要生成吗？", "生成通报") is False
+    assert len(asked) == 2

@@ -376,14 +376,25 @@ def _apply_marks(
     return record
 
 
+def _can_hide_sheets(book: Any) -> bool:
+    """Every engine can, except xlwings' VBA client of the remote engine (Remote.bas has no such action)."""
+    try:
+        if book.app.engine.name != "remote":
+            return True
+        return book.api.get("client") != "VBA"
+    except Exception:  # an engine that cannot say: try, and let NotImplementedError tell
+        return True
+
+
 def _write_record(book: Any, record: Sequence[Mark]) -> None:
     sheet = find_sheet(book, MARKS_SHEET)
     if sheet is None:
         if not record:
             return
         sheet = book.sheets.add(MARKS_SHEET, after=book.sheets[len(book.sheets) - 1])
-        with contextlib.suppress(NotImplementedError):
-            sheet.visible = False
+        if _can_hide_sheets(book):
+            with contextlib.suppress(NotImplementedError):
+                sheet.visible = False
     else:
         sheet.clear_contents()
     sheet.range("A1").value = [list(MARKS_HEADERS), *([as_text(v) for v in row] for row in record)]

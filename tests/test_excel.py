@@ -610,3 +610,60 @@ def test_only_an_engine_that_waits_for_the_answer_is_asked():
     assert asked == [("仍要生成吗？", "生成通报", "yes_no", "critical")] * 2
     assert excel._confirm(SimpleNamespace(app=App("remote", "yes")), "仍要生成吗？", "生成通报") is False
     assert len(asked) == 2
+
+
+class DesktopSheet:
+    """The part of xlwings' desktop Range API that merged_areas uses (merge_cells, merge_area, shape, row,
+    column), answered from a real workbook's merged ranges the way Excel answers: merge_cells is True when
+    the whole range is merged, False when none of it is, None when mixed."""
+
+    def __init__(self, path: Path, sheet: str) -> None:
+        ws = openpyxl.load_workbook(path)[sheet]
+        self.areas = [(r.min_row, r.min_col, r.max_row, r.max_col) for r in ws.merged_cells.ranges]
+        self.rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        self.calls = 0
+
+    def area_of(self, row: int, col: int):
+        return next(((a, b, c, d) for a, b, c, d in self.areas if a <= row <= c and b <= col <= d), None)
+
+    def range(self, first, last=None):
+        self.calls += 1
+        sheet = self
+        last = last or first
+
+        class Rng:
+            row, column = first
+            shape = (last[0] - first[0] + 1, last[1] - first[1] + 1)
+
+            @property
+            def merge_cells(self):
+                flags = {
+                    sheet.area_of(r, c) is not None
+                    for r in range(first[0], last[0] + 1)
+                    for c in range(first[1], last[1] + 1)
+                }
+                return flags.pop() if len(flags) == 1 else None
+
+            @property
+            def merge_area(self):
+                a, b, c, d = sheet.area_of(*first) or (*first, *first)
+                return sheet.range((a, b), (c, d))
+
+        return Rng()
+
+
+def test_merged_areas_as_the_desktop_engines_report_them():
+    shipped = ROOT / "workbooks" / "示例台账.xlsx"
+    sheet = DesktopSheet(shipped, LEDGER_SHEET)
+    found = excel.merged_areas(sheet, sheet.rows)
+    assert found == sorted(((a - 1, b - 1), (c - 1, d - 1)) for a, b, c, d in sheet.areas)
+    assert found  # the shipped sample merges 方面 and 责任领导 down their rows
+    # with them, the grid the desktop engines read gives exactly the sample's planted faults
+    from toolkit.read import ledger_from_rows
+    from toolkit.validate import validate_ledger
+
+    ledger = ledger_from_rows(sheet.rows, sheet=LEDGER_SHEET, merged=found)
+    assert set(validate_ledger(ledger, SAMPLE_AS_OF).flat()) == set(SAMPLE_FAULTS)
+
+    plain = DesktopSheet(shipped, "通报信息")
+    assert excel.merged_areas(plain, plain.rows) == [] and plain.calls == 1  # no merges: one call

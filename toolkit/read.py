@@ -461,7 +461,10 @@ def ledger_from_rows(
     def parse_column(column: Sequence[object]) -> list[DateValue]:
         """Deadlines repeat a lot: parse each distinct value once."""
         cache = date_cache
-        return [cache[v] if v in cache else cache.setdefault(v, parse_date(v, year_hint, date1904)) for v in column]
+        return [
+            cache[v] if v in cache else cache.setdefault(v, parse_date(v, year_hint, date1904))
+            for v in column
+        ]
 
     # column-wise conversion keeps the per-row loop small (a 100k-row ledger is 1.5M cells)
     body = rows[first_data:]
@@ -497,9 +500,7 @@ def ledger_from_rows(
                     error_cells[(first_data + offset + 1 + origin[0], columns[f] + origin[1])] = value
         text_columns.append(column)
     deadlines = parse_column(raw_columns["deadline"]) if "deadline" in columns else None
-    completions = (
-        parse_column(raw_columns["completed_on"]) if "completed_on" in columns else None
-    )
+    completions = parse_column(raw_columns["completed_on"]) if "completed_on" in columns else None
     seqs = raw_columns.get("seq")
     filled_by_row: dict[int, int] = {}
     mapped = set(columns.values())

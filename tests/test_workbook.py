@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import run_ledger
 from toolkit.config import DEFAULT_CONFIG, FIELDS
 from toolkit.errors import ConfigError
-from toolkit.sample import SAMPLE_DIMENSIONS, SAMPLE_INFO, SAMPLE_ROWS
+from toolkit.sample import SAMPLE_DIMENSIONS, SAMPLE_INFO, SAMPLE_ROWS, SAMPLE_TITLE
 from toolkit.workbook import (
     BUTTON_CAPTIONS,
     CONFIG_SHEET,
@@ -90,7 +90,7 @@ def test_sheets_headers_and_layout(new_xlsx):
     assert wb[MARKS_SHEET].sheet_state == "hidden"
     ws = wb[LEDGER_SHEET]
     assert [c.value for c in ws[HEADER_ROW]] == HEADERS
-    assert ws["A1"].value == "某街道党工委2024年度整改台账"
+    assert ws["A1"].value == "某街道党工委2024年度民主生活会整改台账"
     assert ws.freeze_panes == f"A{FIRST_DATA_ROW}"
     assert ws.column_dimensions[letter("problem")].width > 30
     assert ws.column_dimensions[letter("problem")].alignment.wrap_text  # the whole column, rows to come too
@@ -216,6 +216,7 @@ def test_xlsx_has_no_buttons_but_says_why(new_xlsx):
 
 def test_sample_rows_written_as_typed(sample_xlsx):
     ws = openpyxl.load_workbook(sample_xlsx)[LEDGER_SHEET]
+    assert ws["A1"].value == SAMPLE_TITLE
     ids = [f.id for f in FIELDS]
     for i, row in enumerate(SAMPLE_ROWS):
         cells = ws[FIRST_DATA_ROW + i]

@@ -289,7 +289,7 @@ def _write_ledger(wb: Any, ws: Any, styles: dict[str, Any], spec: WorkbookSpec, 
     ncols = len(FIELDS)
     last_col = ncols - 1
     r0 = HEADER_ROW - 1  # 0-based header row
-    title = f"{spec.unit}{spec.year}{'年度' if spec.year else ''}整改台账"
+    title = f"{spec.unit}{spec.year}{'年度' if spec.year else ''}{spec.meeting}整改台账"
     ws.set_row(TITLE_ROW - 1, 36)
     ws.merge_range(TITLE_ROW - 1, 0, TITLE_ROW - 1, 4, title, styles["title"])
     ws.set_row(r0, 32)

@@ -36,6 +36,7 @@ from toolkit.workbook import (
     config_from_rows,
     default_interpreter,
     parse_dimensions,
+    parse_year,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -301,6 +302,17 @@ def test_open_workbook_and_bad_names_refused(tmp_path):
     assert run.code == 2 and ".xlsm" in run.err
     run = run_ledger("new", tmp_path / "没有的文件夹" / "台账.xlsx")
     assert run.code == 2 and "不存在" in run.err
+
+
+def test_year_option(tmp_path):
+    assert parse_year("２０２４年度") == parse_year("2024年") == parse_year(" 2024 ") == "2024"
+    assert parse_year("明年") is None
+    run = run_ledger("new", tmp_path / "a.xlsx", "--year", "明年")
+    assert run.code == 2 and "“明年”不是年份" in run.err and not (tmp_path / "a.xlsx").exists()
+    assert run_ledger("new", tmp_path / "b.xlsx", "--year", "2025年度").code == 0
+    assert (
+        openpyxl.load_workbook(tmp_path / "b.xlsx")[LEDGER_SHEET]["A1"].value == "2025年度民主生活会整改台账"
+    )
 
 
 def test_parse_dimensions():

@@ -336,10 +336,23 @@ def template_command(out: str, force: bool) -> None:
 # --- ledger new (workbook) -------------------------------------------------------------------------------
 
 
+def _year_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from toolkit.workbook import parse_year
+
+    if value is None:
+        return None
+    year = parse_year(value)
+    if year is None:
+        raise click.BadParameter(f"“{value}”不是年份，请写四位数字，例如 2024。")
+    return year
+
+
 @main.command("new", context_settings=CONTEXT)
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--unit", default="", metavar="单位", help="单位名称，写入标题和“通报信息”表。")
-@click.option("--year", default=None, metavar="年度", help="年度（默认今年）。")
+@click.option(
+    "--year", default=None, callback=_year_option, metavar="年度", help="年度，如 2024（默认今年）。"
+)
 @click.option("--dimensions", default=None, metavar='"甲,乙,丙"', help="方面列表，用逗号分隔。")
 @click.option("--sample", is_flag=True, help="填入示例数据。")
 @click.option("--force", is_flag=True, help="文件已存在时覆盖。")

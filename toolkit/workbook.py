@@ -808,6 +808,14 @@ def _file_mode(path: Path) -> int:
     return 0o666 & ~umask
 
 
+def parse_year(text: str | None) -> str | None:
+    """``--year``: 2024, 2024年 or 2024年度 (full-width digits too) → "2024"; None when not a year."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"(\d{4})(?:年度?)?", normalize_text(text))
+    return m[1] if m else None
+
+
 def parse_dimensions(text: str | None) -> list[str]:
     """``--dimensions "a,b,c"``: commas (half or full width), 、 or semicolons separate."""
     if not text:

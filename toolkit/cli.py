@@ -331,3 +331,48 @@ def template_command(out: str, force: bool) -> None:
     from toolkit.render import write_default_template
 
     click.echo(f"已写出默认模板：{write_default_template(out, force=force)}")
+
+
+# --- ledger new (workbook) -------------------------------------------------------------------------------
+
+
+def _year_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from toolkit.workbook import parse_year
+
+    if value is None:
+        return None
+    year = parse_year(value)
+    if year is None:
+        raise click.BadParameter(f"“{value}”不是年份，请写四位数字，例如 2024。")
+    return year
+
+
+@main.command("new", context_settings=CONTEXT)
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--unit", default="", metavar="单位", help="单位名称，写入标题和“通报信息”表。")
+@click.option(
+    "--year", default=None, callback=_year_option, metavar="年度", help="年度，如 2024（默认今年）。"
+)
+@click.option("--dimensions", default=None, metavar='"甲,乙,丙"', help="方面列表，用逗号分隔。")
+@click.option("--sample", is_flag=True, help="填入示例数据。")
+@click.option("--force", is_flag=True, help="文件已存在时覆盖。")
+@user_errors
+def new_command(
+    path: str, unit: str, year: str | None, dimensions: str | None, sample: bool, force: bool
+) -> None:
+    """新建台账工作簿：.xlsm 带“校验台账”“生成通报”“清除标记”按钮，.xlsx 不带宏。
+
+    \b
+    示例：
+      ledger new 台账.xlsm --unit 某某街道党工委 --year 2024 --dimensions "理论学习,作风建设"
+      ledger new 示例台账.xlsm --sample
+    """
+    from toolkit.workbook import new_ledger, parse_dimensions
+
+    dims = parse_dimensions(dimensions)
+    out = new_ledger(path, unit=unit, year=year, dimensions=dims, sample=sample, force=force)
+    click.echo(f"已生成 {out}")
+    if out.suffix.lower() == ".xlsx":
+        click.echo("提示：.xlsx 不含宏按钮，请用 ledger validate / ledger report 在命令行校验和生成通报。")
+    if not dims and not sample:
+        click.echo("提示：未指定 --dimensions，请在“配置”表填写方面列表，台账的“方面”下拉框即从此读取。")

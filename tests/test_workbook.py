@@ -547,3 +547,19 @@ def test_shipped_xlsm_is_the_sample_with_buttons():
     with zipfile.ZipFile(SHIPPED) as z:
         vml = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".vml"))
     assert vml.count('ObjectType="Button"') == len(BUTTON_CAPTIONS)
+
+
+def test_cli_honours_the_config_sheet(tmp_path, ledger_cli):
+    """A dimension typed into 台账 that the 配置 sheet does not list is an error for the CLI too."""
+    import openpyxl
+
+    path = tmp_path / "台账.xlsx"
+    assert ledger_cli("new", path, "--dimensions", "理论学习,作风建设", "--sample").code == 0
+    book = openpyxl.load_workbook(path)
+    sheet = book["台账"]
+    header_row = next(r for r in range(1, 6) if sheet.cell(r, 3).value == "方面")
+    sheet.cell(header_row + 1, 3).value = "不在清单里的方面"
+    book.save(path)
+    run = ledger_cli("validate", path, "--as-of", "2024-12-31", "--json")
+    codes = {(i["row"], i["code"]) for i in run.json()["issues"]}
+    assert (header_row + 1, "unknown-dimension") in codes

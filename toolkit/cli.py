@@ -220,9 +220,8 @@ def stats(path: str, by: str, as_of: date, sheet: str | None, config_path: str |
     from toolkit.read import read_ledger
     from toolkit.stats import ledger_stats
 
-    config = _config(config_path)
-    ledger = read_ledger(path, sheet=sheet, config=config)
-    result = ledger_stats(ledger, as_of, by=by, config=config)
+    ledger = read_ledger(path, sheet=sheet, config=_config(config_path))
+    result = ledger_stats(ledger, as_of, by=by, config=ledger.config or _config(None))
     if as_json:
         echo_json(result.as_dict())
     else:
@@ -294,8 +293,8 @@ def report(
     from toolkit.api import check
     from toolkit.render import ReportOptions, convert_to_pdf, render_report
 
-    config = _config(config_path)
-    ledger, found = check(path, as_of=as_of, sheet=sheet, config=config)
+    ledger, found = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
+    config = ledger.config or _config(None)
     if not found.valid and not allow_errors:
         click.echo(format_report(found), err=True)
         fail(

@@ -447,8 +447,8 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
     A cell right of column Z or below row 99999 is found by _BIG_REF; everything else is inside
     A1:Z99999 and cannot be dangerous on its own (wide sheets get an exact second pass). The
     measure only holds when every cell carries a plain ``r="A1"`` as its first attribute, as every
-    writer we know emits. Anything else (no reference, single quotes, spaces around "=") makes the extent unknowable,
-    and the sheet is read in a memory-limited child process instead.
+    writer we know emits. Anything else (no reference, single quotes, spaces around "=") makes the
+    extent unknowable, and the sheet is read in a memory-limited child process instead.
     """
     if first:
         if m := _DIMENSION.search(data, 0, 65536):

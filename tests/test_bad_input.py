@@ -680,3 +680,43 @@ def test_html_larger_than_any_export(tmp_path):
         fh.seek(300 << 20)
         fh.write(b"</table>")
     assert_refused(path, "MB")
+
+
+@office
+@needs_soffice
+def test_encrypted_ods(tmp_path):
+    plain = build_ledger_xlsx(tmp_path / "plain.xlsx")
+    path = tmp_path / "加密台账.ods"
+    _encrypt_with_libreoffice(plain, path, "calc8")
+    assert_refused(path, "加密台账.ods", "密码")
+
+
+def test_billion_laughs_in_an_ods(tmp_path):
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n{LAUGHS}<office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>'
+        '<table:table table:name="台账"><table:table-row><table:table-cell office:value-type="string">'
+        "<text:p>&lol9;</text:p></table:table-cell></table:table-row></table:table>"
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    path = tmp_path / "台账.ods"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", content)
+    assert_refused(path, "实体")
+
+
+def test_sheet_relationship_pointing_outside_the_package(tmp_path):
+    """An external target must never be opened: the file names a sheet at file:///etc/passwd."""
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'worksheet" Target="file:///etc/passwd" TargetMode="External"/></Relationships>'
+    )
+    path = build_package(tmp_path / "台账.xlsx", {"xl/_rels/workbook.xml.rels": rels})
+    run = run_limited("validate", path, "--as-of", AS_OF, "--json", timeout=HOSTILE_TIMEOUT)
+    assert "root:" not in run.out + run.err
+    assert_refused(path, "台账.xlsx")

@@ -9,6 +9,7 @@ as empty strings.
 
 from __future__ import annotations
 
+import html
 import re
 import zipfile
 import zlib
@@ -184,6 +185,11 @@ def _sniff_zip(path: Path) -> Package:
         if "mimetype" in names and _read_part(zf, "mimetype", path, 100).startswith(
             b"application/vnd.oasis.opendocument"
         ):
+            manifest = "META-INF/manifest.xml"
+            if manifest in names and b"encryption-data" in _read_part(zf, manifest, path, MAX_INDEX_BYTES):
+                raise EncryptedFileError(
+                    f"文件“{path.name}”设有打开密码，本工具无法读取；请在 WPS 或 LibreOffice 中取消密码后另存再试。"
+                )
             return Package(path, "ods")
         if "xl/workbook.xml" not in names:
             if "word/document.xml" in names:
@@ -326,10 +332,8 @@ def _attrs(blob: bytes) -> dict[str, str]:
 
 
 def _unescape(text: str) -> str:
-    return (
-        text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
-        .replace("&amp;", "&")
-    )  # fmt: skip
+    """XML references in attribute values, numeric ones included (calamine resolves them too)."""
+    return html.unescape(text) if "&" in text else text
 
 
 def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str]) -> Package:

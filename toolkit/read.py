@@ -174,10 +174,37 @@ class _CalamineSource(_Source):
         self.book.close()
 
 
-def _broken(path: Path, exc: Exception) -> UnreadableFileError:
-    detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+def _broken(path: Path, exc: Exception) -> UnreadableFileError | EncryptedFileError | UnsafeFileError:
+    return _reader_error(path, type(exc).__name__, str(exc))
+
+
+def _reader_error(
+    path: Path, kind: str, detail: str
+) -> UnreadableFileError | EncryptedFileError | UnsafeFileError:
+    """One Chinese sentence for what python-calamine raised (in-process or in the child)."""
+    detail = detail.splitlines()[0][:120] if detail else ""
+    lowered = detail.lower()
+    if kind == "PasswordError" or "password" in lowered or "encrypt" in lowered:
+        return EncryptedFileError(f"文件“{path.name}”设有密码，本工具无法读取；请取消密码后另存再试。")
+    if kind == "MemoryError" or "cell limit exceeded" in lowered:
+        return UnsafeFileError(
+            f"文件“{path.name}”的已用区域异常庞大，读取需要的内存超出上限，可能是损坏或恶意文件；"
+            "请在 Excel 中删除多余的行列后另存再试。"
+        )
+    if kind == "WorksheetNotFound":
+        return UnreadableFileError(
+            f"文件“{path.name}”列出的工作表“{detail}”在文件中找不到，文件可能已损坏；请用 Excel 打开修复后另存再试。"
+        )
+    if kind == "XmlError":
+        return UnreadableFileError(
+            f"文件“{path.name}”已损坏：其中的表格内容不完整或格式错误（可能保存或复制时中断），请用 Excel 打开修复后另存再试。"
+        )
+    if kind == "ZipError":
+        return UnreadableFileError(
+            f"文件“{path.name}”已损坏或不完整（可能下载或复制时被截断），请重新获取文件或用 Excel 打开修复后另存。"
+        )
     return UnreadableFileError(
-        f"文件“{path.name}”无法读取（{detail}），可能已损坏或不完整；请用 Excel 打开修复后另存再试。"
+        f"文件“{path.name}”无法读取（{detail or kind}），可能已损坏或不完整；请用 Excel 打开修复后另存再试。"
     )
 
 
@@ -259,15 +286,7 @@ def _child_call(path: Path, name: str | None):
             f"读取文件“{path.name}”时读取程序异常退出（需要的内存超出上限），可能是损坏或恶意文件；"
             "请在 Excel 中打开、删除多余行列后另存再试。"
         )
-    kind, detail = message[1], message[2]
-    if kind == "PasswordError" or "password" in detail.lower() or "encrypt" in detail.lower():
-        raise EncryptedFileError(f"文件“{path.name}”设有密码，本工具无法读取；请取消密码后另存再试。")
-    if kind == "MemoryError":
-        raise UnsafeFileError(f"读取文件“{path.name}”需要的内存超出上限，可能是损坏或恶意文件，已停止。")
-    return_error = UnreadableFileError(
-        f"文件“{path.name}”无法读取（{detail or kind}），可能已损坏；请用 Excel 打开修复后另存再试。"
-    )
-    raise return_error
+    raise _reader_error(path, message[1], message[2])
 
 
 def _load_in_child(path: Path, name: str):

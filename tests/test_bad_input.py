@@ -720,3 +720,42 @@ def test_sheet_relationship_pointing_outside_the_package(tmp_path):
     run = run_limited("validate", path, "--as-of", AS_OF, "--json", timeout=HOSTILE_TIMEOUT)
     assert "root:" not in run.out + run.err
     assert_refused(path, "台账.xlsx")
+
+
+def _two_sheets(first: str, second: str, names: tuple[str, str], rids: tuple[str, str]) -> dict[str, str]:
+    sheets = "".join(
+        f'<sheet name="{n}" sheetId="{i + 1}" r:id="{rid}"/>'
+        for i, (n, rid) in enumerate(zip(names, rids, strict=True))
+    )
+    workbook = WORKBOOK.replace('<sheet name="台账" sheetId="1" r:id="rId1"/>', sheets)
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + "".join(
+            f'<Relationship Id="{rid}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            f'worksheet" Target="worksheets/sheet{i + 1}.xml"/>'
+            for i, rid in enumerate(rids)
+        )
+        + "</Relationships>"
+    )
+    return {
+        "xl/workbook.xml": workbook,
+        "xl/_rels/workbook.xml.rels": rels,
+        "xl/worksheets/sheet1.xml": first,
+        "xl/worksheets/sheet2.xml": second,
+    }
+
+
+def test_two_sheets_with_the_same_name(tmp_path):
+    """calamine reads the first of two same-named sheets: the guard must not measure only the second."""
+    parts = _two_sheets(
+        sheet_xml(_far_cells()), sheet_xml(header_row_xml()), ("台账", "台账"), ("rId1", "rId2")
+    )
+    assert_refused(build_package(tmp_path / "台账.xlsx", parts), "工作表名", "重复")
+
+
+def test_two_relationships_with_the_same_id(tmp_path):
+    parts = _two_sheets(
+        sheet_xml(header_row_xml()), sheet_xml(_far_cells()), ("台账", "附表"), ("rId1", "rId1")
+    )
+    assert_refused(build_package(tmp_path / "台账.xlsx", parts), "关系编号", "重复")

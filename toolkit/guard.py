@@ -345,7 +345,10 @@ def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str]) -> Package:
         attrs = _attrs(blob)
         target = attrs.get("Target", "")
         resolved = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-        targets[attrs.get("Id", "")] = _normalise_part(resolved)
+        rid = attrs.get("Id", "")
+        if rid in targets:
+            raise _ambiguous(path, f"关系编号“{rid}”")
+        targets[rid] = _normalise_part(resolved)
     sheets = []
     for blob in _SHEET_TAG.findall(workbook):
         attrs = _attrs(blob)
@@ -358,8 +361,21 @@ def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str]) -> Package:
                 attrs.get("state", "visible") == "visible",
             )
         )
+    seen: set[str] = set()
+    for sheet in sheets:  # calamine reads the first of two same-named sheets, a dict keeps the last
+        key = sheet.name.casefold()
+        if key in seen:
+            raise _ambiguous(path, f"工作表名“{sheet.name}”")
+        seen.add(key)
     date1904 = re.search(rb'date1904\s*=\s*["\']\s*(1|true)', workbook) is not None
     return Package(path, "ooxml", sheets, date1904)
+
+
+def _ambiguous(path: Path, what: str) -> UnsafeFileError:
+    """Two entries the guard and the reader could resolve differently: Excel never writes them."""
+    return UnsafeFileError(
+        f"文件“{path.name}”中的{what}重复出现，Excel 不会生成这样的文件，可能是损坏或恶意文件，已拒绝读取。"
+    )
 
 
 def _normalise_part(target: str) -> str:

@@ -243,3 +243,21 @@ def test_html_xls_with_a_table_per_sheet_and_layout_tables(tmp_path):
     report = validate(path)
     assert report["rows"] == len(LEDGER_ROWS)
     assert flat(report) == [(r + 1, c, code) for r, c, code in LEDGER_FINDINGS]
+
+
+# --- the extension lies, the content decides ------------------------------------------------------------------
+
+
+def test_xlsx_named_xls_is_read_by_its_content(tmp_path):
+    path = build_ledger_xlsx(tmp_path / "台账.xls")
+    assert_reads_the_ledger(path)
+
+
+@office
+@needs_soffice
+def test_xls_named_xlsx_is_read_by_its_content(tmp_path):
+    (tmp_path / "src").mkdir()
+    xls = soffice_convert(build_ledger_xlsx(tmp_path / "src" / "台账.xlsx"), "xls", tmp_path)
+    path = tmp_path / "台账（另存）.xlsx"
+    xls.rename(path)
+    assert_reads_the_ledger(path)

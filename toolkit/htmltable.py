@@ -30,7 +30,7 @@ MAX_CELLS = 20_000_000  # grid cells all tables together may create (colspans in
 MAX_COVERED = 2_000_000  # rows reached by rowspans (a 100k-row export merging 3 columns needs 300k)
 MAX_DEPTH = 50  # nested tables deeper than this are read as text
 MAX_TABLES = 1000
-MAX_HTML_BYTES = 256 << 20
+MAX_HTML_BYTES = 64 << 20  # a 100k-row export is about 25 MB
 
 
 class _Table:

@@ -138,7 +138,7 @@ class _CalamineSource(_Source):
         self.date1904 = package.date1904
         self._refs = {s.name: s for s in package.sheets}
         try:
-            self.book = pc.CalamineWorkbook.from_path(str(package.path))
+            self.book = _open_book(str(package.path), package.kind)
         except pc.PasswordError:
             raise EncryptedFileError(
                 f"文件“{package.path.name}”设有密码，本工具无法读取；请取消密码后另存再试。"
@@ -158,10 +158,10 @@ class _CalamineSource(_Source):
     def load(self, name: str):
         ref = self._refs.get(name)
         if ref is None:  # a sheet the guard did not see listed is never read unmeasured in-process
-            return _load_in_child(self.package.path, name)
+            return _load_in_child(self.package.path, name, self.package.kind)
         scan = scan_sheet(self.package, ref)
         if scan.unreferenced_cells:
-            return _load_in_child(self.package.path, name)
+            return _load_in_child(self.package.path, name, self.package.kind)
         try:
             sheet = self.book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
@@ -208,6 +208,20 @@ def _reader_error(
     )
 
 
+# python-calamine picks its reader by the file's extension; the guard knows what the bytes are
+_CALAMINE_SUFFIXES = {"ooxml": (".xlsx", ".xlsm", ".xlam"), "ods": (".ods",), "xls": (".xls", ".xla")}
+
+
+def _open_book(path: str, kind: str):
+    """A calamine workbook read as what the file is, whatever its name says (台账.xls that is an .xlsx)."""
+    import python_calamine as pc
+
+    if path.lower().endswith(_CALAMINE_SUFFIXES.get(kind, ())):
+        return pc.CalamineWorkbook.from_path(path)
+    with open(path, "rb") as fh:  # content-sniffing reader; the bytes are read into memory once
+        return pc.CalamineWorkbook.from_filelike(fh)
+
+
 class _ChildSource(_Source):
     """.xls/.ods read in a memory-limited child process: calamine aborts the process on absurd ranges."""
 
@@ -218,16 +232,16 @@ class _ChildSource(_Source):
 
     def sheet_names(self) -> list[str]:
         if self._names is None:
-            self._names = _child_call(self.package.path, None)
+            self._names = _child_call(self.package.path, None, self.package.kind)
         return self._names
 
     def load(self, name: str):
         if name not in self._cache:
-            self._cache[name] = _load_in_child(self.package.path, name)
+            self._cache[name] = _load_in_child(self.package.path, name, self.package.kind)
         return self._cache[name]
 
 
-def _child_read(path: str, name: str | None, conn) -> None:  # runs in the child
+def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs in the child
     import os
     import resource
 
@@ -239,9 +253,7 @@ def _child_read(path: str, name: str | None, conn) -> None:  # runs in the child
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = CHILD_MEMORY if hard == resource.RLIM_INFINITY else min(CHILD_MEMORY, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-        import python_calamine as pc
-
-        book = pc.CalamineWorkbook.from_path(path)
+        book = _open_book(path, kind)
         if name is None:
             conn.send(("ok", list(book.sheet_names)))
         else:
@@ -258,12 +270,12 @@ CHILD_MEMORY = 3 << 30
 CHILD_SECONDS = 60
 
 
-def _child_call(path: Path, name: str | None):
+def _child_call(path: Path, name: str | None, kind: str):
     import multiprocessing as mp
 
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child_read, args=(str(path), name, child), daemon=True)
+    proc = ctx.Process(target=_child_read, args=(str(path), name, kind, child), daemon=True)
     proc.start()
     child.close()
     try:
@@ -289,8 +301,8 @@ def _child_call(path: Path, name: str | None):
     raise _reader_error(path, message[1], message[2])
 
 
-def _load_in_child(path: Path, name: str):
-    rows, merged, errors, origin = _child_call(path, name)
+def _load_in_child(path: Path, name: str, kind: str):
+    rows, merged, errors, origin = _child_call(path, name, kind)
     return rows, _clip_merged(rows, merged, path, name), errors, origin
 
 

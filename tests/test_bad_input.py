@@ -71,6 +71,20 @@ def test_directory(tmp_path):
     assert_refused(folder, "文件夹")
 
 
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_not_a_regular_file(tmp_path, kind):
+    """A named pipe would block the first read forever; /dev/zero never ends."""
+    import os
+
+    if kind == "fifo":
+        path = tmp_path / "台账.xlsx"
+        os.mkfifo(path)
+    else:
+        path = tmp_path / "台账.xlsx"
+        path.symlink_to("/dev/zero")
+    assert_refused(path, "不是普通文件")
+
+
 def test_csv_renamed_to_xlsx(tmp_path):
     path = tmp_path / "台账.xlsx"
     path.write_text(

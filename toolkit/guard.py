@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+import stat
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -54,7 +55,12 @@ def sniff(path: Path) -> Package:
     """Identify the file by its bytes, not its extension."""
     name = path.name
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):  # a pipe would block the read forever, a device never ends
+            raise UnreadableFileError(f"“{path}”不是普通文件（可能是设备或管道），请指定台账文件。")
+        size = info.st_size
         with path.open("rb") as fh:
             head = fh.read(4096)
     except FileNotFoundError:

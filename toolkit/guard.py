@@ -1,10 +1,16 @@
 """What a file really is, and whether it is safe to hand to the Rust reader.
 
 python-calamine aborts the whole process (no exception) when a sheet claims an absurd
-used range or a zip part inflates to gigabytes, so every workbook is sniffed and
-measured here first. OOXML sheets are scanned as a byte stream (no XML parser, so no
-entity expansion); the same pass collects formula-error cells, which calamine reports
-as empty strings.
+used range, when sharedStrings.xml claims billions of entries, or when a zip part
+inflates to gigabytes, so every workbook is sniffed and measured here first. OOXML
+sheets are scanned as a byte stream (no XML parser, so no entity expansion); the same
+pass collects formula-error cells, which calamine reports as empty strings.
+
+The guard and calamine must look at the same bytes: duplicate part names, duplicate sheet
+names or relationship ids, and part names with "..", "." or backslashes are refused, and
+a sheet the guard cannot locate or measure (cells without a plain r="A1") is read in a
+memory-limited child process instead. Every XML part's prolog is checked for a DTD
+(entity bombs, external entities), which Office never writes.
 """
 
 from __future__ import annotations

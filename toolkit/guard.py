@@ -513,3 +513,88 @@ def _check_references(data: bytes, scan: SheetScan) -> None:
         if (m := pattern.search(data)) is not None and m.start() < len(data) - 8:
             scan.unreferenced_cells = True
             return
+
+
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
+_ODS_CALCEXT_TYPE = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0 value-type"
+MAX_ODS_ERRORS = 10_000
+
+
+class _OdsErrors:
+    """expat callbacks that follow an .ods sheet's row/column positions and keep the error cells."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, dict[tuple[int, int], str]] = {}
+        self.table = ""
+        self.row = self.col = self.kept = 0
+        self.row_repeat = 1
+        self.cell: tuple[int, list[str]] | None = None  # (column repeat, text) of an open error cell
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name == _ODS_TABLE + "table":
+            self.table, self.row = attrs.get(_ODS_TABLE + "name", ""), 0
+        elif name == _ODS_TABLE + "table-row":
+            self.col = 0
+            self.row_repeat = _repeat(attrs.get(_ODS_TABLE + "number-rows-repeated"))
+        elif name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+            repeat = _repeat(attrs.get(_ODS_TABLE + "number-columns-repeated"))
+            if attrs.get(_ODS_CALCEXT_TYPE) == "error" and self.kept < MAX_ODS_ERRORS:
+                self.cell = (repeat, [])
+            else:
+                self.col += repeat
+
+    def text(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell[1].append(data)
+
+    def end(self, name: str) -> None:
+        if name == _ODS_TABLE + "table-row":
+            self.row += self.row_repeat
+        elif self.cell is not None and name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+            repeat, parts = self.cell
+            self.cell = None
+            text = "".join(parts).strip() or "#VALUE!"
+            cells = self.found.setdefault(self.table, {})
+            for r in range(self.row, self.row + min(self.row_repeat, MAX_ODS_ERRORS)):
+                for c in range(self.col, self.col + min(repeat, MAX_ODS_ERRORS)):
+                    if self.kept >= MAX_ODS_ERRORS:
+                        break
+                    cells[(r + 1, c)] = text
+                    self.kept += 1
+            self.col += repeat
+
+
+def ods_formula_errors(package: Package) -> dict[str, dict[tuple[int, int], str]]:
+    """Error cells of each .ods sheet as sheet → {(row1, col0): "#REF!"}; calamine reads them as "".
+
+    content.xml is streamed through expat with no tree kept (its prolog was checked for a DTD
+    in sniff, and any entity declaration stops the parse); positions follow the repeat counts;
+    at most MAX_ODS_ERRORS cells are kept, so a repeated error row cannot blow up.
+    """
+    from xml.parsers import expat
+
+    walker = _OdsErrors()
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = walker.start
+    parser.EndElementHandler = walker.end
+    parser.CharacterDataHandler = walker.text
+    parser.EntityDeclHandler = _no_entities
+    try:
+        with _open_zip(package.path) as zf, zf.open("content.xml") as fh:
+            while chunk := fh.read(CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except (expat.ExpatError, ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError):
+        pass  # calamine has read the sheet already: error cells are a bonus, not a condition
+    return walker.found
+
+
+def _no_entities(*_args: object) -> None:
+    raise ValueError("entity declaration")
+
+
+def _repeat(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1

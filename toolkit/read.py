@@ -17,7 +17,7 @@ from pathlib import Path
 from toolkit.config import DEFAULT_CONFIG, Config, normalize_text
 from toolkit.dates import parse_date
 from toolkit.errors import EncryptedFileError, NoLedgerError, UnreadableFileError, UnsafeFileError
-from toolkit.guard import Package, scan_sheet, sniff
+from toolkit.guard import Package, ods_formula_errors, scan_sheet, sniff
 from toolkit.model import EMPTY, DateValue, Item, Ledger
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
@@ -229,6 +229,7 @@ class _ChildSource(_Source):
         self.package = package
         self._names: list[str] | None = None
         self._cache: dict[str, tuple] = {}
+        self._ods_errors: dict[str, dict[tuple[int, int], str]] | None = None
 
     def sheet_names(self) -> list[str]:
         if self._names is None:
@@ -237,7 +238,12 @@ class _ChildSource(_Source):
 
     def load(self, name: str):
         if name not in self._cache:
-            self._cache[name] = _load_in_child(self.package.path, name, self.package.kind)
+            rows, merged, errors, origin = _load_in_child(self.package.path, name, self.package.kind)
+            if self.package.kind == "ods":  # calamine reads error cells as "": find them in content.xml
+                if self._ods_errors is None:
+                    self._ods_errors = ods_formula_errors(self.package)
+                errors = self._ods_errors.get(name, {})
+            self._cache[name] = rows, merged, errors, origin
         return self._cache[name]
 
 

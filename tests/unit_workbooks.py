@@ -33,6 +33,7 @@ def write_unit_ledger(
     past_deadline: date = date(2024, 6, 30),
     dimensions: list[str] = DIMENSIONS,
     extra_problem: str = "",
+    measures: str = "制定专项学习计划，每月开展一次集中研讨",
 ) -> Path:
     """``total`` rows: the first ``done`` completed, the next ``overdue`` open with a past deadline.
 
@@ -54,12 +55,13 @@ def write_unit_ledger(
         sheet.write_number(r, 0, n)
         sheet.write_string(r, 1, dim)
         sheet.write_string(r, 2, f"{dim}方面问题{n}：{extra_problem}学习研讨不够深入，联系实际不够紧密")
-        sheet.write_string(r, 3, "制定专项学习计划，每月开展一次集中研讨")
+        sheet.write_string(r, 3, measures)
         sheet.write_string(r, 4, "张三")
         sheet.write_string(r, 5, ["党政办公室", "组织科", "纪检监察室"][n % 3])
         sheet.write_string(r, 6, "李四")
-        sheet.write_datetime(r, 7, datetime.combine(past_deadline if is_overdue else deadline, datetime.min.time()),
-                             date_fmt)
+        sheet.write_datetime(
+            r, 7, datetime.combine(past_deadline if is_overdue else deadline, datetime.min.time()), date_fmt
+        )
         sheet.write_string(r, 8, "已按计划推进")
         sheet.write_string(r, 9, "已完成" if is_done else "正在整改")
         if is_done:
@@ -89,9 +91,11 @@ def write_no_ledger(path: Path) -> Path:
 
 
 def write_encrypted_looking(path: Path) -> Path:
-    """An OLE compound file header (what an Excel file with an opening password starts with)."""
+    """An OLE compound file (CFB) header and the directory entries of an Excel file with an opening password."""
     header = bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 16 + bytes.fromhex("3E000300FEFF0900")
-    path.write_bytes(header + b"\x00" * (512 - len(header)) + b"\xff" * 1536)
+    entries = "EncryptionInfo".encode("utf-16-le").ljust(128, b"\x00")
+    entries += "EncryptedPackage".encode("utf-16-le").ljust(128, b"\x00")
+    path.write_bytes(header.ljust(512, b"\x00") + entries + b"\xff" * 1536)
     return path
 
 

@@ -75,3 +75,75 @@ def main() -> None:
       ledger validate 台账.xlsx
       ledger stats 台账.xlsx --by dept
     """
+
+
+# -------------------------------------------- many units and history (toolkit.units, toolkit.history)
+
+history_path_option = click.option(
+    "--history",
+    "history_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="历史记录文件（默认：台账旁的隐藏文件 .台账文件名.history.sqlite）。",
+)
+no_history_option = click.option("--no-history", is_flag=True, help="本次不记录历史快照。")
+jobs_option = click.option(
+    "--jobs", type=click.IntRange(1, 256), metavar="N", help="并行读取的进程数（默认：CPU 核数）。"
+)
+
+
+@main.command("history")
+@click.argument("path", type=click.Path(dir_okay=False))
+@history_path_option
+@json_option
+@user_errors
+def history_command(path: str, history_path: str | None, as_json: bool) -> None:
+    """按时间顺序列出台账的历史快照（每次校验、生成通报时自动记录）。
+
+    PATH 可以是台账文件，也可以直接是历史记录文件（.sqlite）。
+
+    \b
+    示例：
+      ledger history 台账.xlsx
+      ledger history 台账.xlsx --json
+    """
+    from toolkit.history import history_table, load_history
+
+    snapshots = load_history(path, history_path)
+    if as_json:
+        echo_json({"snapshots": [s.as_dict() for s in snapshots]})
+    else:
+        click.echo(history_table(snapshots))
+
+
+@main.command("merge")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default="汇总台账.xlsx", show_default=True,
+    help="汇总台账的输出文件。",
+)  # fmt: skip
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+@as_of_option
+@config_option
+@jobs_option
+@user_errors
+def merge_command(
+    paths: tuple[str, ...], output: str, force: bool, as_of: date, config_path: str | None, jobs: int | None
+) -> None:
+    """把多个单位的台账合并成一份汇总台账（首列为“单位”），第二个工作表列出各单位的校验情况。
+
+    PATHS 可以是文件夹（读取其中的 .xlsx/.xlsm/.xls/.ods）或台账文件。退出码：0 全部读取；
+    1 部分文件未能读取（已写出其余单位，原因见第二个工作表）；2 没有可用的台账。
+
+    \b
+    示例：
+      ledger merge 各单位台账/ -o 汇总台账.xlsx
+    """
+    from toolkit.config import load_config
+    from toolkit.units import merge_ledgers
+
+    result = merge_ledgers(paths, output, as_of, load_config(config_path), force=force, jobs=jobs)
+    click.echo(result.message())
+    for failure in result.failures:
+        click.echo(f"未能读取“{failure.file}”：{failure.reason}", err=True)
+    sys.exit(result.exit_code)

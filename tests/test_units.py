@@ -1,4 +1,4 @@
-"""Many units: collecting files, stats by unit, the merged ledger, the district context — on real workbooks."""
+"""Many units: collecting files, stats by unit, the merged ledger, the district context (real workbooks)."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ def write_no_ledger(path: Path) -> Path:
 
 
 def write_encrypted_looking(path: Path) -> Path:
-    """An OLE compound file (CFB) header and the directory entries of an Excel file with an opening password."""
+    """An OLE compound file (CFB) header and the directory entries of a password-protected workbook."""
     header = bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 16 + bytes.fromhex("3E000300FEFF0900")
     entries = "EncryptionInfo".encode("utf-16-le").ljust(128, b"\x00")
     entries += "EncryptedPackage".encode("utf-16-le").ljust(128, b"\x00")

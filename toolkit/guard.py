@@ -61,7 +61,9 @@ def sniff(path: Path) -> Package:
     if size == 0:
         raise UnreadableFileError(f"文件“{name}”是空文件（0 字节），请确认是否保存成功后重试。")
     if size > MAX_FILE_BYTES:
-        raise UnsafeFileError(f"文件“{name}”大于 {MAX_FILE_BYTES >> 20} MB，不像是一份台账，请确认文件后重试。")
+        raise UnsafeFileError(
+            f"文件“{name}”大于 {MAX_FILE_BYTES >> 20} MB，不像是一份台账，请确认文件后重试。"
+        )
     if head.startswith(ZIP_MAGIC) or head.startswith(b"PK\x05\x06"):
         return _sniff_zip(path)
     if head.startswith(OLE_MAGIC):
@@ -75,7 +77,7 @@ def sniff(path: Path) -> Package:
     if text is not None:
         lowered = text.lstrip("\ufeff \t\r\n").lower()
         if lowered.startswith(("<html", "<!doctype html", "<table", "<meta", "<head", "<body")) or (
-            "<table" in lowered and "<" == lowered[:1]
+            "<table" in lowered and lowered[:1] == "<"
         ):
             return Package(path, "html")
         if lowered.startswith("<?xml") and "urn:schemas-microsoft-com:office:spreadsheet" in lowered:
@@ -129,7 +131,9 @@ def _sniff_zip(path: Path) -> Package:
             return Package(path, "ods")
         if "xl/workbook.xml" not in names and "[Content_Types].xml" not in names:
             if "word/document.xml" in names:
-                raise UnreadableFileError(f"文件“{path.name}”是 Word 文档，不是 Excel 台账；请选择台账工作簿。")
+                raise UnreadableFileError(
+                    f"文件“{path.name}”是 Word 文档，不是 Excel 台账；请选择台账工作簿。"
+                )
             raise UnreadableFileError(f"文件“{path.name}”是一个压缩包，不是 Excel 工作簿；请选择台账文件。")
         for info in infos:
             if info.filename.endswith((".xml", ".rels", ".vml")):
@@ -193,24 +197,31 @@ def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str]) -> Package:
         workbook = zf.read("xl/workbook.xml")
         rels_blob = zf.read("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in names else b""
     except KeyError:
-        raise UnreadableFileError(f"文件“{path.name}”缺少工作簿主体，可能已损坏；请用 Excel 打开修复后另存。") from None
+        raise UnreadableFileError(
+            f"文件“{path.name}”缺少工作簿主体，可能已损坏；请用 Excel 打开修复后另存。"
+        ) from None
     except (zipfile.BadZipFile, OSError, EOFError):
-        raise UnreadableFileError(f"文件“{path.name}”已损坏或不完整，请重新获取文件或用 Excel 修复后另存。") from None
+        raise UnreadableFileError(
+            f"文件“{path.name}”已损坏或不完整，请重新获取文件或用 Excel 修复后另存。"
+        ) from None
     targets = {}
     for blob in _REL_TAG.findall(rels_blob):
         attrs = _attrs(blob)
         target = attrs.get("Target", "")
-        if target.startswith("/"):
-            resolved = target.lstrip("/")
-        else:
-            resolved = str(PurePosixPath("xl") / target)
+        resolved = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
         targets[attrs.get("Id", "")] = _normalise_part(resolved)
     sheets = []
     for blob in _SHEET_TAG.findall(workbook):
         attrs = _attrs(blob)
         rid = next((v for k, v in attrs.items() if k.endswith(":id")), "")
         part = targets.get(rid)
-        sheets.append(SheetRef(attrs.get("name", ""), part if part in names else None, attrs.get("state", "visible") == "visible"))
+        sheets.append(
+            SheetRef(
+                attrs.get("name", ""),
+                part if part in names else None,
+                attrs.get("state", "visible") == "visible",
+            )
+        )
     date1904 = re.search(rb'date1904\s*=\s*"(1|true)"', workbook) is not None
     return Package(path, "ooxml", sheets, date1904)
 

@@ -34,7 +34,11 @@ class _TableParser(HTMLParser):
                 table["rows"].append([])
                 table["row"] = len(table["rows"]) - 1
             spans = dict(attrs)
-            table["cell"] = {"text": [], "rowspan": _span(spans.get("rowspan")), "colspan": _span(spans.get("colspan"))}
+            table["cell"] = {
+                "text": [],
+                "rowspan": _span(spans.get("rowspan")),
+                "colspan": _span(spans.get("colspan")),
+            }
         elif tag == "br" and self._stack[-1]["cell"] is not None:
             self._stack[-1]["cell"]["text"].append("\n")
 

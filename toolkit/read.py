@@ -37,8 +37,12 @@ _SECTION = re.compile(
 )
 _SECTION_TAIL = re.compile(r"(?:方面)?(?:存在的?问题|的问题|问题)?[：:。;；\s]*$")
 _SUM_ROW = re.compile(r"^(?:合\s*计|总\s*计|小\s*计|共\s*计)")
-_NOTE_ROW = re.compile(r"^(?:备\s*注|注|说\s*明|填\s*表|填\s*报|制\s*表|审\s*核|联系|签\s*发|负\s*责\s*人)\s*[：:\d、.．]")
+_NOTE_ROW = re.compile(
+    r"^(?:备\s*注|注|说\s*明|填\s*表|填\s*报|制\s*表|审\s*核|联系|签\s*发|负\s*责\s*人)\s*[：:\d、.．]"
+)
 _YEAR = re.compile(r"(20\d{2})\s*年")
+_SUM_FIRST = frozenset(" 合总小共\u3000")
+_MISSING = object()
 
 INFO_KEYS = {
     "单位": "unit", "填报单位": "unit", "单位名称": "unit", "发文单位": "unit",
@@ -130,7 +134,9 @@ class _CalamineSource(_Source):
         try:
             self.book = pc.CalamineWorkbook.from_path(str(package.path))
         except pc.PasswordError:
-            raise EncryptedFileError(f"文件“{package.path.name}”设有密码，本工具无法读取；请取消密码后另存再试。") from None
+            raise EncryptedFileError(
+                f"文件“{package.path.name}”设有密码，本工具无法读取；请取消密码后另存再试。"
+            ) from None
         except Exception as exc:  # calamine raises several unrelated types for broken packages
             raise _broken(package.path, exc) from None
 
@@ -224,7 +230,9 @@ def _child_call(path: Path, name: str | None):
     try:
         if not parent.poll(CHILD_SECONDS):
             proc.kill()
-            raise UnsafeFileError(f"读取文件“{path.name}”超过 {CHILD_SECONDS} 秒仍未完成，可能是损坏或恶意文件，已停止。")
+            raise UnsafeFileError(
+                f"读取文件“{path.name}”超过 {CHILD_SECONDS} 秒仍未完成，可能是损坏或恶意文件，已停止。"
+            )
         message = parent.recv()
     except EOFError:
         message = ("crash",)
@@ -302,7 +310,9 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def find_header(rows: Sequence[Sequence[object]], config: Config = DEFAULT_CONFIG) -> tuple[int, dict[str, int]] | None:
+def find_header(
+    rows: Sequence[Sequence[object]], config: Config = DEFAULT_CONFIG
+) -> tuple[int, dict[str, int]] | None:
     """The first row (0-based) that names at least three ledger fields, with field → column."""
     best: tuple[int, dict[str, int]] | None = None
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
@@ -319,7 +329,9 @@ def find_header(rows: Sequence[Sequence[object]], config: Config = DEFAULT_CONFI
     return best
 
 
-def _sub_header(rows: Sequence[Sequence[object]], header: int, columns: dict[str, int], config: Config) -> bool:
+def _sub_header(
+    rows: Sequence[Sequence[object]], header: int, columns: dict[str, int], config: Config
+) -> bool:
     """Two-row headers ("责任主体" over 责任领导 | 责任部门 | 责任人): merge the second row in."""
     if header + 1 >= len(rows):
         return False
@@ -336,7 +348,7 @@ def _sub_header(rows: Sequence[Sequence[object]], header: int, columns: dict[str
 
 
 def section_name(text: str) -> str | None:
-    """"一、理论学习方面" / "（二）作风建设" → the dimension; None when not a section title."""
+    """ "一、理论学习方面" / "（二）作风建设" → the dimension; None when not a section title."""
     stripped = text.strip()
     if len(stripped) > 60:
         return None
@@ -382,7 +394,9 @@ def read_info(rows: Iterable[Sequence[object]] | None) -> dict[str, object]:
     return info
 
 
-def _year_hint(info: dict[str, object], title: str, rows: Sequence[Sequence[object]], deadline_col: int | None) -> int:
+def _year_hint(
+    info: dict[str, object], title: str, rows: Sequence[Sequence[object]], deadline_col: int | None
+) -> int:
     year = info.get("year")
     if year is not None and (m := re.search(r"20\d{2}", str(year))):
         return int(m.group())
@@ -435,15 +449,12 @@ def ledger_from_rows(
     year_hint = _year_hint(info, title, rows[first_data:], columns.get("deadline"))
 
     fields = list(columns.items())
-    content_fields = [(f, c) for f, c in fields if f not in ("seq",)]
+    names = [f for f, _ in fields]
     dim_col = columns.get("dimension")
-    status_col = columns.get("status")
-    deadline_col = columns.get("deadline")
-    done_col = columns.get("completed_on")
-    seq_col = columns.get("seq")
-    max_col = max(columns.values())
+    seq_index = names.index("seq") if "seq" in columns else None
     status_cache: dict[str, str | None] = {}
     date_cache: dict[object, DateValue] = {}
+    dimension_cache: dict[str, str] = {}
     empty_date = DateValue("", EMPTY)
 
     def parse_cached(value: object) -> DateValue:
@@ -455,64 +466,95 @@ def ledger_from_rows(
             parsed = date_cache[key] = parse_date(value, year_hint, date1904)
         return parsed
 
+    # column-wise conversion keeps the per-row loop small (a 100k-row ledger is 1.5M cells)
+    body = rows[first_data:]
+    width = max(columns.values()) + 1
+    if any(len(r) < width for r in body):
+        body = [list(r) + [""] * (width - len(r)) if len(r) < width else r for r in body]
+    raw_columns = {f: [r[c] for r in body] for f, c in fields}
+    text_columns = []
+    for f in names:
+        column = raw_columns[f]
+        if set(map(type, column)) <= {str}:
+            text_columns.append(column)
+        else:
+            text_columns.append([v if type(v) is str else cell_text(v) for v in column])
+    deadlines = [parse_cached(v) for v in raw_columns["deadline"]] if "deadline" in columns else None
+    completions = (
+        [parse_cached(v) for v in raw_columns["completed_on"]] if "completed_on" in columns else None
+    )
+    seqs = raw_columns.get("seq")
+    filled_by_row: dict[int, int] = {}
+    for r, c in filled:
+        if c in columns.values():
+            filled_by_row[r] = filled_by_row.get(r, 0) + 1
+
     items: list[Item] = []
     dimensions: list[str] = []
     seen_dimensions: set[str] = set()
     section: str = ""
-    width_pad = [None] * (max_col + 1)
-    for index in range(first_data, len(rows)):
-        row = rows[index]
-        if len(row) <= max_col:
-            row = list(row) + width_pad[: max_col + 1 - len(row)]
-        own = [row[c] for _, c in content_fields if (index, c) not in filled] if filled else [
-            row[c] for _, c in content_fields
-        ]
-        if all(v is None or v == "" or (type(v) is str and not v.strip()) for v in own):
-            continue
-        texts = {cell_text(v).strip() for v in row if v is not None and v != ""}
-        texts.discard("")
-        if len(texts) == 1:
-            only = next(iter(texts))
-            name = section_name(only)
-            if name is not None:
-                section = name
+    for offset, text_row in enumerate(zip(*text_columns, strict=True)):
+        index = offset + first_data
+        nonempty = len(text_row) - text_row.count("")
+        if seq_index is not None and text_row[seq_index] != "":
+            nonempty -= 1
+        if nonempty <= 2 + filled_by_row.get(index, 0):
+            # few cells: maybe blank, a section title, 合计 or a note; look closely
+            own = [t for f, t in zip(names, text_row, strict=True)
+                   if f != "seq" and t.strip() and (index, columns[f]) not in filled]  # fmt: skip
+            if not own:
                 continue
-            if _SUM_ROW.match(only) or _NOTE_ROW.match(only):
-                continue
-        first_text = next((t for t in (cell_text(v).strip() for v in row) if t), "")
-        if _SUM_ROW.match(first_text) or (_NOTE_ROW.match(first_text) and len(texts) <= 2):
+            if len(own) <= 2:
+                row = rows[index]
+                texts = {cell_text(v).strip() for v in row if v is not None and v != ""}
+                texts.discard("")
+                if len(texts) == 1:
+                    only = next(iter(texts))
+                    name = section_name(only)
+                    if name is not None:
+                        section = name
+                        continue
+                    if _SUM_ROW.match(only) or _NOTE_ROW.match(only):
+                        continue
+                first_text = next((t for t in (cell_text(v).strip() for v in row) if t), "")
+                if _NOTE_ROW.match(first_text) and len(texts) <= 2:
+                    continue
+        first_text = text_row[0] or next((t for t in text_row if t), "")
+        if first_text[:1] in _SUM_FIRST and _SUM_ROW.match(first_text.lstrip()):
             continue
-        values = {f: cell_text(row[c]) for f, c in fields}
+        values = dict(zip(names, text_row, strict=True))
         dimension = ""
         if dim_col is not None:
-            dimension = clean_dimension(values["dimension"]) if values["dimension"].strip() else ""
+            raw_dim = values["dimension"]
+            dimension = dimension_cache.get(raw_dim)  # type: ignore[assignment]
+            if dimension is None:
+                dimension = dimension_cache[raw_dim] = clean_dimension(raw_dim) if raw_dim.strip() else ""
         if not dimension:
             dimension = section
-        if dimension and dimension not in seen_dimensions:
+        if dimension not in seen_dimensions and dimension:
             seen_dimensions.add(dimension)
             dimensions.append(dimension)
-        status_text = values.get("status", "").strip()
-        if status_text in status_cache:
-            status = status_cache[status_text]
-        else:
-            status = status_cache[status_text] = config.status_for(status_text) if status_text else None
-        seq_value = row[seq_col] if seq_col is not None else None
-        seq: float | None
-        if isinstance(seq_value, int | float) and not isinstance(seq_value, bool):
-            seq = float(seq_value)
+        status_text = values.get("status", "")
+        status = status_cache.get(status_text, _MISSING)
+        if status is _MISSING:
+            stripped = status_text.strip()
+            status = status_cache[status_text] = config.status_for(stripped) if stripped else None
+        seq_value = seqs[offset] if seqs is not None else None
+        if type(seq_value) is float or type(seq_value) is int:
+            seq: float | None = float(seq_value)
         elif type(seq_value) is str and seq_value.strip().isdigit():
             seq = float(seq_value.strip())
         else:
             seq = None
         items.append(
             Item(
-                row=index + 1 + origin[0],
-                values=values,
-                dimension=dimension,
-                status=status,
-                deadline=parse_cached(row[deadline_col]) if deadline_col is not None else empty_date,
-                completed_on=parse_cached(row[done_col]) if done_col is not None else empty_date,
-                seq=seq,
+                index + 1 + origin[0],
+                values,
+                dimension,
+                status,  # type: ignore[arg-type]
+                deadlines[offset] if deadlines is not None else empty_date,
+                completions[offset] if completions is not None else empty_date,
+                seq,
             )
         )
     if origin != (0, 0):

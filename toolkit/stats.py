@@ -169,10 +169,14 @@ def compute_stats(
         if group is None:
             group = groups[key] = GroupStats(key)
         group.add(item, as_of)
-    return Stats(as_of, by, total, [g for g in groups.values() if g.total or g.excluded], config.rate_decimals)
+    return Stats(
+        as_of, by, total, [g for g in groups.values() if g.total or g.excluded], config.rate_decimals
+    )
 
 
-def ledger_stats(ledger: Ledger, as_of: date, by: str = "dimension", config: Config = DEFAULT_CONFIG) -> Stats:
+def ledger_stats(
+    ledger: Ledger, as_of: date, by: str = "dimension", config: Config = DEFAULT_CONFIG
+) -> Stats:
     order = ledger.dimensions if by == "dimension" else ()
     return compute_stats(ledger.items, as_of, by, order, config)
 

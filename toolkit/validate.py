@@ -6,6 +6,7 @@ decides where a rule applies. Messages name the cell and say what to do.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -55,8 +56,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("late-completion", WARNING, "逾期完成", "{cell}的完成时间{value}晚于整改时限{deadline}，属逾期完成，请在备注中说明原因。"),
     Rule("unexpected-completion-date", WARNING, "状态与完成时间不符",
          "{cell}已填写完成时间“{value}”，但状态为“{status}”，请核对完成状态。"),
-    Rule("overdue", WARNING, "已超期", "第{row}行问题的整改时限为{deadline}，截至{as_of}仍为“{status}”，已超期{days}天，请督促整改或按程序申请延期。"),
-    Rule("due-soon", INFO, "即将到期", "第{row}行问题的整改时限为{deadline}，还有{days}天到期，请抓紧推进。"),
+    Rule("overdue", WARNING, "已超期", "{cell}的整改时限为{deadline}，截至{as_of}仍为“{status}”，已超期{days}天，请督促整改或按程序申请延期。"),
+    Rule("due-soon", INFO, "即将到期", "{cell}的整改时限为{deadline}，还有{days}天到期，请抓紧推进。"),
     Rule("closed-without-evidence", ERROR, "销号缺少佐证",
          "{cell}的状态为“已销号”，但“{header}”为空，请补充佐证材料后再销号。"),
     Rule("duplicate-problem", WARNING, "问题重复", "{cell}的问题描述与第{first}行相同，请确认是否重复录入。"),
@@ -66,6 +67,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
 )}  # fmt: skip
 
 # what the CLI and JSON show as the code: the "-warning" variants are the same rule, milder
+_NEEDS_FOLDING = re.compile(r"[\s\uff01-\uff5e\u3000]")
 PUBLIC_CODE = {"missing-column-warning": "missing-column", "missing-value-warning": "missing-value"}
 DATE_TEXT = {IMMEDIATE: "立行立改", LONG_TERM: "长期坚持"}
 
@@ -128,38 +130,43 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
     previous_seq: float | None = None
     previous_dimension: str | None = None
     error_cells = set(ledger.formula_errors)
+    error_rows = {r for r, _ in error_cells}
 
     for item in ledger.items:
         row = item.row
         values = item.values
         # formula errors first: such a cell says nothing else
-        broken = set()
-        for field_id in text_fields:
-            text = values[field_id]
-            if text in ERROR_TOKENS or (row, columns[field_id]) in error_cells:
-                out.add("formula-error", row, field_id, text)
-                broken.add(field_id)
+        broken: set[str] = set()
+        if not ERROR_TOKENS.isdisjoint(values.values()) or (error_cells and row in error_rows):
+            for field_id in text_fields:
+                text = values[field_id]
+                if text in ERROR_TOKENS or (row, columns[field_id]) in error_cells:
+                    out.add("formula-error", row, field_id, text)
+                    broken.add(field_id)
         # required values
-        if not item.dimension and "dimension" not in broken:
-            if has("dimension"):
-                out.add("missing-value", row, "dimension")
+        if not item.dimension and "dimension" not in broken and has("dimension"):
+            out.add("missing-value", row, "dimension")
             # without the column and without section titles, missing-column already said it
         for field_id, requirement in required:
             if field_id not in broken and not values[field_id].strip():
-                out.add("missing-value" if requirement == REQUIRED else "missing-value-warning", row, field_id)
+                out.add(
+                    "missing-value" if requirement == REQUIRED else "missing-value-warning", row, field_id
+                )
         if allowed_dims and item.dimension and "dimension" not in broken:
             if normalize_text(item.dimension) not in allowed_dims:
                 field_id = "dimension" if has("dimension") else None
-                out.add("unknown-dimension", row, field_id, item.dimension, allowed="、".join(config.dimensions))
+                out.add(
+                    "unknown-dimension", row, field_id, item.dimension, allowed="、".join(config.dimensions)
+                )
         status = item.status
         status_text = values.get("status", "").strip()
         if status is None and status_text and "status" not in broken:
             out.add("unknown-status", row, "status", status_text, allowed=allowed_status)
         status_label = labels.get(status, status_text) if status else status_text or "空白"
         deadline = item.deadline
-        if deadline.kind == INVALID and "deadline" not in broken:
-            out.add("bad-deadline", row, "deadline", deadline.raw)
-        elif deadline.kind == DATE and not 2000 <= deadline.value.year <= 2100:  # type: ignore[union-attr]
+        if (deadline.kind == INVALID and "deadline" not in broken) or (
+            deadline.kind == DATE and not 2000 <= deadline.value.year <= 2100
+        ):
             out.add("bad-deadline", row, "deadline", deadline.raw)
         done = item.completed_on
         completed = status in ("completed", "closed")
@@ -172,23 +179,46 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
                 if completed and done.value > as_of:  # type: ignore[operator]
                     out.add("completion-in-future", row, "completed_on", _cn_date(done.value))  # type: ignore[arg-type]
                 elif completed and deadline.value is not None and done.value > deadline.value:  # type: ignore[operator]
-                    out.add("late-completion", row, "completed_on", _cn_date(done.value),  # type: ignore[arg-type]
-                            deadline=_cn_date(deadline.value))
+                    out.add(
+                        "late-completion",
+                        row,
+                        "completed_on",
+                        _cn_date(done.value),  # type: ignore[arg-type]
+                        deadline=_cn_date(deadline.value),
+                    )
                 elif not completed and status not in (None, "excluded"):
                     out.add("unexpected-completion-date", row, "completed_on", done.raw, status=status_label)
-        if status == "closed" and has_evidence and not values["evidence"].strip() and "evidence" not in broken:
+        if (
+            status == "closed"
+            and has_evidence
+            and not values["evidence"].strip()
+            and "evidence" not in broken
+        ):
             out.add("closed-without-evidence", row, "evidence")
         if not completed and status not in ("long_term", "excluded") and deadline.value is not None:
             if deadline.value < as_of:
-                out.add("overdue", row, "deadline", deadline.raw, deadline=_cn_date(deadline.value),
-                        status=status_label, days=(as_of - deadline.value).days)
+                out.add(
+                    "overdue",
+                    row,
+                    "deadline",
+                    deadline.raw,
+                    deadline=_cn_date(deadline.value),
+                    status=status_label,
+                    days=(as_of - deadline.value).days,
+                )
             elif deadline.value - as_of <= soon:
-                out.add("due-soon", row, "deadline", deadline.raw, deadline=_cn_date(deadline.value),
-                        days=(deadline.value - as_of).days)
+                out.add(
+                    "due-soon",
+                    row,
+                    "deadline",
+                    deadline.raw,
+                    deadline=_cn_date(deadline.value),
+                    days=(deadline.value - as_of).days,
+                )
         # duplicates and numbering
         problem = values.get("problem")
         if problem and "problem" not in broken:
-            key = normalize_text(problem)
+            key = normalize_text(problem) if _NEEDS_FOLDING.search(problem) else problem
             if key:
                 first = problems_seen.setdefault(key, row)
                 if first != row:
@@ -234,7 +264,9 @@ def _check_columns(ledger: Ledger, config: Config, out: _Collector) -> None:
         if spec.requirement == REQUIRED:
             out.add("missing-column", row, None, spec.header, header=spec.header)
         elif spec.requirement == WARN_IF_EMPTY:
-            out.add("missing-column-warning", row, None, spec.header, header=spec.header, hint="建议补上这一列。")
+            out.add(
+                "missing-column-warning", row, None, spec.header, header=spec.header, hint="建议补上这一列。"
+            )
         elif spec.id == "completed_on" and any_completed:
             out.add("missing-column", row, None, spec.header, header=spec.header)
         elif spec.id == "evidence" and any_closed:
@@ -248,4 +280,4 @@ def flatten(report: Report) -> list[tuple[int | None, str | None, str]]:
     return report.flat()
 
 
-__all__ = ["RULES", "Rule", "validate_ledger", "column_letter", "Item"]
+__all__ = ["RULES", "Item", "Rule", "column_letter", "validate_ledger"]

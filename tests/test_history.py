@@ -290,3 +290,100 @@ def test_recorded_at_is_utc_iso(tmp_path):
     snap = record(seventeen(wb, 1), NOV1)
     stamp = datetime.fromisoformat(snap.recorded_at)
     assert stamp.tzinfo is not None and abs((datetime.now(UTC) - stamp).total_seconds()) < 60
+
+
+# ---------------------------------------------------------------- through the CLI, on real workbooks
+
+
+def test_cli_three_runs_with_edits_then_history(tmp_path, ledger_cli):
+    from unit_workbooks import write_unit_ledger
+
+    wb = tmp_path / "台账.xlsx"
+    hashes = []
+    for as_of, done in (("2024-11-01", 10), ("2024-12-01", 12), ("2025-01-01", 14)):
+        write_unit_ledger(wb, unit="某某街道", done=done, total=17, deadline=date(2024, 11, 15))
+        hashes.append(file_hash(wb))
+        run = ledger_cli("validate", wb, "--as-of", as_of)
+        assert run.code in (0, 1), run.err
+        assert "提示" not in run.err
+    again = ledger_cli("validate", wb, "--as-of", "2025-01-01", "--json")  # same bytes, same day
+    assert again.code in (0, 1)
+    assert (tmp_path / ".台账.xlsx.history.sqlite").exists()
+
+    run = ledger_cli("history", wb, "--json")
+    assert run.code == 0, run.err
+    snaps = run.json()["snapshots"]
+    got = [(s["as_of"], s["total"], s["completed"], s["rate"], s["overdue"], s["hash"]) for s in snaps]
+    assert got == [
+        ("2024-11-01", 17, 10, 58.8, 0, hashes[0]),
+        ("2024-12-01", 17, 12, 70.6, 5, hashes[1]),
+        ("2025-01-01", 17, 14, 82.4, 3, hashes[2]),
+    ]
+    assert all(s["recorded_at"] and s["command"] == "validate" for s in snaps)
+
+    table = ledger_cli("history", wb)
+    assert table.code == 0
+    lines = table.out.splitlines()
+    assert lines[0].split() == [
+        "序号",
+        "统计日期",
+        "记录时间",
+        "问题总数",
+        "已完成",
+        "完成率",
+        "超期",
+        "文件指纹",
+    ]
+    assert lines[2].split()[:2] == ["1", "2024-11-01"] and "58.8%" in lines[2]
+    assert len(lines) == 5
+
+    ctx = history_context(wb, date(2025, 1, 1))
+    assert ctx["summary"] == "较上次通报（2024年12月1日）新增完成2项，完成率提高11.8个百分点。"
+    assert ctx["has_trend"] is True and [p["rate"] for p in ctx["trend"]] == [58.8, 70.6, 82.4]
+    dec = history_context(wb, date(2024, 12, 1))
+    assert (
+        dec["summary"]
+        == "较上次通报（2024年11月1日）新增完成2项，完成率提高11.8个百分点，新增超期未完成5项。"
+    )
+    assert [r["seq"] for r in dec["newly_overdue"]] == ["13", "14", "15", "16", "17"]
+
+
+def test_cli_no_history_and_history_path(tmp_path, ledger_cli):
+    from unit_workbooks import write_unit_ledger
+
+    wb = write_unit_ledger(tmp_path / "台账.xlsx", unit="甲", done=3, total=5)
+    run = ledger_cli("validate", wb, "--as-of", "2024-12-01", "--no-history")
+    assert run.code in (0, 1)
+    assert not list(tmp_path.glob(".*"))
+    custom = tmp_path / "记录" / "h.sqlite"
+    custom.parent.mkdir()
+    run = ledger_cli("validate", wb, "--as-of", "2024-12-01", "--history", custom)
+    assert custom.exists() and not list(tmp_path.glob(".*"))
+    assert [
+        s["completed"] for s in ledger_cli("history", wb, "--history", custom, "--json").json()["snapshots"]
+    ] == [3]
+    # the history file itself can be listed directly
+    assert len(ledger_cli("history", custom, "--json").json()["snapshots"]) == 1
+    # a workbook with no history yet
+    empty = ledger_cli("history", tmp_path / "别的.xlsx")
+    assert empty.code == 0 and "暂无历史记录" in empty.out
+
+
+def test_cli_unwritable_history_does_not_break_validate(tmp_path, ledger_cli):
+    from unit_workbooks import write_unit_ledger
+
+    wb = write_unit_ledger(tmp_path / "台账.xlsx", unit="甲", done=3, total=5)
+    plain = ledger_cli("validate", wb, "--as-of", "2024-12-01", "--no-history", "--json")
+    blocker = tmp_path / "是文件"
+    blocker.write_text("x")
+    run = ledger_cli("validate", wb, "--as-of", "2024-12-01", "--history", blocker / "h.sqlite", "--json")
+    assert run.code == plain.code
+    assert run.json() == plain.json()
+    assert run.err.startswith("提示：无法打开历史记录文件") and "本次结果未记入历史" in run.err
+    assert "Traceback" not in run.err
+    # a damaged history file beside the workbook: same
+    (tmp_path / ".台账.xlsx.history.sqlite").write_bytes(b"garbage" * 200)
+    run = ledger_cli("validate", wb, "--as-of", "2024-12-01", "--json")
+    assert run.code == plain.code and "本次结果未记入历史" in run.err
+    bad = ledger_cli("history", wb)
+    assert bad.code == 2 and "历史记录文件" in bad.err and "Traceback" not in bad.err

@@ -187,3 +187,47 @@ def test_merge_with_nothing_readable_writes_nothing(units_dir, tmp_path, ledger_
     run = ledger_cli("merge", *(units_dir / n for n in BAD), "-o", out)
     assert run.code == 2 and "均未能读取" in run.err
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_stats_by_unit_cli_json(units_dir, ledger_cli):
+    run = ledger_cli("stats", units_dir, "--by", "unit", "--json", "--as-of", "2024-12-01")
+    assert run.code == 1, run.err
+    data = run.json()
+    assert data["by"] == "unit" and data["as_of"] == "2024-12-01"
+    rows = [(u["name"], u["total"], u["completed"], u["rate"], u["overdue"]) for u in data["units"]]
+    assert rows == [("甲街道", 17, 17, 100.0, 0), ("乙街道", 17, 12, 70.6, 3), ("03丙社区", 10, 9, 90.0, 1)]
+    assert [Path(f["file"]).name for f in data["failures"]] == BAD
+    # the unit rows carry the same fields as the dimension rows of single-file stats
+    single = ledger_cli("stats", units_dir / "02乙.xlsx", "--json", "--as-of", "2024-12-01").json()
+    assert set(single["dimensions"][0]) <= set(data["units"][0])
+    assert single["total"]["rate"] == data["units"][1]["rate"] == 70.6
+
+
+def test_stats_by_unit_cli_text_and_files(units_dir, ledger_cli):
+    run = ledger_cli(
+        "stats", units_dir / "01甲.xlsx", units_dir / "03丙社区.xlsx", "--by", "unit", "--as-of", "2024-12-01"
+    )
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    assert lines[0] == "统计日期：2024-12-01"
+    assert lines[1].split() == ["单位", "问题总数", "已完成", "完成率", "超期未完成", "文件"]
+    assert lines[3].split() == ["甲街道", "17", "17", "100.0%", "0", "01甲.xlsx"]
+    assert lines[4].split() == ["03丙社区", "10", "9", "90.0%", "1", "03丙社区.xlsx"]
+    assert lines[5].split() == ["合计", "27", "26", "96.3%", "1"]
+
+
+def test_stats_by_unit_cli_failures_and_usage(units_dir, tmp_path, ledger_cli):
+    run = ledger_cli("stats", units_dir, "--by", "unit", "--as-of", "2024-12-01")
+    assert run.code == 1 and "以下 3 个文件未能读取：" in run.out and "05戊.xlsx：" in run.out
+    none = ledger_cli("stats", *(units_dir / n for n in BAD), "--by", "unit")
+    assert none.code == 2 and "3个文件均未能读取" in none.err and "Traceback" not in none.err
+    empty = ledger_cli("stats", tmp_path, "--by", "unit")
+    assert empty.code == 2 and "没有找到台账文件" in empty.err
+    # single-file behaviour stays as it was; folders and several files need --by unit
+    assert ledger_cli("stats", units_dir / "01甲.xlsx").code == 0
+    folder = ledger_cli("stats", units_dir)
+    assert folder.code == 2 and "--by unit" in folder.err
+    two = ledger_cli("stats", units_dir / "01甲.xlsx", units_dir / "02乙.xlsx", "--by", "dept")
+    assert two.code == 2 and "只能指定一个台账文件" in two.err
+    sheet = ledger_cli("stats", units_dir, "--by", "unit", "--sheet", "整改台账")
+    assert sheet.code == 2 and "--sheet" in sheet.err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -59,6 +60,18 @@ config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE", help="TOML 配置文件。"
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+
+history_path_option = click.option(
+    "--history",
+    "history_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="历史记录文件（默认：台账旁的隐藏文件 .台账文件名.history.sqlite）。",
+)
+no_history_option = click.option("--no-history", is_flag=True, help="本次不记录历史快照。")
+jobs_option = click.option(
+    "--jobs", type=click.IntRange(1, 256), metavar="N", help="并行读取的进程数（默认：CPU 核数）。"
+)
 
 
 def echo_json(data: object) -> None:
@@ -126,11 +139,21 @@ def _pad(text: str, width: int) -> str:
 @sheet_option
 @config_option
 @json_option
+@history_path_option
+@no_history_option
 @user_errors
-def validate(path: str, as_of: date, sheet: str | None, config_path: str | None, as_json: bool) -> None:
+def validate(
+    path: str,
+    as_of: date,
+    sheet: str | None,
+    config_path: str | None,
+    as_json: bool,
+    history_path: str | None = None,
+    no_history: bool = False,
+) -> None:
     """校验台账：逐格检查，列出所有错误和提醒。
 
-    退出码：0 无错误，1 有错误，2 文件无法使用。
+    退出码：0 无错误，1 有错误，2 文件无法使用。每次校验记录一次历史快照（--no-history 不记录）。
 
     \b
     示例：
@@ -139,7 +162,10 @@ def validate(path: str, as_of: date, sheet: str | None, config_path: str | None,
     """
     from toolkit.api import check
 
-    _ledger, report = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
+    config = _config(config_path)
+    ledger, report = check(path, as_of=as_of, sheet=sheet, config=config)
+    if not no_history:
+        record_history(ledger, as_of, config, history_path, "validate")
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -179,27 +205,54 @@ def format_stats(stats) -> str:
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
 @click.option(
-    "--by", type=click.Choice(BY_CHOICES), default="dimension", show_default=True, help="按什么分组统计。"
+    "--by",
+    type=click.Choice([*BY_CHOICES, "unit"]),
+    default="dimension",
+    show_default=True,
+    help="按什么分组统计；unit：多个单位的台账（文件夹或多个文件）逐单位统计。",
 )
 @as_of_option
 @sheet_option
 @config_option
 @json_option
+@jobs_option
 @user_errors
-def stats(path: str, by: str, as_of: date, sheet: str | None, config_path: str | None, as_json: bool) -> None:
+def stats(
+    paths: tuple[str, ...],
+    by: str,
+    as_of: date,
+    sheet: str | None,
+    config_path: str | None,
+    as_json: bool,
+    jobs: int | None = None,
+) -> None:
     """统计完成率：按方面（或责任部门、责任领导）统计问题数、已完成、超期和完成率。
+
+    --by unit 时 PATH 可以是文件夹或多个文件，每个单位一行；退出码 0 全部读取，1 部分文件未能读取
+    （已列出原因），2 没有可用的台账。
 
     \b
     示例：
       ledger stats 台账.xlsx
       ledger stats 台账.xlsx --by dept --json
+      ledger stats 各单位台账/ --by unit
     """
     from toolkit.read import read_ledger
     from toolkit.stats import ledger_stats
 
     config = _config(config_path)
+    if by == "unit":
+        if sheet is not None:
+            raise click.UsageError("--by unit 时各单位的工作表自动识别，不能用 --sheet 指定。")
+        stats_by_unit_command(paths, as_of, config, as_json, jobs)
+        return
+    if len(paths) != 1 or os.path.isdir(paths[0]):
+        raise click.UsageError(
+            f"按“{BY_LABELS[by]}”统计时只能指定一个台账文件；统计多个单位的台账请加 --by unit。"
+        )
+    path = paths[0]
     ledger = read_ledger(path, sheet=sheet, config=config)
     result = ledger_stats(ledger, as_of, by=by, config=config)
     if as_json:
@@ -209,18 +262,6 @@ def stats(path: str, by: str, as_of: date, sheet: str | None, config_path: str |
 
 
 # -------------------------------------------- many units and history (toolkit.units, toolkit.history)
-
-history_path_option = click.option(
-    "--history",
-    "history_path",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="历史记录文件（默认：台账旁的隐藏文件 .台账文件名.history.sqlite）。",
-)
-no_history_option = click.option("--no-history", is_flag=True, help="本次不记录历史快照。")
-jobs_option = click.option(
-    "--jobs", type=click.IntRange(1, 256), metavar="N", help="并行读取的进程数（默认：CPU 核数）。"
-)
 
 
 @main.command("history")
@@ -277,4 +318,28 @@ def merge_command(
     click.echo(result.message())
     for failure in result.failures:
         click.echo(f"未能读取“{failure.file}”：{failure.reason}", err=True)
+    sys.exit(result.exit_code)
+
+
+def record_history(ledger, as_of: date, config, history_path: str | None, command: str) -> None:
+    """Record a snapshot for validate/report; a history that cannot be written only warns (stderr)."""
+    from toolkit.history import record_snapshot
+    from toolkit.stats import ledger_stats
+
+    record_snapshot(
+        ledger, ledger_stats(ledger, as_of, "dimension", config), as_of, history_path, command=command
+    )
+
+
+def stats_by_unit_command(
+    paths: tuple[str, ...], as_of: date, config, as_json: bool, jobs: int | None
+) -> None:
+    from toolkit.units import stats_by_unit, units_table
+
+    result = stats_by_unit(paths, as_of, config, jobs=jobs)
+    if as_json:
+        echo_json(result.as_dict())
+    else:
+        click.echo(f"统计日期：{as_of.isoformat()}")
+        click.echo(units_table(result))
     sys.exit(result.exit_code)

@@ -215,6 +215,16 @@ def is_history_file(path: str | os.PathLike) -> bool:
     return str(path).endswith((HISTORY_SUFFIX, ".sqlite", ".sqlite3", ".db"))
 
 
+def hide_on_windows(path: Path) -> None:
+    """A leading dot hides a file on Linux and macOS; Windows needs the hidden attribute."""
+    if sys.platform != "win32":
+        return
+    with suppress(Exception):
+        import ctypes
+
+        ctypes.windll.kernel32.SetFileAttributesW(str(path), 0x02)  # type: ignore[attr-defined]
+
+
 def file_hash(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     """sha256 of the file bytes, read in 1 MiB chunks so big workbooks never sit in memory."""
     digest = hashlib.sha256()
@@ -325,12 +335,19 @@ class HistoryStore:
             if readonly:
                 if not self.path.exists():
                     raise HistoryError(f"找不到历史记录文件“{self.path}”，请先运行一次 ledger validate。")
-                # a read-only folder cannot hold the WAL index: read the file as immutable there
-                flag = "mode=ro" if os.access(self.path.parent, os.W_OK) else "immutable=1"
-                uri = self.path.resolve().as_uri() + "?" + flag
-                self.conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+                # Readers open read-write where they can (nothing is written, but closing the last
+                # connection then tidies the -wal/-shm files away); a read-only folder cannot hold the
+                # WAL index, so there the file is read as immutable.
+                writable = os.access(self.path.parent, os.W_OK) and os.access(self.path, os.W_OK)
+                uri = self.path.resolve().as_uri() + ("" if writable else "?immutable=1")
+                self.conn = sqlite3.connect(
+                    uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+                )
             else:
+                created = not self.path.exists()
                 self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                if created and self.path.name.startswith("."):
+                    hide_on_windows(self.path)
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.conn.execute("PRAGMA foreign_keys = ON")
             if not readonly:

@@ -268,6 +268,7 @@ def run_many(
                 yield result
             return
         window = jobs * 2
+        import toolkit.read  # noqa: F401  # imported once here, inherited by forked workers
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             pending: dict[int, Future[UnitResult]] = {}
             next_index = 0

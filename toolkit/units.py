@@ -269,6 +269,7 @@ def run_many(
             return
         window = jobs * 2
         import toolkit.read  # noqa: F401  # imported once here, inherited by forked workers
+
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             pending: dict[int, Future[UnitResult]] = {}
             next_index = 0

@@ -441,6 +441,7 @@ class MergeResult:
 
 
 MERGED_SHEET = "汇总台账"
+EXCEL_MAX_ROWS = 1_048_576
 FINDINGS_SHEET = "各单位校验情况"
 
 
@@ -491,6 +492,10 @@ def merge_ledgers(
         sheet.freeze_panes(1, 1)
         excel_row = 1
         for result in run_many(files, as_of, "merge", config, jobs=jobs, progress=progress):
+            if excel_row + len(result.rows) > EXCEL_MAX_ROWS:
+                raise OutputError(
+                    f"汇总后超过 Excel 单个工作表的行数上限（{EXCEL_MAX_ROWS} 行），请分批汇总（例如按街道分文件夹）。"
+                )
             for values in result.rows:
                 sheet.write_string(excel_row, 0, result.unit)
                 for col, value in enumerate(values, start=1):

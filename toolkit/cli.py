@@ -39,6 +39,14 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(f"没有权限读写“{exc.filename}”，请检查文件是否被占用或设为只读。")
         except KeyboardInterrupt:
             fail("已中止。", 130)
+        except Exception as exc:  # a bug of ours: still no traceback for the clerk
+            if os.environ.get("LEDGER_DEBUG"):
+                raise
+            fail(
+                f"处理时发生内部错误（{type(exc).__name__}: {exc}），请把所用文件和这句话反馈给维护人员；"
+                "设置环境变量 LEDGER_DEBUG=1 可查看详细信息。",
+                3,
+            )
 
     return wrapper
 

@@ -38,7 +38,8 @@ _SECTION = re.compile(
 _SECTION_TAIL = re.compile(r"(?:方面)?(?:存在的?问题|的问题|问题)?[：:。;；\s]*$")
 _SUM_ROW = re.compile(r"^(?:合\s*计|总\s*计|小\s*计|共\s*计)")
 _NOTE_ROW = re.compile(
-    r"^(?:备\s*注|注|说\s*明|填\s*表|填\s*报|制\s*表|审\s*核|联系|签\s*发|负\s*责\s*人)\s*[：:\d、.．]"
+    r"^(?:备\s*注|注|说\s*明|填\s*[表报]\s*人?|制\s*表\s*人?|审\s*[核批]\s*人?|联\s*系\s*人?|签\s*发\s*人?|负\s*责\s*人|"
+    r"填\s*[表报]\s*(?:日期|时间))\s*[：:\d、.．]"
 )
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _SUM_FIRST = frozenset(" 合总小共\u3000")
@@ -501,11 +502,12 @@ def ledger_from_rows(
         if nonempty <= 2 + filled_by_row.get(index, 0):
             # few cells: maybe blank, a section title, 合计 or a note; look closely
             own = [t for f, t in zip(names, text_row, strict=True)
-                   if f != "seq" and t.strip() and (index, columns[f]) not in filled]  # fmt: skip
-            if not own:
+                   if t.strip() and (index, columns[f]) not in filled
+                   and not (f == "seq" and _is_number_text(t))]  # fmt: skip
+            row = rows[index]
+            if not own and not any(type(v) is str and v.strip() for v in row):
                 continue
             if len(own) <= 2:
-                row = rows[index]
                 texts = {cell_text(v).strip() for v in row if v is not None and v != ""}
                 texts.discard("")
                 if len(texts) == 1:
@@ -572,6 +574,10 @@ def ledger_from_rows(
         formula_errors={(r, c): v for (r, c), v in (formula_errors or {}).items()},
         sheet_names=list(sheet_names),
     )
+
+
+def _is_number_text(text: str) -> bool:
+    return text.strip().replace(".", "", 1).isdigit()
 
 
 def _with_errors(rows: list[list[object]], errors: dict[tuple[int, int], str]) -> list[list[object]]:

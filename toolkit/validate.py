@@ -69,6 +69,8 @@ RULES: dict[str, Rule] = {r.code: r for r in (
 # what the CLI and JSON show as the code: the "-warning" variants are the same rule, milder
 _NEEDS_FOLDING = re.compile(r"[\s\uff01-\uff5e\u3000]")
 PUBLIC_CODE = {"missing-column-warning": "missing-column", "missing-value-warning": "missing-value"}
+# an unrecognised status is reported as such, not guessed to be open or overdue
+OPEN_STATUSES = frozenset({"substantially_done", "in_progress", "extended", "not_started"})
 DATE_TEXT = {IMMEDIATE: "立行立改", LONG_TERM: "长期坚持"}
 
 
@@ -91,9 +93,8 @@ class _Collector:
             header = self.config.spec(field).header
         header = " ".join(header.split())
         cell = f"第{row}行" + (f"（{column}{row}）" if column and row else "")
-        message = rule.template.format(
-            cell=cell, row=row, header=header, value=value, as_of=_cn_date(self.as_of), **extra
-        )
+        fields = {"cell": cell, "row": row, "header": header, "value": value, "as_of": _cn_date(self.as_of)}
+        message = rule.template.format(**(fields | extra))
         self.findings.append(
             Finding(PUBLIC_CODE.get(code, code), rule.severity, row, column, field, value, message)
         )
@@ -195,7 +196,7 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
             and "evidence" not in broken
         ):
             out.add("closed-without-evidence", row, "evidence")
-        if not completed and status not in ("long_term", "excluded") and deadline.value is not None:
+        if status in OPEN_STATUSES and deadline.value is not None:
             if deadline.value < as_of:
                 out.add(
                     "overdue",

@@ -253,11 +253,13 @@ def stats(
     config = _config(config_path)
     if by == "unit":
         if sheet is not None:
-            raise click.UsageError("--by unit 时各单位的工作表自动识别，不能用 --sheet 指定。")
+            raise LedgerError(
+                "--by unit 时各单位的工作表自动识别，不能用 --sheet 指定；请去掉 --sheet 后重试。"
+            )
         stats_by_unit_command(paths, as_of, config, as_json, jobs)
         return
     if len(paths) != 1 or os.path.isdir(paths[0]):
-        raise click.UsageError(
+        raise LedgerError(
             f"按“{BY_LABELS[by]}”统计时只能指定一个台账文件；统计多个单位的台账请加 --by unit。"
         )
     path = paths[0]

@@ -193,6 +193,7 @@ def summarize_file(
                     "dept": item.get("dept"),
                     "owner": item.get("owner"),
                     "deadline": item.get("deadline"),
+                    "deadline_date": item.deadline.value.isoformat() if item.deadline.value else None,
                     "status": item.get("status"),
                 }
                 for item in ledger.items

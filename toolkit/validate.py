@@ -153,12 +153,14 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
                 out.add(
                     "missing-value" if requirement == REQUIRED else "missing-value-warning", row, field_id
                 )
-        if allowed_dims and item.dimension and "dimension" not in broken:
-            if normalize_text(item.dimension) not in allowed_dims:
-                field_id = "dimension" if has("dimension") else None
-                out.add(
-                    "unknown-dimension", row, field_id, item.dimension, allowed="、".join(config.dimensions)
-                )
+        if (
+            allowed_dims
+            and item.dimension
+            and "dimension" not in broken
+            and normalize_text(item.dimension) not in allowed_dims
+        ):
+            field_id = "dimension" if has("dimension") else None
+            out.add("unknown-dimension", row, field_id, item.dimension, allowed="、".join(config.dimensions))
         status = item.status
         status_text = values.get("status", "").strip()
         if status is None and status_text and "status" not in broken:

@@ -169,6 +169,10 @@ def test_merge_cli_writes_canonical_ledger_and_findings(units_dir, tmp_path, led
     assert by_file["02乙.xlsx"][7 + codes.index("overdue")] == 3
     assert by_file["05戊.xlsx"][2].startswith("未能读取：") and "密码" in by_file["05戊.xlsx"][2]
 
+    # the merged ledger is itself a ledger our own reader understands
+    back = ledger_cli("stats", out, "--json", "--as-of", "2024-12-01").json()["total"]
+    assert (back["total"], back["completed"], back["overdue"]) == (44, 38, 4)
+
 
 def test_merge_refuses_to_overwrite(units_dir, tmp_path, ledger_cli):
     out = tmp_path / "汇总台账.xlsx"

@@ -387,3 +387,22 @@ def test_cli_unwritable_history_does_not_break_validate(tmp_path, ledger_cli):
     assert run.code == plain.code and "本次结果未记入历史" in run.err
     bad = ledger_cli("history", wb)
     assert bad.code == 2 and "历史记录文件" in bad.err and "Traceback" not in bad.err
+
+
+def test_trend_labels_and_chart():
+    def snap(day: date, rate: float) -> history.Snapshot:
+        return history.Snapshot(as_of=day, total=10, completed=int(rate * 10), overdue=0, rate=rate)
+
+    same_year = history.trend_points([snap(date(2024, 10, 1), 0.5), snap(date(2024, 11, 1), 0.6)])
+    assert [p["label"] for p in same_year] == ["10月1日", "11月1日"]
+    points = history.trend_points([snap(NOV1, 0.5), snap(DEC1, 0.6), snap(JAN1, 0.8), snap(JAN1, 0.9)])
+    assert [(p["label"], p["rate"]) for p in points] == [
+        ("2024年11月1日", 50.0),
+        ("2024年12月1日", 60.0),
+        ("2025年1月1日", 90.0),  # the latest recording of a day wins
+    ]
+    assert history.trend_chart_png(points[:2]) is None
+    png = history.trend_chart_png(points)
+    if png is None:
+        pytest.skip("no font with Chinese glyphs installed (fonts-noto-cjk)")
+    assert png.startswith(b"\x89PNG") and len(png) > 5000

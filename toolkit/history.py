@@ -783,10 +783,11 @@ def trend_points(snapshots: Sequence[Snapshot], decimals: int = 1) -> list[dict]
     by_day: dict[date, Snapshot] = {}
     for snap in snapshots:  # already in time order: later recordings overwrite
         by_day[snap.as_of] = snap
+    several_years = len({day.year for day in by_day}) > 1
     return [
         {
             "as_of": day.isoformat(),
-            "label": f"{day.month}月{day.day}日",
+            "label": chinese_date(day) if several_years else f"{day.month}月{day.day}日",
             "date_text": chinese_date(day),
             "total": snap.total,
             "completed": snap.completed,
@@ -929,3 +930,58 @@ def render_table(headers: list[str], rows: list[list[str]]) -> str:
         ).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+# ---------------------------------------------------------------- trend chart
+
+
+def _cjk_font() -> str | None:
+    try:
+        from toolkit.render.chart import find_cjk_font
+    except ImportError:  # the renderer is not installed: look for a font the same way
+        from matplotlib import font_manager
+
+        names = sorted({f.name for f in font_manager.fontManager.ttflist})
+        return next((n for n in names if "CJK" in n or "Hei" in n or "Song" in n), None)
+    return find_cjk_font()
+
+
+def trend_chart_png(
+    points: Sequence[dict], *, title: str = "整改完成率变化情况", dpi: int = 200
+) -> bytes | None:
+    """A line chart of the completion rate over the snapshots (``history_context()["trend"]``).
+
+    None with fewer than three points or without a font that has Chinese glyphs.
+    """
+    if len(points) < 3:
+        return None
+    font = _cjk_font()
+    if font is None:
+        return None
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 2.8), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    props = {"family": font}
+    xs = list(range(len(points)))
+    ys = [p["rate"] if p["rate"] is not None else 0.0 for p in points]
+    ax.plot(xs, ys, marker="o", color="#c0392b", linewidth=1.8)
+    for x, y in zip(xs, ys, strict=True):
+        ax.text(x, y + 3, f"{y:g}%", ha="center", va="bottom", fontdict={**props, "size": 8})
+    ax.set_xticks(xs)
+    ax.set_xticklabels([p["label"] for p in points], fontdict={**props, "size": 8})
+    ax.set_ylim(0, 112)
+    ax.set_yticks([0, 20, 40, 60, 80, 100])
+    ax.set_yticklabels([f"{v}%" for v in (0, 20, 40, 60, 80, 100)], fontdict={**props, "size": 8})
+    ax.set_title(title, fontdict={**props, "size": 11})
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()

@@ -235,3 +235,31 @@ def test_stats_by_unit_cli_failures_and_usage(units_dir, tmp_path, ledger_cli):
     assert two.code == 2 and "只能指定一个台账文件" in two.err
     sheet = ledger_cli("stats", units_dir, "--by", "unit", "--sheet", "整改台账")
     assert sheet.code == 2 and "--sheet" in sheet.err
+
+
+_real_summarize = summarize_file
+
+
+def _crash_on_bad(path: str, *args, **kwargs):
+    """Stands in for a file that kills the reading process outright (as a native crash would)."""
+    if Path(path).name == "02乙.xlsx":
+        import os
+
+        os._exit(70)
+    return _real_summarize(path, *args, **kwargs)
+
+
+def test_a_worker_that_dies_fails_only_its_own_file(units_dir, monkeypatch):
+    import multiprocessing
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the stand-in crash needs forked workers")
+    import toolkit.units
+
+    monkeypatch.setattr(toolkit.units, "summarize_file", _crash_on_bad)
+    results = list(run_many(collect_files([units_dir]), AS_OF, jobs=2))
+    assert [Path(r.file).name for r in results] == GOOD + BAD
+    by_name = {Path(r.file).name: r for r in results}
+    assert "读取进程意外退出" in by_name["02乙.xlsx"].reason
+    assert by_name["01甲.xlsx"].ok and by_name["03丙社区.xlsx"].ok
+    assert by_name["03丙社区.xlsx"].total.completed == 9

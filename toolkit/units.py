@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -268,26 +269,52 @@ def run_many(
                 advance()
                 yield result
             return
-        window = jobs * 2
-        import toolkit.read  # noqa: F401  # imported once here, inherited by forked workers
+        yield from _run_parallel(paths, as_of, mode, config, jobs, advance)
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            pending: dict[int, Future[UnitResult]] = {}
-            next_index = 0
-            for index in range(len(paths)):
-                while next_index < len(paths) and len(pending) < window:
+
+WORKER_DIED = "读取此文件时读取进程意外退出（可能是损坏或异常的文件），请用 ledger validate 单独检查此文件。"
+
+
+def _run_parallel(
+    paths: list[str], as_of: date, mode: str, config: Config, jobs: int, advance: Callable[[], None]
+) -> Iterator[UnitResult]:
+    """The windowed pool. If a worker dies (a file that crashes the reader, the OOM killer), the pool is
+    rebuilt and the files that were in flight are re-read one at a time, so only the culprit fails."""
+    import toolkit.read  # noqa: F401  # imported once here, inherited by forked workers
+
+    window = jobs * 2
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    pending: dict[int, Future[UnitResult]] = {}
+    done: dict[int, UnitResult] = {}  # re-read in isolation after a crash, waiting for their turn
+    next_index = 0
+    try:
+        for index in range(len(paths)):
+            while next_index < len(paths) and len(pending) < window:
+                if next_index not in done:
                     pending[next_index] = pool.submit(summarize_file, paths[next_index], as_of, mode, config)
-                    next_index += 1
-                future = pending.pop(index)
+                next_index += 1
+            if index in done:
+                result = done.pop(index)
+            else:
                 try:
-                    result = future.result()
-                except Exception as exc:  # the worker died (killed, out of memory): report, go on
-                    result = UnitResult(
-                        file=paths[index],
-                        reason=f"读取进程意外退出（{type(exc).__name__}），请单独检查此文件。",
-                    )
-                advance()
-                yield result
+                    result = pending.pop(index).result()
+                except BrokenProcessPool:
+                    in_flight = [index, *sorted(pending)]
+                    pending.clear()
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = ProcessPoolExecutor(max_workers=jobs)
+                    for i in in_flight:
+                        try:
+                            done[i] = pool.submit(summarize_file, paths[i], as_of, mode, config).result()
+                        except BrokenProcessPool:
+                            done[i] = UnitResult(file=paths[i], reason=WORKER_DIED)
+                            pool.shutdown(wait=False, cancel_futures=True)
+                            pool = ProcessPoolExecutor(max_workers=jobs)
+                    result = done.pop(index)
+            advance()
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _stderr_is_tty() -> bool:

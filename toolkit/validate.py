@@ -26,7 +26,6 @@ from toolkit.model import (
     Report,
     column_letter,
 )
-from toolkit.read import ERROR_TOKENS
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +66,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
 )}  # fmt: skip
 
 # what the CLI and JSON show as the code: the "-warning" variants are the same rule, milder
-_NEEDS_FOLDING = re.compile(r"[\s\uff01-\uff5e\u3000]")
+_HAS_SPACE = re.compile(r"\s")
 PUBLIC_CODE = {"missing-column-warning": "missing-column", "missing-value-warning": "missing-value"}
 # an unrecognised status is reported as such, not guessed to be open or overdue
 OPEN_STATUSES = frozenset({"substantially_done", "in_progress", "extended", "not_started"})
@@ -119,6 +118,7 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
     required = [(s.id, s.requirement) for s in config.fields
                 if s.requirement != OPTIONAL and s.id in columns and s.id != "dimension"]  # fmt: skip
     text_fields = list(columns)
+    required_fields = [f for f, _ in required]
     labels = {s.id: s.label for s in config.statuses}
     allowed_status = "、".join(s.label for s in config.statuses)
     allowed_dims = {normalize_text(d).removesuffix("方面"): d for d in config.dimensions}
@@ -138,21 +138,21 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
         values = item.values
         # formula errors first: such a cell says nothing else
         broken: set[str] = set()
-        if not ERROR_TOKENS.isdisjoint(values.values()) or (error_cells and row in error_rows):
+        if row in error_rows:  # a cell showing #REF! says nothing else
             for field_id in text_fields:
-                text = values[field_id]
-                if text in ERROR_TOKENS or (row, columns[field_id]) in error_cells:
-                    out.add("formula-error", row, field_id, text)
+                if (row, columns[field_id]) in error_cells:
+                    out.add("formula-error", row, field_id, values[field_id])
                     broken.add(field_id)
         # required values
         if not item.dimension and "dimension" not in broken and has("dimension"):
             out.add("missing-value", row, "dimension")
             # without the column and without section titles, missing-column already said it
-        for field_id, requirement in required:
-            if field_id not in broken and not values[field_id].strip():
-                out.add(
-                    "missing-value" if requirement == REQUIRED else "missing-value-warning", row, field_id
-                )
+        if "" in map(values.__getitem__, required_fields):
+            for field_id, requirement in required:
+                if field_id not in broken and not values[field_id]:
+                    out.add(
+                        "missing-value" if requirement == REQUIRED else "missing-value-warning", row, field_id
+                    )
         if (
             allowed_dims
             and item.dimension
@@ -221,7 +221,7 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
         # duplicates and numbering
         problem = values.get("problem")
         if problem and "problem" not in broken:
-            key = normalize_text(problem) if _NEEDS_FOLDING.search(problem) else problem
+            key = "".join(problem.split()) if _HAS_SPACE.search(problem) else problem
             if key:
                 first = problems_seen.setdefault(key, row)
                 if first != row:

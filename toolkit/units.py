@@ -287,32 +287,40 @@ def _run_parallel(
     pending: dict[int, Future[UnitResult]] = {}
     done: dict[int, UnitResult] = {}  # re-read in isolation after a crash, waiting for their turn
     next_index = 0
+
+    def submit(i: int) -> Future[UnitResult]:
+        return pool.submit(summarize_file, paths[i], as_of, mode, config)
+
+    def recover(in_flight: list[int]) -> None:
+        """The pool broke: a new one, and each file that was in flight read on its own."""
+        nonlocal pool
+        pending.clear()
+        pool.shutdown(wait=False, cancel_futures=True)
+        pool = ProcessPoolExecutor(max_workers=jobs)
+        for i in in_flight:
+            try:
+                done[i] = submit(i).result()
+            except BrokenProcessPool:
+                done[i] = UnitResult(file=paths[i], reason=WORKER_DIED)
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = ProcessPoolExecutor(max_workers=jobs)
+
     try:
         for index in range(len(paths)):
             while next_index < len(paths) and len(pending) < window:
                 if next_index not in done:
-                    pending[next_index] = pool.submit(summarize_file, paths[next_index], as_of, mode, config)
+                    try:
+                        pending[next_index] = submit(next_index)
+                    except BrokenProcessPool:
+                        recover([*sorted(pending), next_index])
                 next_index += 1
-            if index in done:
-                result = done.pop(index)
-            else:
+            if index not in done:
                 try:
-                    result = pending.pop(index).result()
+                    done[index] = pending.pop(index).result()
                 except BrokenProcessPool:
-                    in_flight = [index, *sorted(pending)]
-                    pending.clear()
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = ProcessPoolExecutor(max_workers=jobs)
-                    for i in in_flight:
-                        try:
-                            done[i] = pool.submit(summarize_file, paths[i], as_of, mode, config).result()
-                        except BrokenProcessPool:
-                            done[i] = UnitResult(file=paths[i], reason=WORKER_DIED)
-                            pool.shutdown(wait=False, cancel_futures=True)
-                            pool = ProcessPoolExecutor(max_workers=jobs)
-                    result = done.pop(index)
+                    recover([index, *sorted(pending)])
             advance()
-            yield result
+            yield done.pop(index)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -92,3 +92,28 @@ def test_rounding_is_half_up():
     assert percent(2 / 3) == 66.7
     assert format_rate(None) == "—"
     assert format_rate(12 / 17, 2) == "70.59%"
+
+
+def test_every_status_synonym_counts_as_designed(tmp_path, ledger_cli):
+    from toolkit.config import STATUSES
+
+    rows = []
+    expected_completed = 0
+    expected_excluded = 0
+    n = 0
+    for status in STATUSES:
+        for word in (status.label, *status.synonyms):
+            n += 1
+            done = status.completed
+            expected_completed += done
+            expected_excluded += not status.counted
+            rows.append(
+                row(n, problem=f"问题{n}", status=word, completed_on=date(2024, 6, 1) if done else None)
+            )
+    path = write_ledger(tmp_path / "st.xlsx", rows)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert [i["code"] for i in run.json()["issues"] if i["code"] == "unknown-status"] == []
+    total = ledger_cli("stats", path, "--as-of", AS_OF, "--json").json()["total"]
+    assert total["completed"] == expected_completed
+    assert total["excluded"] == expected_excluded
+    assert total["total"] == n - expected_excluded

@@ -85,6 +85,15 @@ jobs_option = click.option(
 )
 
 
+def finish(code: int = 0) -> None:
+    """Exit without tearing down a 100k-item ledger object by object (a real process only)."""
+    if sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -176,12 +185,12 @@ def validate(
     config = _config(config_path)
     ledger, report = check(path, as_of=as_of, sheet=sheet, config=config)
     if not no_history:
-        record_history(ledger, as_of, config, history_path, "validate")
+        record_history(ledger, as_of, ledger.config or config, history_path, "validate")
     if as_json:
         echo_json(report.as_dict())
     else:
         click.echo(format_report(report))
-    sys.exit(0 if report.valid else 1)
+    finish(0 if report.valid else 1)
 
 
 BY_CHOICES = ["dimension", "dept", "lead"]
@@ -267,11 +276,160 @@ def stats(
         )
     path = paths[0]
     ledger = read_ledger(path, sheet=sheet, config=config)
-    result = ledger_stats(ledger, as_of, by=by, config=config)
+    result = ledger_stats(ledger, as_of, by=by, config=ledger.config or config)
     if as_json:
         echo_json(result.as_dict())
     else:
         click.echo(format_stats(result))
+    finish(0)
+
+
+# ---------------------------------------------------------------- 生成通报 (report, template)
+
+
+def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    return parse_as_of(ctx, param, value)
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "-t", "--template", type=click.Path(dir_okay=False), metavar="模板.docx", help="自定义 Word 模板。"
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False),
+    metavar="通报.docx",
+    help="输出文件（默认在台账旁，以标题命名）。",
+)
+@as_of_option
+@sheet_option
+@config_option
+@click.option("--unit", metavar="单位", help="单位（通报信息表未填写时使用）。")
+@click.option("--year", type=int, metavar="年度", help="年度，如 2024（通报信息表未填写时使用）。")
+@click.option("--meeting", metavar="会议", help="会议名称，如 民主生活会（通报信息表未填写时使用）。")
+@click.option(
+    "--date", "doc_date", callback=parse_doc_date, metavar="YYYY-MM-DD", help="成文日期（默认为统计日期）。"
+)
+@click.option("--annex", is_flag=True, help="附上整改台账明细表。")
+@click.option("--no-chart", is_flag=True, help="不插入完成率图表。")
+@click.option("--pdf", is_flag=True, help="同时用 LibreOffice 生成 PDF。")
+@click.option("--allow-errors", is_flag=True, help="台账有错误时仍然生成通报。")
+@user_errors
+def report(
+    path: str,
+    template: str | None,
+    out: str | None,
+    as_of: date,
+    sheet: str | None,
+    config_path: str | None,
+    unit: str | None,
+    year: int | None,
+    meeting: str | None,
+    doc_date: date | None,
+    annex: bool,
+    no_chart: bool,
+    pdf: bool,
+    allow_errors: bool,
+) -> None:
+    """生成通报：按 GB/T 9704 格式写出整改落实情况通报（Word）。
+
+    单位、年度、会议、成文日期、存在问题、下一步打算优先取台账的“通报信息”表，其次取命令行选项。
+    台账有错误时不生成（退出码 1），加 --allow-errors 仍然生成。
+
+    \b
+    示例：
+      ledger report 台账.xlsx --as-of 2024-12-31
+      ledger report 台账.xlsx -t 我的模板.docx -o 通报.docx --pdf
+    """
+    from toolkit.api import check
+    from toolkit.render import ReportOptions, convert_to_pdf, render_report
+
+    ledger, found = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
+    config = ledger.config or _config(None)
+    if not found.valid and not allow_errors:
+        click.echo(format_report(found), err=True)
+        fail(
+            f"台账有 {found.errors} 处错误，未生成通报：请先修正上面的错误，或加 --allow-errors 仍然生成。", 1
+        )
+    options = ReportOptions(
+        unit=unit, year=year, meeting=meeting, date=doc_date, annex=annex, chart=not no_chart, config=config
+    )
+    result = render_report(ledger, as_of=as_of, template=template, out=out, options=options, report=found)
+    for note in result.notes:
+        click.echo(f"提示：{note}", err=True)
+    if not found.valid:
+        click.echo(f"提示：台账有 {found.errors} 处错误，通报中的数字可能不准确。", err=True)
+    click.echo(f"已生成通报：{result.path}")
+    if pdf:
+        click.echo(f"已生成 PDF：{convert_to_pdf(result.path)}")
+
+
+@main.command("template")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="覆盖已有文件。")
+@user_errors
+def template_command(out: str, force: bool) -> None:
+    """写出默认通报模板，供在 Word 中修改措辞、加上版头后用 -t 使用。
+
+    模板中可用的变量见 docs/模板变量.md。
+
+    \b
+    示例：
+      ledger template 通报模板.docx
+      ledger report 台账.xlsx -t 通报模板.docx
+    """
+    from toolkit.render import write_default_template
+
+    click.echo(f"已写出默认模板：{write_default_template(out, force=force)}")
+
+
+# --- ledger new (workbook) -------------------------------------------------------------------------------
+
+
+def _year_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from toolkit.workbook import parse_year
+
+    if value is None:
+        return None
+    year = parse_year(value)
+    if year is None:
+        raise click.BadParameter(f"“{value}”不是年份，请写四位数字，例如 2024。")
+    return year
+
+
+@main.command("new", context_settings=CONTEXT)
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--unit", default="", metavar="单位", help="单位名称，写入标题和“通报信息”表。")
+@click.option(
+    "--year", default=None, callback=_year_option, metavar="年度", help="年度，如 2024（默认今年）。"
+)
+@click.option("--dimensions", default=None, metavar='"甲,乙,丙"', help="方面列表，用逗号分隔。")
+@click.option("--sample", is_flag=True, help="填入示例数据。")
+@click.option("--force", is_flag=True, help="文件已存在时覆盖。")
+@user_errors
+def new_command(
+    path: str, unit: str, year: str | None, dimensions: str | None, sample: bool, force: bool
+) -> None:
+    """新建台账工作簿：.xlsm 带“校验台账”“生成通报”“清除标记”按钮，.xlsx 不带宏。
+
+    \b
+    示例：
+      ledger new 台账.xlsm --unit 某某街道党工委 --year 2024 --dimensions "理论学习,作风建设"
+      ledger new 示例台账.xlsm --sample
+    """
+    from toolkit.workbook import new_ledger, parse_dimensions
+
+    dims = parse_dimensions(dimensions)
+    out = new_ledger(path, unit=unit, year=year, dimensions=dims, sample=sample, force=force)
+    click.echo(f"已生成 {out}")
+    if out.suffix.lower() == ".xlsx":
+        click.echo("提示：.xlsx 不含宏按钮，请用 ledger validate / ledger report 在命令行校验和生成通报。")
+    if not dims and not sample:
+        click.echo("提示：未指定 --dimensions，请在“配置”表填写方面列表，台账的“方面”下拉框即从此读取。")
 
 
 # -------------------------------------------- many units and history (toolkit.units, toolkit.history)

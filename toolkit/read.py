@@ -44,6 +44,7 @@ _NOTE_ROW = re.compile(
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _SUM_FIRST = frozenset(" 合总小共\u3000")
 _MISSING = object()
+_SUSPECT_CELL = re.compile("\x00[\\s#]")
 
 INFO_KEYS = {
     "单位": "unit", "填报单位": "unit", "单位名称": "unit", "发文单位": "unit",
@@ -70,6 +71,10 @@ def read_ledger(path: str | Path, sheet: str | None = None, config: Config = DEF
 def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Config) -> Ledger:
     names = source.sheet_names()
     info_rows = source.load(INFO_SHEET)[0] if INFO_SHEET in names else None
+    if CONFIG_SHEET in names:  # the workbook's own settings (ledger new writes them) go on top
+        from toolkit.workbook import config_from_rows
+
+        config = config_from_rows(source.load(CONFIG_SHEET)[0], base=config)
     if sheet is not None:
         if sheet not in names:
             raise NoLedgerError(
@@ -456,14 +461,15 @@ def ledger_from_rows(
     date_cache: dict[object, DateValue] = {}
     empty_date = DateValue("", EMPTY)
 
-    def parse_cached(value: object) -> DateValue:
-        if value is None or value == "":
-            return empty_date
-        key = (type(value), value)
-        parsed = date_cache.get(key)
-        if parsed is None:
-            parsed = date_cache[key] = parse_date(value, year_hint, date1904)
-        return parsed
+    date_cache[""] = date_cache[None] = empty_date
+
+    def parse_column(column: Sequence[object]) -> list[DateValue]:
+        """Deadlines repeat a lot: parse each distinct value once."""
+        cache = date_cache
+        return [
+            cache[v] if v in cache else cache.setdefault(v, parse_date(v, year_hint, date1904))
+            for v in column
+        ]
 
     # column-wise conversion keeps the per-row loop small (a 100k-row ledger is 1.5M cells)
     body = rows[first_data:]
@@ -479,33 +485,32 @@ def ledger_from_rows(
     error_cells: dict[tuple[int, int], str] = {}
     for f in names:
         column = raw_columns[f]
-        kinds = set(map(type, column))
-        if kinds <= {str, float}:
-            column = [v if type(v) is str else str(int(v)) if v.is_integer() else repr(v) for v in column]
-        elif not kinds <= {str}:
-            memo: dict[object, str] = {}
-            column = [
-                v if type(v) is str else (memo[v] if v in memo else memo.setdefault(v, cell_text(v)))
-                for v in column
-            ]
-        # one min() in C finds candidates for both a whitespace-only cell (a stray space is an empty
-        # cell) and an error token (they all start with "#"): both sort below "$"
-        if min(filter(None, column), default="$") < "$":
+        try:
+            joined = "\x00" + "\x00".join(column)  # TypeError unless every cell is text: C speed either way
+        except TypeError:
+            kinds = set(map(type, column))
+            if kinds <= {str, float}:
+                column = [v if type(v) is str else str(int(v)) if v.is_integer() else repr(v) for v in column]
+            else:
+                memo: dict[object, str] = {}
+                column = [
+                    v if type(v) is str else (memo[v] if v in memo else memo.setdefault(v, cell_text(v)))
+                    for v in column
+                ]
+            joined = "\x00" + "\x00".join(column)
+        # a cell that starts with whitespace (maybe a stray space: an empty cell) or "#" (every error
+        # token does) is a candidate; the search runs at memchr speed over the joined column
+        if _SUSPECT_CELL.search(joined):
             column = [v if not v.isspace() else "" for v in column]
             for offset, value in enumerate(column):
                 if value in ERROR_TOKENS:
                     error_cells[(first_data + offset + 1 + origin[0], columns[f] + origin[1])] = value
         text_columns.append(column)
-    deadlines = [parse_cached(v) for v in raw_columns["deadline"]] if "deadline" in columns else None
-    completions = (
-        [parse_cached(v) for v in raw_columns["completed_on"]] if "completed_on" in columns else None
-    )
+    deadlines = parse_column(raw_columns["deadline"]) if "deadline" in columns else None
+    completions = parse_column(raw_columns["completed_on"]) if "completed_on" in columns else None
     seqs = raw_columns.get("seq")
-    filled_by_row: dict[int, int] = {}
     mapped = set(columns.values())
-    for r, c in filled:
-        if c in mapped:
-            filled_by_row[r] = filled_by_row.get(r, 0) + 1
+    filled_by_row = {r: len(cols & mapped) for r, cols in filled.items()}
 
     # pass 1: which rows are items, and the section title above each
     text_rows = list(zip(*text_columns, strict=True))
@@ -537,7 +542,7 @@ def ledger_from_rows(
         return [column[o] for o in kept] if len(kept) != len(column) else list(column)
 
     row_numbers = [o + first_data + 1 + origin[0] for o in kept]
-    value_dicts = [dict(zip(names, text_rows[o], strict=True)) for o in kept]
+    value_dicts = [dict(zip(names, text_rows[o])) for o in kept]  # noqa: B905 (rows are rectangular)
     if "status" in columns:
         status_texts = pick(text_columns[names.index("status")])
         lookup = {t: (config.status_for(t.strip()) if t.strip() else None) for t in set(status_texts)}
@@ -572,6 +577,7 @@ def ledger_from_rows(
         info=info,
         formula_errors=_error_cells(formula_errors, error_cells, first_data, origin),
         sheet_names=list(sheet_names),
+        config=config,
     )
 
 
@@ -588,12 +594,12 @@ def _classify_short_row(
     text_row: Sequence[str],
     names: Sequence[str],
     columns: dict[str, int],
-    filled: set[tuple[int, int]],
+    filled: dict[int, set[int]],
     index: int,
 ) -> tuple[str, str]:
     """A row with few filled cells: ("skip", ""), ("section", name) or ("item", "")."""
     own = [t for f, t in zip(names, text_row, strict=True)
-           if t.strip() and (index, columns[f]) not in filled
+           if t.strip() and columns[f] not in filled.get(index, ())
            and not (f == "seq" and _is_number_text(t))]  # fmt: skip
     if not own and not any(type(v) is str and v.strip() for v in row):
         return "skip", ""
@@ -641,20 +647,21 @@ def _with_errors(rows: list[list[object]], errors: dict[tuple[int, int], str]) -
     return rows
 
 
-def _fill_merged(rows: list[list[object]], merged: Merged, first_data: int) -> set[tuple[int, int]]:
-    """Copy each merged block's value into all its cells below the header; return the copied cells."""
-    filled: set[tuple[int, int]] = set()
+def _fill_merged(rows: list[list[object]], merged: Merged, first_data: int) -> dict[int, set[int]]:
+    """Copy each merged block's value into all its cells below the header; return row → copied columns."""
+    filled: dict[int, set[int]] = {}
     for (r0, c0), (r1, c1) in merged:
         if r1 < first_data or r0 >= len(rows):
             continue
         top = rows[r0][c0] if c0 < len(rows[r0]) else None
+        span = range(c0, c1 + 1)
         for r in range(max(r0, first_data), min(r1, len(rows) - 1) + 1):
             row = rows[r]
-            for c in range(c0, c1 + 1):
-                if (r, c) == (r0, c0):
-                    continue
-                if c >= len(row):
-                    row.extend([""] * (c + 1 - len(row)))
-                row[c] = top
-                filled.add((r, c))
+            if c1 >= len(row):
+                row.extend([""] * (c1 + 1 - len(row)))
+            row[c0 : c1 + 1] = [top] * len(span)
+            cols = filled.setdefault(r, set())
+            cols.update(span)
+            if r == r0:
+                cols.discard(c0)
     return filled

@@ -180,6 +180,7 @@ def summarize_file(
     try:
         ledger = _read(str(path), config)
         result.unit = unit_name(ledger, path)
+        config = ledger.config or config  # the workbook's 配置 sheet applies to its own ledger
         stats = ledger_stats(ledger, as_of, "dimension", config)
         result.total = stats.total
         result.dimensions = stats.groups

@@ -81,6 +81,7 @@ def validate(book: Any = None, as_of: date | None = None) -> Report | None:
 
     if _guarded(book, "校验台账", write_back) is None:
         return None
+    _record_history(loaded, report.as_of, "button-validate")
     _alert(book, summarize(report), "校验台账", critical=not report.valid)
     return report
 
@@ -132,11 +133,27 @@ def report(book: Any = None, as_of: date | None = None) -> Path | None:
     except LedgerError as exc:
         _alert(book, str(exc), title, critical=True)
         return None
+    _record_history(loaded, when, "button-report")
     lines = [f"通报已生成：{result.path}", *(f"提示：{note}" for note in result.notes)]
     if checked.errors:
         lines.append(f"提示：台账有 {checked.errors} 处错误，通报中的数字可能不准确。")
     _alert(book, "\n".join(lines), title)
     return Path(result.path)
+
+
+def _record_history(loaded: Loaded, as_of: date, command: str) -> None:
+    """A history snapshot beside the workbook, as the CLI records; only for a workbook saved on this
+    computer (a cloud or remote workbook has no folder of ours). Never fails the button."""
+    import os
+
+    path = loaded.ledger.path
+    if not path or not os.path.isfile(path):
+        return
+    from toolkit.history import record_snapshot
+    from toolkit.stats import ledger_stats
+
+    stats = ledger_stats(loaded.ledger, as_of, "dimension", loaded.config)
+    record_snapshot(loaded.ledger, stats, as_of, command=command, hash_items=True)
 
 
 # --- reading -------------------------------------------------------------------------------------------

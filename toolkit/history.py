@@ -620,17 +620,26 @@ def record_snapshot(
     *,
     command: str = "",
     content_hash: str | None = None,
+    hash_items: bool = False,
     strict: bool = False,
 ) -> Snapshot | None:
     """Record one snapshot for the CLI commands and the buttons; never lets history break the command.
 
-    ``stats`` should be by dimension (the per-dimension counts are stored). Returns the stored snapshot,
-    or None after a warning on stderr when the history could not be written (unless ``strict``).
+    ``stats`` should be by dimension (the per-dimension counts are stored). ``hash_items``: the ledger was
+    read from an open workbook (the buttons), whose unsaved state the file bytes do not show, so the content
+    hash is taken over the items instead. Returns the stored snapshot, or None after a warning on stderr
+    when the history could not be written (unless ``strict``).
     """
     if not ledger.path and history_path is None:
         return None  # nowhere to keep it: a workbook that was never saved
     try:
-        snapshot = snapshot_from_ledger(ledger, stats, as_of, content_hash=content_hash, command=command)
+        snapshot = snapshot_from_ledger(
+            ledger, stats, as_of, content_hash=content_hash or "-", command=command
+        )
+        if content_hash is None:
+            path = snapshot.path
+            use_file = not hash_items and path and os.path.isfile(path)
+            snapshot.content_hash = file_hash(path) if use_file else items_hash(snapshot.items)
         target = resolve_history_path(ledger.path, history_path)
         with HistoryStore(target) as store:
             store.record(snapshot)

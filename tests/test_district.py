@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from unit_workbooks import write_broken, write_unit_ledger
 
-pytest.importorskip("toolkit.render", reason="the report renderer is not merged yet")
-
 from toolkit.district import (
     DistrictOptions,
     district_document_context,
@@ -156,3 +154,37 @@ def test_district_report_converts_to_pdf(units_dir, tmp_path):
     assert "关于各单位民主生活会整改落实情况的通报" in text
     assert "86.4%" in text
     assert re.search(r"—\s*1\s*—", text) and re.search(r"—\s*2\s*—", text)  # page numbers
+
+
+def test_cli_report_dir_writes_the_district_report(units_dir, tmp_path, ledger_cli):
+    import docx
+
+    out = tmp_path / "区级.docx"
+    args = ["--as-of", "2024-12-01", "--unit", "某某区委组织部", "--meeting", "民主生活会", "--no-chart"]
+    run = ledger_cli("report", units_dir, "-o", out, *args)
+    assert run.code == 1, run.err  # one unit's file could not be read
+    assert run.out.strip() == f"已生成区级通报（3 个单位）：{out}"
+    assert "未能读取“04丁.xlsx”" in run.err
+    document = docx.Document(str(out))
+    assert document.paragraphs[0].text == "关于各单位民主生活会整改落实情况的通报"
+    assert [c.text for c in document.tables[0].rows[-1].cells] == ["合计", "", "44", "38", "4", "86.4%"]
+    # the saved district template works with -t
+    template = tmp_path / "区级模板.docx"
+    assert ledger_cli("template", template, "--district").code == 0
+    again = ledger_cli("report", units_dir, "-o", tmp_path / "b.docx", "-t", template, *args)
+    assert again.code == 1 and (tmp_path / "b.docx").exists()
+    # options that only make sense for one ledger are refused
+    wrong = ledger_cli("report", units_dir, "--annex", "--sheet", "台账")
+    assert wrong.code == 2 and "--sheet、--annex" in wrong.err
+
+
+def test_cli_report_of_one_ledger_records_history(tmp_path, ledger_cli):
+    from toolkit.history import load_history
+
+    wb = write_unit_ledger(tmp_path / "台账.xlsx", unit="甲街道", done=12, total=17, overdue=3)
+    run = ledger_cli("report", wb, "--as-of", "2024-12-01", "--no-chart")
+    assert run.code == 0, run.err
+    [snap] = load_history(wb)
+    assert (snap.command, snap.as_of, snap.total, snap.completed) == ("report", AS_OF, 17, 12)
+    assert ledger_cli("report", wb, "--as-of", "2024-12-02", "--no-chart", "--no-history").code == 0
+    assert len(load_history(wb)) == 1

@@ -207,6 +207,13 @@ def test_history_context_with_unrecorded_current(tmp_path):
 def test_history_context_without_history(tmp_path):
     ctx = history_context(tmp_path / "无.xlsx", NOV1)
     assert ctx["has_history"] is False and ctx["trend"] == [] and ctx["has_previous"] is False
+    # the first report: only the current state, nothing to compare with
+    wb = write_bytes(tmp_path / "台账.xlsx", "v1")
+    led = seventeen(wb, 12)
+    current = snapshot_from_ledger(led, ledger_stats(led, NOV1), NOV1)
+    first = history_context(wb, NOV1, current=current)
+    assert first["has_previous"] is False and first["summary"] == "" and first["newly_overdue_text"] == ""
+    assert [p["completed"] for p in first["trend"]] == [12]
 
 
 def test_unwritable_history_warns_and_goes_on(tmp_path, capsys):
@@ -406,3 +413,34 @@ def test_trend_labels_and_chart():
     if png is None:
         pytest.skip("no font with Chinese glyphs installed (fonts-noto-cjk)")
     assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+def test_report_compares_with_the_last_report_and_draws_the_trend(tmp_path, ledger_cli):
+    import docx
+    from unit_workbooks import write_unit_ledger
+
+    wb = tmp_path / "台账.xlsx"
+    outs = []
+    for n, (as_of, done) in enumerate((("2024-11-01", 10), ("2024-12-01", 12), ("2025-01-01", 14))):
+        write_unit_ledger(wb, unit="某某街道", done=done, total=17, deadline=date(2024, 11, 15))
+        out = tmp_path / f"通报{n}.docx"
+        run = ledger_cli("report", wb, "--as-of", as_of, "-o", out)
+        assert run.code == 0, run.err
+        outs.append(docx.Document(str(out)))
+
+    def body(document) -> str:
+        return "\n".join(p.text for p in document.paragraphs)
+
+    assert "较上次通报" not in body(outs[0])
+    second = body(outs[1])
+    assert (
+        "较上次通报（2024年11月1日）新增完成2项，完成率提高11.8个百分点，新增超期未完成5项。各方面" in second
+    )
+    assert "上次通报（2024年11月1日）以来新超期未完成的问题5个：1.理论学习方面问题13" in second
+    assert "整改时限2024年11月15日" in second
+    third = body(outs[2])
+    assert "较上次通报（2024年12月1日）新增完成2项，完成率提高11.8个百分点。各方面" in third
+    # the dimension chart in every report; the trend chart from the third on
+    pictures = [len(d.inline_shapes) for d in outs]
+    assert pictures[2] == pictures[0] + 1 and pictures[1] == pictures[0]
+    assert [s["completed"] for s in ledger_cli("history", wb, "--json").json()["snapshots"]] == [10, 12, 14]

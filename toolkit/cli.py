@@ -294,7 +294,7 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())
 @click.option(
     "-t", "--template", type=click.Path(dir_okay=False), metavar="模板.docx", help="自定义 Word 模板。"
 )
@@ -318,6 +318,9 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--no-chart", is_flag=True, help="不插入完成率图表。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 生成 PDF。")
 @click.option("--allow-errors", is_flag=True, help="台账有错误时仍然生成通报。")
+@history_path_option
+@no_history_option
+@jobs_option
 @user_errors
 def report(
     path: str,
@@ -334,19 +337,35 @@ def report(
     no_chart: bool,
     pdf: bool,
     allow_errors: bool,
+    history_path: str | None = None,
+    no_history: bool = False,
+    jobs: int | None = None,
 ) -> None:
     """生成通报：按 GB/T 9704 格式写出整改落实情况通报（Word）。
 
     单位、年度、会议、成文日期、存在问题、下一步打算优先取台账的“通报信息”表，其次取命令行选项。
-    台账有错误时不生成（退出码 1），加 --allow-errors 仍然生成。
+    台账有错误时不生成（退出码 1），加 --allow-errors 仍然生成。每次生成记录一次历史快照。
+
+    PATH 是文件夹时，汇总其中各单位的台账，生成区级通报（--unit 为发文单位）：退出码 0 全部读取，
+    1 部分台账未能读取（已在通报中列出）。
 
     \b
     示例：
       ledger report 台账.xlsx --as-of 2024-12-31
       ledger report 台账.xlsx -t 我的模板.docx -o 通报.docx --pdf
+      ledger report 各单位台账/ --unit 某某区委组织部 --meeting 民主生活会
     """
     from toolkit.api import check
     from toolkit.render import ReportOptions, convert_to_pdf, render_report
+
+    if os.path.isdir(path):
+        unused = [name for name, given in (("--sheet", sheet), ("--year", year), ("--annex", annex)) if given]
+        if unused:
+            raise LedgerError(f"生成区级通报时不能使用 {'、'.join(unused)}，请去掉后重试。")
+        district_report_command(
+            path, template, out, as_of, config_path, unit, meeting, doc_date, not no_chart, pdf, jobs
+        )
+        return
 
     ledger, found = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
     config = ledger.config or _config(None)
@@ -355,10 +374,20 @@ def report(
         fail(
             f"台账有 {found.errors} 处错误，未生成通报：请先修正上面的错误，或加 --allow-errors 仍然生成。", 1
         )
+    history = history_for_report(ledger, as_of, config, history_path)
     options = ReportOptions(
-        unit=unit, year=year, meeting=meeting, date=doc_date, annex=annex, chart=not no_chart, config=config
+        unit=unit,
+        year=year,
+        meeting=meeting,
+        date=doc_date,
+        annex=annex,
+        chart=not no_chart,
+        config=config,
+        history=history,
     )
     result = render_report(ledger, as_of=as_of, template=template, out=out, options=options, report=found)
+    if not no_history:
+        record_history(ledger, as_of, config, history_path, "report")
     for note in result.notes:
         click.echo(f"提示：{note}", err=True)
     if not found.valid:
@@ -371,8 +400,9 @@ def report(
 @main.command("template")
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="覆盖已有文件。")
+@click.option("--district", is_flag=True, help="写出区级（多单位汇总）通报的模板。")
 @user_errors
-def template_command(out: str, force: bool) -> None:
+def template_command(out: str, force: bool, district: bool = False) -> None:
     """写出默认通报模板，供在 Word 中修改措辞、加上版头后用 -t 使用。
 
     模板中可用的变量见 docs/模板变量.md。
@@ -384,6 +414,11 @@ def template_command(out: str, force: bool) -> None:
     """
     from toolkit.render import write_default_template
 
+    if district:
+        from toolkit.district import write_district_template
+
+        click.echo(f"已写出区级通报模板：{write_district_template(out, force=force)}")
+        return
     click.echo(f"已写出默认模板：{write_default_template(out, force=force)}")
 
 
@@ -502,6 +537,17 @@ def record_history(ledger, as_of: date, config, history_path: str | None, comman
     )
 
 
+def history_for_report(ledger, as_of: date, config, history_path: str | None) -> dict:
+    """The comparison with the last recorded 通报 (read only; the snapshot is recorded after rendering)."""
+    from toolkit.history import history_context, snapshot_from_ledger
+    from toolkit.stats import ledger_stats
+
+    current = snapshot_from_ledger(ledger, ledger_stats(ledger, as_of, "dimension", config), as_of)
+    return history_context(
+        ledger.path, as_of, history_path=history_path, current=current, decimals=config.rate_decimals
+    )
+
+
 def stats_by_unit_command(
     paths: tuple[str, ...], as_of: date, config, as_json: bool, jobs: int | None
 ) -> None:
@@ -513,4 +559,35 @@ def stats_by_unit_command(
     else:
         click.echo(f"统计日期：{as_of.isoformat()}")
         click.echo(units_table(result))
+    sys.exit(result.exit_code)
+
+
+def district_report_command(
+    folder: str,
+    template: str | None,
+    out: str | None,
+    as_of: date,
+    config_path: str | None,
+    issuer: str | None,
+    meeting: str | None,
+    doc_date: date | None,
+    chart: bool,
+    pdf: bool,
+    jobs: int | None,
+) -> None:
+    """``ledger report DIR``: the district 通报 across the units' ledgers in DIR."""
+    from toolkit.district import DistrictOptions, render_district_report
+    from toolkit.render import convert_to_pdf
+
+    options = DistrictOptions(
+        issuer=issuer, meeting=meeting, date=doc_date, chart=chart, config=_config(config_path), jobs=jobs
+    )
+    result = render_district_report([folder], as_of=as_of, out=out, template=template, options=options)
+    for note in result.notes:
+        click.echo(f"提示：{note}", err=True)
+    for failure in result.failures:
+        click.echo(f"未能读取“{failure['file']}”：{failure['reason']}", err=True)
+    click.echo(f"已生成区级通报（{result.units} 个单位）：{result.path}")
+    if pdf:
+        click.echo(f"已生成 PDF：{convert_to_pdf(result.path)}")
     sys.exit(result.exit_code)

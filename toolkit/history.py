@@ -819,6 +819,45 @@ def _item_row(item: ItemState) -> dict:
     }
 
 
+def empty_history_context() -> dict:
+    """What ``history_context`` gives when there is nothing to compare with (also the template default)."""
+    return {
+        "has_history": False,
+        "has_previous": False,
+        "previous_as_of": None,
+        "previous_date_text": "",
+        "newly_completed_count": 0,
+        "newly_completed": [],
+        "reopened": [],
+        "newly_overdue_count": 0,
+        "newly_overdue": [],
+        "newly_overdue_text": "",
+        "completed_change": 0,
+        "rate_change": None,
+        "rate_change_text": "",
+        "summary": "",
+        "trend": [],
+        "has_trend": False,
+        "snapshot_count": 0,
+    }
+
+
+def overdue_text(items: Sequence[ItemState], since: date, limit: int = 10) -> str:
+    """上次通报（…）以来新超期未完成的问题2个：1.…（党政办，整改时限2024年11月15日）；2.…。"""
+    if not items:
+        return ""
+    parts = []
+    for n, item in enumerate(items[:limit], start=1):
+        deadline = chinese_date(item.deadline_date) if item.deadline_date else item.deadline
+        details = "，".join(x for x in (item.dept.strip(), f"整改时限{deadline}" if deadline else "") if x)
+        problem = item.problem.strip().rstrip("。；;")
+        parts.append(f"{n}.{problem}" + (f"（{details}）" if details else ""))
+    text = f"上次通报（{chinese_date(since)}）以来新超期未完成的问题{len(items)}个：" + "；".join(parts)
+    if len(items) > limit:
+        text += "等"
+    return text + "。"
+
+
 def history_context(
     ledger_path: str | os.PathLike,
     as_of: date,
@@ -833,24 +872,8 @@ def history_context(
     for ``as_of`` is used. A missing or unreadable history gives ``has_previous = False`` and an empty
     trend, never an error: the report is written either way.
     """
-    empty: dict = {
-        "has_history": False,
-        "has_previous": False,
-        "previous_as_of": None,
-        "previous_date_text": "",
-        "newly_completed_count": 0,
-        "newly_completed": [],
-        "reopened": [],
-        "newly_overdue_count": 0,
-        "newly_overdue": [],
-        "completed_change": 0,
-        "rate_change": None,
-        "rate_change_text": "",
-        "summary": "",
-        "trend": [],
-        "has_trend": False,
-        "snapshot_count": 0,
-    }
+    empty = empty_history_context()
+    previous: Snapshot | None = None
     try:
         target = resolve_history_path(ledger_path, history_path)
         if not target.exists():
@@ -885,6 +908,7 @@ def history_context(
         reopened=[_item_row(i) for i in cmp.reopened],
         newly_overdue_count=len(cmp.newly_overdue),
         newly_overdue=[_item_row(i) for i in cmp.newly_overdue],
+        newly_overdue_text=overdue_text(cmp.newly_overdue, previous.as_of),
         completed_change=cmp.completed_change,
         rate_change=cmp.rate_change,
         rate_change_text=cmp.rate_change_text(),

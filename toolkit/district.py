@@ -39,9 +39,10 @@ DISTRICT_KEYS: dict[str, str] = {
     "low_count": "完成率低于80%的单位数",
     "chart": "各单位完成率条形图（图片；没有中文字体、单位过多或关闭图表时为空）",
     "lagging": "整改相对滞后的方面，每项有 heading（如“（一）作风建设方面。”）、text",
+    "lagging_none": "没有滞后方面时的说明句（有滞后方面时为空）",
     "overdue_total": "超期未完成问题总数",
     "overdue_units": "有超期问题的单位，每项有 heading（如“（一）乙街道（3个）。”）、name、count、text",
-    "failures_text": "未能读取的台账（文件名和原因），没有时为空",
+    "failures_text": "未能读取的台账（文件名），没有时为空",
     "plans_text": "下一步工作要求段落：一是…。二是…。",
 }
 
@@ -224,15 +225,13 @@ def district_document_context(data: dict, options: DistrictOptions) -> dict:
     }
 
 
-DISTRICT_KEYS["lagging_none"] = "没有滞后方面时的说明句（有滞后方面时为空）"
-
-
 # ---------------------------------------------------------------- the template
 
 
 def build_district_document():
     """The default district template as a python-docx Document (tags unrendered), GB/T 9704 styles."""
     import docx
+
     from toolkit.render import docxfmt as fmt
     from toolkit.render import template as unit_template
     from toolkit.render.template import (
@@ -334,6 +333,7 @@ def write_district_template(path: str | os.PathLike, *, force: bool = False) -> 
 def _check_names(tpl, env) -> set[str]:
     """Syntax and unknown-variable check of a district template (the unit one checks its own keys)."""
     from jinja2 import TemplateSyntaxError, meta
+
     from toolkit.render.render import check_punctuation, patched_xml, template_parts
 
     parts = list(template_parts(tpl))
@@ -357,6 +357,7 @@ def _check_names(tpl, env) -> set[str]:
 def _chart(context: dict, data: dict, tpl) -> list[str]:
     from docx.shared import Mm
     from docxtpl import InlineImage
+
     from toolkit.render.chart import MAX_BARS, Bar, bar_chart_png, wrap_label
     from toolkit.render.render import CHART_WIDTH_MM, ChartImage
 
@@ -426,7 +427,6 @@ def render_district_report(
 ) -> DistrictResult:
     """Read every unit's ledger (in parallel), write the district 通报, say where it went."""
     from toolkit.render.render import safe_filename, write_atomic
-
     from toolkit.units import district_context
 
     options = options or DistrictOptions()

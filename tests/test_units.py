@@ -183,6 +183,12 @@ def test_merge_refuses_to_overwrite(units_dir, tmp_path, ledger_cli):
     run = ledger_cli("merge", units_dir / "01甲.xlsx", "-o", out, "--force")
     assert run.code == 0, run.err
     assert "已汇总 1 个单位、17 条问题" in run.out
+    import os
+    import stat
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # not mkstemp's owner-only 0600
     assert not list(tmp_path.glob(".*.tmp.xlsx"))
 
 

@@ -551,6 +551,7 @@ def merge_ledgers(
             raise NothingReadError(nothing_read_message(failures))
         write_findings_sheet(book, summaries, header_fmt, config.rate_decimals)
         book.close()
+        _normal_permissions(tmp)
         os.replace(tmp, out)
     except OSError as exc:
         raise OutputError(
@@ -560,6 +561,13 @@ def merge_ledgers(
         if tmp.exists():
             tmp.unlink()
     return MergeResult(out, len(ok), row_count, failures)
+
+
+def _normal_permissions(path: Path) -> None:
+    """mkstemp makes owner-only files; a result on a shared folder should open for colleagues too."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def write_cell(sheet, row: int, col: int, value: object, date_fmt, text_fmt) -> None:

@@ -81,6 +81,7 @@ def validate(book: Any = None, as_of: date | None = None) -> Report | None:
 
     if _guarded(book, "校验台账", write_back) is None:
         return None
+    _record_history(loaded, report.as_of, "button-validate")
     _alert(book, summarize(report), "校验台账", critical=not report.valid)
     return report
 
@@ -128,15 +129,48 @@ def report(book: Any = None, as_of: date | None = None) -> Path | None:
         ):
             _alert(book, f"台账有 {checked.errors} 处错误，未生成通报：请先点“校验台账”查看并修正。", title)
             return None
-        result = render_report(loaded.ledger, report_dir(book), when, loaded.config, checked)
+        history = _history_for(loaded, when)
+        result = render_report(loaded.ledger, report_dir(book), when, loaded.config, checked, history)
     except LedgerError as exc:
         _alert(book, str(exc), title, critical=True)
         return None
+    _record_history(loaded, when, "button-report")
     lines = [f"通报已生成：{result.path}", *(f"提示：{note}" for note in result.notes)]
     if checked.errors:
         lines.append(f"提示：台账有 {checked.errors} 处错误，通报中的数字可能不准确。")
     _alert(book, "\n".join(lines), title)
     return Path(result.path)
+
+
+def _history_for(loaded: Loaded, as_of: date) -> dict | None:
+    """The comparison with the last recorded 通报, for a workbook saved on this computer."""
+    import os
+
+    path = loaded.ledger.path
+    if not path or not os.path.isfile(path):
+        return None
+    from toolkit.history import history_context, items_hash, snapshot_from_ledger
+    from toolkit.stats import ledger_stats
+
+    stats = ledger_stats(loaded.ledger, as_of, "dimension", loaded.config)
+    current = snapshot_from_ledger(loaded.ledger, stats, as_of, content_hash="-")
+    current.content_hash = items_hash(current.items)
+    return history_context(path, as_of, current=current, decimals=loaded.config.rate_decimals)
+
+
+def _record_history(loaded: Loaded, as_of: date, command: str) -> None:
+    """A history snapshot beside the workbook, as the CLI records; only for a workbook saved on this
+    computer (a cloud or remote workbook has no folder of ours). Never fails the button."""
+    import os
+
+    path = loaded.ledger.path
+    if not path or not os.path.isfile(path):
+        return
+    from toolkit.history import record_snapshot
+    from toolkit.stats import ledger_stats
+
+    stats = ledger_stats(loaded.ledger, as_of, "dimension", loaded.config)
+    record_snapshot(loaded.ledger, stats, as_of, command=command, hash_items=True)
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -481,14 +515,16 @@ def report_dir(book: Any) -> Path:
     return Path(tempfile.gettempdir())
 
 
-def render_report(ledger: Ledger, folder: Path, as_of: date, config: Config, checked: Report) -> Any:
+def render_report(
+    ledger: Ledger, folder: Path, as_of: date, config: Config, checked: Report, history: dict | None = None
+) -> Any:
     """The CLI's renderer with the CLI's defaults: 通报信息 from the workbook, the file named from the
-    通报 title, in ``folder``."""
+    通报 title, in ``folder``; ``history`` is the comparison with the last 通报 (toolkit.history)."""
     from toolkit.render import ReportOptions
     from toolkit.render import render_report as render
 
     ledger.path = str(folder / Path(ledger.path or "台账.xlsx").name)
-    return render(ledger, as_of=as_of, options=ReportOptions(config=config), report=checked)
+    return render(ledger, as_of=as_of, options=ReportOptions(config=config, history=history), report=checked)
 
 
 def _guarded(book: Any, title: str, action: Callable[[], T]) -> T | None:

@@ -378,6 +378,18 @@ def _chart(context: dict, stats: Stats, tpl) -> list[str]:
     return []
 
 
+def _trend_chart(context: dict, tpl) -> None:
+    """The completion rate over the recorded 通报 (three or more), from toolkit.history."""
+    from docx.shared import Mm
+    from docxtpl import InlineImage
+
+    from toolkit.history import trend_chart_png
+
+    png = trend_chart_png(context["history"].get("trend", []))
+    if png is not None:
+        context["trend_chart"] = ChartImage(InlineImage(tpl, io.BytesIO(png), width=Mm(CHART_WIDTH_MM)))
+
+
 def render_document(
     ledger: Ledger,
     *,
@@ -399,6 +411,8 @@ def render_document(
     context = clean_strings(context)
     if options.chart and "chart" in used:
         notes += _chart(context, stats, tpl)
+    if options.chart and "trend_chart" in used:
+        _trend_chart(context, tpl)
 
     try:
         tpl.render(context, jinja_env=env)

@@ -38,6 +38,10 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except LedgerError as exc:
             fail(str(exc), exc.exit_code)
+        except click.exceptions.ClickException:  # usage errors keep click's own message and exit code 2
+            raise
+        except SystemExit:
+            raise
         except PermissionError as exc:
             fail(f"没有权限读写“{exc.filename}”，请检查文件是否被占用或设为只读。")
         except KeyboardInterrupt:

@@ -72,14 +72,14 @@ as_of_option = click.option(
 )
 sheet_option = click.option("--sheet", metavar="名称", help="台账所在工作表（默认自动识别）。")
 config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE", help="TOML 配置文件。"
+    "--config", "config_path", type=click.Path(), metavar="FILE", help="TOML 配置文件。"
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 
 history_path_option = click.option(
     "--history",
     "history_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     metavar="FILE",
     help="历史记录文件（默认：台账旁的隐藏文件 .台账文件名.history.sqlite）。",
 )
@@ -299,13 +299,11 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
 
 @main.command()
 @click.argument("path", type=click.Path())
-@click.option(
-    "-t", "--template", type=click.Path(dir_okay=False), metavar="模板.docx", help="自定义 Word 模板。"
-)
+@click.option("-t", "--template", type=click.Path(), metavar="模板.docx", help="自定义 Word 模板。")
 @click.option(
     "-o",
     "--out",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     metavar="通报.docx",
     help="输出文件（默认在台账旁，以标题命名）。",
 )
@@ -402,7 +400,7 @@ def report(
 
 
 @main.command("template")
-@click.argument("out", type=click.Path(dir_okay=False))
+@click.argument("out", type=click.Path())
 @click.option("--force", is_flag=True, help="覆盖已有文件。")
 @click.option("--district", is_flag=True, help="写出区级（多单位汇总）通报的模板。")
 @user_errors
@@ -441,7 +439,7 @@ def _year_option(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 
 @main.command("new", context_settings=CONTEXT)
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())
 @click.option("--unit", default="", metavar="单位", help="单位名称，写入标题和“通报信息”表。")
 @click.option(
     "--year", default=None, callback=_year_option, metavar="年度", help="年度，如 2024（默认今年）。"
@@ -475,7 +473,7 @@ def new_command(
 
 
 @main.command("history")
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())
 @history_path_option
 @json_option
 @user_errors
@@ -501,7 +499,7 @@ def history_command(path: str, history_path: str | None, as_json: bool) -> None:
 @main.command("merge")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), default="汇总台账.xlsx", show_default=True,
+    "-o", "--output", type=click.Path(), default="汇总台账.xlsx", show_default=True,
     help="汇总台账的输出文件。",
 )  # fmt: skip
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")

@@ -195,6 +195,8 @@ def load_config(path: str | Path | None, base: Config = DEFAULT_CONFIG) -> Confi
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"找不到配置文件“{path}”，请检查路径。") from None
+    except IsADirectoryError:
+        raise ConfigError(f"“{path}”是一个文件夹，请指定 .toml 配置文件。") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"配置文件“{path}”格式有误（{exc}），请按 TOML 格式修改后重试。") from None
     unknown = set(data) - _TOML_KEYS

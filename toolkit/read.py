@@ -102,7 +102,8 @@ def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Co
             origin=origin,
         )
     wanted = "、".join(config.spec(f).header for f in ("problem", "measures", "status"))
-    where = f"工作表“{'、'.join(tried)}”" if tried else f"工作簿“{path.name}”"
+    shown = "、".join(tried[:5]) + (f"等 {len(tried)} 个工作表" if len(tried) > 5 else "")
+    where = f"工作表“{shown}”" if tried else f"工作簿“{path.name}”"
     raise NoLedgerError(
         f"在{where}中没有找到台账表头（至少要有“{wanted}”等列中的三列）；"
         "请检查表头文字，或用 --sheet 指定工作表、用 --config 补充列名别名。"

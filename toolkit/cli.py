@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -38,6 +39,14 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(f"没有权限读写“{exc.filename}”，请检查文件是否被占用或设为只读。")
         except KeyboardInterrupt:
             fail("已中止。", 130)
+        except Exception as exc:  # a bug of ours: still no traceback for the clerk
+            if os.environ.get("LEDGER_DEBUG"):
+                raise
+            fail(
+                f"处理时发生内部错误（{type(exc).__name__}: {exc}），请把所用文件和这句话反馈给维护人员；"
+                "设置环境变量 LEDGER_DEBUG=1 可查看详细信息。",
+                3,
+            )
 
     return wrapper
 
@@ -75,3 +84,134 @@ def main() -> None:
       ledger validate 台账.xlsx
       ledger stats 台账.xlsx --by dept
     """
+
+
+def _config(path: str | None):
+    from toolkit.config import load_config
+
+    return load_config(path)
+
+
+SEVERITY_LABELS = {"error": "错误", "warning": "提醒", "info": "提示"}
+
+
+def format_report(report) -> str:
+    """The findings as an aligned plain-text table (no rich: the click path stays light)."""
+    from toolkit.config import FIELD_LABELS
+
+    lines = [f"文件：{report.file}    工作表：{report.sheet}    统计日期：{report.as_of.isoformat()}"]
+    lines.append(f"共 {report.rows} 条问题；发现 {report.errors} 处错误、{report.warnings} 处提醒。")
+    if report.findings:
+        lines.append("")
+        header = ("单元格", "级别", "字段", "说明")
+        rows = [
+            (
+                f.cell or "—",
+                SEVERITY_LABELS.get(f.severity, f.severity),
+                FIELD_LABELS.get(f.field or "", "—"),
+                f.message,
+            )
+            for f in report.findings
+        ]
+        widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(3)]
+        for row in [header, *rows]:
+            lines.append("  ".join(_pad(row[i], widths[i]) for i in range(3)) + "  " + row[3])
+    if report.truncated:
+        lines.append(f"（另有 {report.truncated} 处未列出：问题过多，请先修正上面的错误。）")
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@as_of_option
+@sheet_option
+@config_option
+@json_option
+@user_errors
+def validate(path: str, as_of: date, sheet: str | None, config_path: str | None, as_json: bool) -> None:
+    """校验台账：逐格检查，列出所有错误和提醒。
+
+    退出码：0 无错误，1 有错误，2 文件无法使用。
+
+    \b
+    示例：
+      ledger validate 台账.xlsx --as-of 2024-12-31
+      ledger validate 台账.xlsx --json > 结果.json
+    """
+    from toolkit.api import check
+
+    _ledger, report = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        click.echo(format_report(report))
+    sys.exit(0 if report.valid else 1)
+
+
+BY_CHOICES = ["dimension", "dept", "lead"]
+BY_LABELS = {"dimension": "方面", "dept": "责任部门", "lead": "责任领导"}
+
+
+def format_stats(stats) -> str:
+    from toolkit.stats import format_rate
+
+    decimals = stats.decimals
+    header = (BY_LABELS.get(stats.by, stats.by), "问题数", "已完成", "长期坚持", "正在推进", "超期", "完成率")
+    rows = [
+        (g.name, g.total, g.completed, g.long_term, g.pending, g.overdue, format_rate(g.rate, decimals))
+        for g in [*stats.groups, stats.total]
+    ]
+    cells = [tuple(str(c) for c in r) for r in [header, *rows]]
+    widths = [max(_width(r[i]) for r in cells) for i in range(len(header))]
+    lines = [f"统计日期：{stats.as_of.isoformat()}"]
+    for r in cells:
+        lines.append(
+            "  ".join(
+                _pad(r[0], widths[0]) if i == 0 else r[i].rjust(widths[i] - _width(r[i]) + len(r[i]))
+                for i in range(len(r))
+            )
+        )
+    t = stats.total
+    lines.append(
+        f"整改完成率 {format_rate(t.rate, decimals)}；按期完成率 {format_rate(t.on_time_rate, decimals)}；"
+        f"销号率 {format_rate(t.closed_rate, decimals)}。"
+    )
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--by", type=click.Choice(BY_CHOICES), default="dimension", show_default=True, help="按什么分组统计。"
+)
+@as_of_option
+@sheet_option
+@config_option
+@json_option
+@user_errors
+def stats(path: str, by: str, as_of: date, sheet: str | None, config_path: str | None, as_json: bool) -> None:
+    """统计完成率：按方面（或责任部门、责任领导）统计问题数、已完成、超期和完成率。
+
+    \b
+    示例：
+      ledger stats 台账.xlsx
+      ledger stats 台账.xlsx --by dept --json
+    """
+    from toolkit.read import read_ledger
+    from toolkit.stats import ledger_stats
+
+    config = _config(config_path)
+    ledger = read_ledger(path, sheet=sheet, config=config)
+    result = ledger_stats(ledger, as_of, by=by, config=config)
+    if as_json:
+        echo_json(result.as_dict())
+    else:
+        click.echo(format_stats(result))

@@ -75,19 +75,12 @@ STATUS_LABELS: dict[str, str] = {s.id: s.label for s in STATUSES}
 COMPLETED_STATUSES = frozenset(s.id for s in STATUSES if s.completed)
 
 
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
 def normalize_text(text: str) -> str:
     """Fold what clerks vary without meaning to: full-width forms, spaces, line breaks."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if code == 0x3000:
-            continue
-        if 0xFF01 <= code <= 0xFF5E:
-            ch = chr(code - 0xFEE0)
-        if ch.isspace():
-            continue
-        out.append(ch)
-    return "".join(out)
+    return "".join(text.translate(_FULL_WIDTH).split())
 
 
 @dataclass(frozen=True)
@@ -215,7 +208,7 @@ def load_config(path: str | Path | None, base: Config = DEFAULT_CONFIG) -> Confi
     if dimensions is not None and (
         not isinstance(dimensions, list) or not all(isinstance(d, str) and d.strip() for d in dimensions)
     ):
-        raise ConfigError(f"配置文件“{path}”中的 dimensions 应为文字列表，例如 dimensions = [\"理论学习\"]。")
+        raise ConfigError(f'配置文件“{path}”中的 dimensions 应为文字列表，例如 dimensions = ["理论学习"]。')
     for key in ("aliases", "statuses"):
         table = data.get(key, {})
         if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 GROUP_FIELDS = {"dimension": "方面", "dept": "责任部门", "lead": "责任领导"}
 UNASSIGNED = "（未填写）"
+# overdue is judged only for a recognised open status; an unknown one is a validation error instead
+OPEN_STATUSES = frozenset({"substantially_done", "in_progress", "extended", "not_started"})
 
 
 @dataclass(slots=True)
@@ -77,7 +79,7 @@ class GroupStats:
                 self.completed_with_deadline += 1
                 if done <= deadline:
                     self.on_time += 1
-        elif status != "long_term" and deadline is not None and deadline < as_of:
+        elif status in OPEN_STATUSES and deadline is not None and deadline < as_of:
             self.overdue += 1
             self.overdue_rows.append(item.row)
 
@@ -169,10 +171,14 @@ def compute_stats(
         if group is None:
             group = groups[key] = GroupStats(key)
         group.add(item, as_of)
-    return Stats(as_of, by, total, [g for g in groups.values() if g.total or g.excluded], config.rate_decimals)
+    return Stats(
+        as_of, by, total, [g for g in groups.values() if g.total or g.excluded], config.rate_decimals
+    )
 
 
-def ledger_stats(ledger: Ledger, as_of: date, by: str = "dimension", config: Config = DEFAULT_CONFIG) -> Stats:
+def ledger_stats(
+    ledger: Ledger, as_of: date, by: str = "dimension", config: Config = DEFAULT_CONFIG
+) -> Stats:
     order = ledger.dimensions if by == "dimension" else ()
     return compute_stats(ledger.items, as_of, by, order, config)
 

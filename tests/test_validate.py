@@ -1,0 +1,160 @@
+"""Every validation rule, driven through the real CLI on workbooks built here."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from builders import HEADERS, row, write_ledger
+
+AS_OF = "2024-12-31"
+
+
+def findings(run) -> list[tuple[int | None, str | None, str]]:
+    return [(i["row"], i["column"], i["code"]) for i in run.json()["issues"]]
+
+
+def test_clean_ledger_exits_zero(tmp_path, ledger_cli):
+    path = write_ledger(tmp_path / "ok.xlsx", [row(1), row(2, problem="作风不够扎实")])
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert run.code == 0, run.err
+    data = run.json()
+    assert data["rows"] == 2 and data["errors"] == 0 and data["issues"] == []
+    assert data["sheet"] == "台账" and data["as_of"] == AS_OF and data["file"].endswith("ok.xlsx")
+
+
+def test_each_rule_at_its_cell(tmp_path, ledger_cli):
+    rows = [
+        row(1),  # row 2: clean
+        row(2, problem="问题二", owner=""),  # row 3: missing owner (G)
+        row(3, problem="问题三", status="已完城"),  # row 4: unknown status (I)
+        row(
+            4, problem="问题四", deadline="明年再说", status="正在整改", completed_on=None
+        ),  # row 5: bad deadline
+        row(5, problem="问题五", completed_on="上个月"),  # row 6: bad completion date
+        row(6, problem="问题六", completed_on=None),  # row 7: completed without date
+        row(7, problem="问题七", completed_on=date(2025, 3, 1), deadline=date(2025, 6, 30)),  # row 8: future
+        row(8, problem="问题八", completed_on=date(2024, 8, 1), deadline=date(2024, 6, 30)),  # row 9: late
+        row(
+            9, problem="问题九", status="正在整改", completed_on=None, deadline=date(2024, 9, 30)
+        ),  # row 10: overdue
+        row(
+            10, problem="问题十", status="正在整改", completed_on=None, deadline=date(2025, 1, 5)
+        ),  # row 11: due soon
+        row(11, problem="问题十一", status="已销号", evidence=""),  # row 12: closed without evidence
+        row(12, problem="问题二"),  # row 13: duplicate of row 3
+        row(14, problem="问题十四"),  # row 14: seq gap (12 -> 14)
+        row(14, problem="问题十五"),  # row 15: seq duplicate
+        row(15, problem="问题十六", lead=""),  # row 16: lead empty: warning
+        row(
+            16,
+            problem="问题十七",
+            status="正在整改",
+            completed_on=date(2024, 3, 1),
+            deadline=date(2025, 6, 30),
+        ),
+    ]
+    path = write_ledger(tmp_path / "faults.xlsx", rows)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert run.code == 1, run.err
+    assert findings(run) == [
+        (3, "G", "missing-value"),
+        (4, "I", "unknown-status"),
+        (5, "H", "bad-deadline"),
+        (6, "J", "bad-date"),
+        (7, "J", "missing-completion-date"),
+        (8, "J", "completion-in-future"),
+        (9, "J", "late-completion"),
+        (10, "H", "overdue"),
+        (11, "H", "due-soon"),
+        (12, "K", "closed-without-evidence"),
+        (13, "C", "duplicate-problem"),
+        (14, "A", "seq-gap"),
+        (15, "A", "seq-duplicate"),
+        (16, "E", "missing-value"),
+        (17, "J", "unexpected-completion-date"),
+    ]
+    by_code: dict[str, dict] = {}
+    for issue in run.json()["issues"]:
+        by_code.setdefault(issue["code"], issue)
+    assert by_code["missing-value"]["severity"] == "error"
+    assert by_code["overdue"]["severity"] == "warning" and "超期92天" in by_code["overdue"]["message"]
+    assert by_code["due-soon"]["severity"] == "info"
+    assert by_code["unknown-status"]["value"] == "已完城"
+    assert "I4" in by_code["unknown-status"]["message"] and "已完成" in by_code["unknown-status"]["message"]
+    assert "第3行" in by_code["duplicate-problem"]["message"]
+    lead = [i for i in run.json()["issues"] if i["row"] == 16][0]
+    assert lead["severity"] == "warning" and lead["field"] == "lead"
+
+
+def test_unknown_status_is_never_counted_done(tmp_path, ledger_cli):
+    rows = [row(1), row(2, problem="二", status="完成了")]
+    path = write_ledger(tmp_path / "s.xlsx", rows)
+    stats = ledger_cli("stats", path, "--as-of", AS_OF, "--json").json()
+    assert stats["total"]["total"] == 2
+    assert stats["total"]["completed"] == 1
+    assert stats["total"]["unknown"] == 1
+    assert stats["total"]["rate"] == 50.0
+
+
+def test_missing_column_reported_once(tmp_path, ledger_cli):
+    headers = [h for h in HEADERS if h != "责任人"]
+    rows = [
+        [v for i, v in enumerate(row(n, problem=f"问题{n}")) if HEADERS[i] != "责任人"] for n in (1, 2, 3)
+    ]
+    path = write_ledger(tmp_path / "m.xlsx", rows, headers)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert run.code == 1
+    assert findings(run) == [(1, None, "missing-column")]
+    assert "责任人" in run.json()["issues"][0]["message"]
+
+
+def test_unknown_dimension_with_configured_list(tmp_path, ledger_cli):
+    config = tmp_path / "c.toml"
+    config.write_text('dimensions = ["理论学习", "作风建设"]\n', encoding="utf-8")
+    rows = [
+        row(1),
+        row(2, problem="二", dimension="作风建设方面"),
+        row(3, problem="三", dimension="党风廉政"),
+    ]
+    path = write_ledger(tmp_path / "d.xlsx", rows)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--config", config, "--json")
+    assert findings(run) == [(4, "B", "unknown-dimension")]
+    assert "理论学习、作风建设" in run.json()["issues"][0]["message"]
+
+
+def test_error_values_pasted_as_text_are_formula_errors(tmp_path, ledger_cli):
+    rows = [row(1), row(2, problem="二", owner="#REF!")]
+    path = write_ledger(tmp_path / "g.xlsx", rows)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert findings(run) == [(3, "G", "formula-error")]
+
+
+def test_findings_are_capped_and_the_cut_is_said(tmp_path, ledger_cli):
+    config = tmp_path / "c.toml"
+    config.write_text("max_findings = 5\n", encoding="utf-8")
+    rows = [row(n, problem=f"问题{n}", owner="") for n in range(1, 11)]
+    path = write_ledger(tmp_path / "many.xlsx", rows)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--config", config, "--json")
+    assert len(run.json()["issues"]) == 5 and run.json()["truncated"] == 5
+    text = ledger_cli("validate", path, "--as-of", AS_OF, "--config", config)
+    assert "另有 5 处未列出" in text.out
+
+
+def test_readable_table_output(tmp_path, ledger_cli):
+    path = write_ledger(tmp_path / "t.xlsx", [row(1), row(2, problem="二", status="已完城")])
+    run = ledger_cli("validate", path, "--as-of", AS_OF)
+    assert run.code == 1
+    assert "发现 1 处错误、0 处提醒" in run.out
+    assert "I3" in run.out and "已完城" in run.out
+
+
+def test_seq_restarting_per_section_is_not_a_gap(tmp_path, ledger_cli):
+    rows = [
+        row(1),
+        row(2, problem="二"),
+        row(1, problem="三", dimension="作风建设"),
+        row(2, problem="四", dimension="作风建设"),
+    ]
+    path = write_ledger(tmp_path / "seq.xlsx", rows)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert findings(run) == []

@@ -1,0 +1,23 @@
+"""The public entry points the CLI and the Excel buttons share: plain data in, plain data out."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from toolkit.config import DEFAULT_CONFIG, Config
+from toolkit.model import Ledger, Report
+from toolkit.read import read_ledger
+from toolkit.validate import validate_ledger
+
+
+def check(
+    path: str | Path,
+    as_of: date | None = None,
+    sheet: str | None = None,
+    config: Config | None = None,
+) -> tuple[Ledger, Report]:
+    """Read and validate a ledger file in one call."""
+    config = config or DEFAULT_CONFIG
+    ledger = read_ledger(path, sheet=sheet, config=config)
+    return ledger, validate_ledger(ledger, as_of or date.today(), config)

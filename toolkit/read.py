@@ -1,0 +1,609 @@
+"""Read stage: any real ledger workbook → a Ledger of Items.
+
+Finds the ledger sheet and its header row below title rows, maps headers through the
+aliases, fills vertically merged cells down, takes dimensions from section-title rows,
+skips blank, 合计 and note rows, and parses statuses and dates — keeping the raw text.
+Reading happens after toolkit.guard has sniffed and measured the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+
+from toolkit.config import DEFAULT_CONFIG, Config, normalize_text
+from toolkit.dates import parse_date
+from toolkit.errors import EncryptedFileError, NoLedgerError, UnreadableFileError, UnsafeFileError
+from toolkit.guard import Package, scan_sheet, sniff
+from toolkit.model import EMPTY, DateValue, Item, Ledger
+
+Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
+
+INFO_SHEET = "通报信息"
+CONFIG_SHEET = "配置"
+# sheets we write ourselves or that never hold the ledger
+AUX_SHEETS = frozenset({INFO_SHEET, CONFIG_SHEET, "统计", "校验结果", "xlwings.conf", "_整改台账标记"})
+HEADER_SEARCH_ROWS = 60
+MIN_HEADER_FIELDS = 3
+ERROR_TOKENS = frozenset({"#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
+                          "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!"})  # fmt: skip
+
+_CN_NUM = "一二三四五六七八九十"
+_SECTION = re.compile(
+    rf"^(?:[{_CN_NUM}]+\s*[、.．]|[（(]\s*[{_CN_NUM}\d]+\s*[)）]|第[{_CN_NUM}\d]+(?:部分|方面|类)|[A-Za-z][、.．])\s*"
+)
+_SECTION_TAIL = re.compile(r"(?:方面)?(?:存在的?问题|的问题|问题)?[：:。;；\s]*$")
+_SUM_ROW = re.compile(r"^(?:合\s*计|总\s*计|小\s*计|共\s*计)")
+_NOTE_ROW = re.compile(
+    r"^(?:备\s*注|注|说\s*明|填\s*[表报]\s*人?|制\s*表\s*人?|审\s*[核批]\s*人?|联\s*系\s*人?|签\s*发\s*人?|负\s*责\s*人|"
+    r"填\s*[表报]\s*(?:日期|时间))\s*[：:\d、.．]"
+)
+_YEAR = re.compile(r"(20\d{2})\s*年")
+_SUM_FIRST = frozenset(" 合总小共\u3000")
+_MISSING = object()
+
+INFO_KEYS = {
+    "单位": "unit", "填报单位": "unit", "单位名称": "unit", "发文单位": "unit",
+    "年度": "year", "年份": "year",
+    "会议": "meeting", "会议名称": "meeting", "整改来源": "meeting",
+    "成文日期": "date", "日期": "date", "通报日期": "date",
+    "存在问题": "problems", "存在的问题": "problems",
+    "下一步打算": "plans", "下一步工作打算": "plans", "下一步工作": "plans",
+}  # fmt: skip
+LIST_INFO = frozenset({"problems", "plans"})
+
+
+def read_ledger(path: str | Path, sheet: str | None = None, config: Config = DEFAULT_CONFIG) -> Ledger:
+    """Read the ledger in ``path``; raise a LedgerError subclass when it cannot be used."""
+    path = Path(path)
+    package = sniff(path)
+    source = _open_source(package)
+    try:
+        return _read_from_source(source, path, sheet, config)
+    finally:
+        source.close()
+
+
+def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Config) -> Ledger:
+    names = source.sheet_names()
+    info_rows = source.load(INFO_SHEET)[0] if INFO_SHEET in names else None
+    if sheet is not None:
+        if sheet not in names:
+            raise NoLedgerError(
+                f"工作簿“{path.name}”中没有名为“{sheet}”的工作表，现有工作表：{'、'.join(names)}。"
+            )
+        candidates = [sheet]
+    else:
+        candidates = [n for n in source.ordered_names() if n not in AUX_SHEETS]
+    tried = []
+    for name in candidates:
+        rows, merged, errors, origin = source.load(name)
+        if find_header(rows, config) is None:
+            tried.append(name)
+            continue
+        return ledger_from_rows(
+            rows,
+            sheet=name,
+            path=str(path),
+            merged=merged,
+            info_rows=info_rows,
+            config=config,
+            formula_errors=errors,
+            date1904=source.date1904,
+            sheet_names=names,
+            origin=origin,
+        )
+    wanted = "、".join(config.spec(f).header for f in ("problem", "measures", "status"))
+    where = f"工作表“{'、'.join(tried)}”" if tried else f"工作簿“{path.name}”"
+    raise NoLedgerError(
+        f"在{where}中没有找到台账表头（至少要有“{wanted}”等列中的三列）；"
+        "请检查表头文字，或用 --sheet 指定工作表、用 --config 补充列名别名。"
+    )
+
+
+# --- sources: where grids come from -------------------------------------------------------------
+
+
+class _Source:
+    date1904 = False
+
+    def sheet_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def ordered_names(self) -> list[str]:
+        return self.sheet_names()
+
+    def load(self, name: str) -> tuple[list[list], Merged, dict[tuple[int, int], str], tuple[int, int]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _CalamineSource(_Source):
+    """OOXML read in-process: the guard has proved each sheet's extent before calamine sees it."""
+
+    def __init__(self, package: Package) -> None:
+        import python_calamine as pc
+
+        self.package = package
+        self.date1904 = package.date1904
+        self._refs = {s.name: s for s in package.sheets}
+        try:
+            self.book = pc.CalamineWorkbook.from_path(str(package.path))
+        except pc.PasswordError:
+            raise EncryptedFileError(
+                f"文件“{package.path.name}”设有密码，本工具无法读取；请取消密码后另存再试。"
+            ) from None
+        except Exception as exc:  # calamine raises several unrelated types for broken packages
+            raise _broken(package.path, exc) from None
+
+    def sheet_names(self) -> list[str]:
+        return list(self.book.sheet_names)
+
+    def ordered_names(self) -> list[str]:
+        visible = [s.name for s in self.package.sheets if s.visible]
+        hidden = [s.name for s in self.package.sheets if not s.visible]
+        known = set(visible) | set(hidden)
+        return visible + hidden + [n for n in self.sheet_names() if n not in known]
+
+    def load(self, name: str):
+        ref = self._refs.get(name)
+        errors: dict[tuple[int, int], str] = {}
+        if ref is not None:
+            scan = scan_sheet(self.package, ref)
+            if scan.unreferenced_cells:
+                return _load_in_child(self.package.path, name)
+            errors = scan.formula_errors
+        try:
+            sheet = self.book.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+            merged = sheet.merged_cell_ranges or []
+        except Exception as exc:
+            raise _broken(self.package.path, exc) from None
+        return rows, merged, errors, (0, 0)
+
+    def close(self) -> None:
+        self.book.close()
+
+
+def _broken(path: Path, exc: Exception) -> UnreadableFileError:
+    detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    return UnreadableFileError(
+        f"文件“{path.name}”无法读取（{detail}），可能已损坏或不完整；请用 Excel 打开修复后另存再试。"
+    )
+
+
+class _ChildSource(_Source):
+    """.xls/.ods read in a memory-limited child process: calamine aborts the process on absurd ranges."""
+
+    def __init__(self, package: Package) -> None:
+        self.package = package
+        self._names: list[str] | None = None
+        self._cache: dict[str, tuple] = {}
+
+    def sheet_names(self) -> list[str]:
+        if self._names is None:
+            self._names = _child_call(self.package.path, None)
+        return self._names
+
+    def load(self, name: str):
+        if name not in self._cache:
+            self._cache[name] = _load_in_child(self.package.path, name)
+        return self._cache[name]
+
+
+def _child_read(path: str, name: str | None, conn) -> None:  # runs in the child
+    import resource
+
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+        import python_calamine as pc
+
+        book = pc.CalamineWorkbook.from_path(path)
+        if name is None:
+            conn.send(("ok", list(book.sheet_names)))
+        else:
+            sheet = book.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+            conn.send(("ok", (rows, sheet.merged_cell_ranges or [], {}, (0, 0))))
+    except BaseException as exc:  # report every failure to the parent, which decides the message
+        conn.send(("error", type(exc).__name__, str(exc)[:200]))
+    finally:
+        conn.close()
+
+
+CHILD_MEMORY = 3 << 30
+CHILD_SECONDS = 60
+
+
+def _child_call(path: Path, name: str | None):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child_read, args=(str(path), name, child), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(CHILD_SECONDS):
+            proc.kill()
+            raise UnsafeFileError(
+                f"读取文件“{path.name}”超过 {CHILD_SECONDS} 秒仍未完成，可能是损坏或恶意文件，已停止。"
+            )
+        message = parent.recv()
+    except EOFError:
+        message = ("crash",)
+    finally:
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+    if message[0] == "ok":
+        return message[1]
+    if message[0] == "crash":
+        raise UnsafeFileError(
+            f"读取文件“{path.name}”时读取程序异常退出（需要的内存超出上限），可能是损坏或恶意文件；"
+            "请在 Excel 中打开、删除多余行列后另存再试。"
+        )
+    kind, detail = message[1], message[2]
+    if kind == "PasswordError" or "password" in detail.lower() or "encrypt" in detail.lower():
+        raise EncryptedFileError(f"文件“{path.name}”设有密码，本工具无法读取；请取消密码后另存再试。")
+    if kind == "MemoryError":
+        raise UnsafeFileError(f"读取文件“{path.name}”需要的内存超出上限，可能是损坏或恶意文件，已停止。")
+    return_error = UnreadableFileError(
+        f"文件“{path.name}”无法读取（{detail or kind}），可能已损坏；请用 Excel 打开修复后另存再试。"
+    )
+    raise return_error
+
+
+def _load_in_child(path: Path, name: str):
+    return _child_call(path, name)
+
+
+class _HtmlSource(_Source):
+    """The "xls" office systems export is an HTML table: each table is a sheet named 表1, 表2, …"""
+
+    def __init__(self, package: Package) -> None:
+        from toolkit.htmltable import read_html_tables
+
+        self.tables = read_html_tables(package.path)
+        if not self.tables:
+            raise NoLedgerError(
+                f"文件“{package.path.name}”是网页（HTML）格式，但其中没有表格；请从系统重新导出为 Excel 文件。"
+            )
+
+    def sheet_names(self) -> list[str]:
+        return [f"表{i + 1}" for i in range(len(self.tables))]
+
+    def load(self, name: str):
+        rows, merged = self.tables[int(name[1:]) - 1]
+        return rows, merged, {}, (0, 0)
+
+
+def _open_source(package: Package) -> _Source:
+    if package.kind == "ooxml":
+        return _CalamineSource(package)
+    if package.kind == "html":
+        return _HtmlSource(package)
+    return _ChildSource(package)
+
+
+# --- from a grid to a Ledger ---------------------------------------------------------------------
+
+
+def cell_text(value: object) -> str:
+    """A cell as the clerk sees it: numbers without a spurious .0, dates as ISO text."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def find_header(
+    rows: Sequence[Sequence[object]], config: Config = DEFAULT_CONFIG
+) -> tuple[int, dict[str, int]] | None:
+    """The first row (0-based) that names at least three ledger fields, with field → column."""
+    best: tuple[int, dict[str, int]] | None = None
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        columns: dict[str, int] = {}
+        for col, value in enumerate(row):
+            if type(value) is str and value and len(value) <= 40:
+                field_id = config.field_for_header(value)
+                if field_id is not None and field_id not in columns:
+                    columns[field_id] = col
+        if len(columns) >= MIN_HEADER_FIELDS and (best is None or len(columns) > len(best[1])):
+            best = (index, columns)
+            if len(columns) >= 6:
+                break
+    return best
+
+
+def _sub_header(
+    rows: Sequence[Sequence[object]], header: int, columns: dict[str, int], config: Config
+) -> bool:
+    """Two-row headers ("责任主体" over 责任领导 | 责任部门 | 责任人): merge the second row in."""
+    if header + 1 >= len(rows):
+        return False
+    extra = {}
+    for col, value in enumerate(rows[header + 1]):
+        if type(value) is str and value:
+            field_id = config.field_for_header(value)
+            if field_id is not None and field_id not in columns:
+                extra[field_id] = col
+    if len(extra) >= 2:
+        columns.update(extra)
+        return True
+    return False
+
+
+def section_name(text: str) -> str | None:
+    """ "一、理论学习方面" / "（二）作风建设" → the dimension; None when not a section title."""
+    stripped = text.strip()
+    if len(stripped) > 60:
+        return None
+    match = _SECTION.match(stripped)
+    if match is None and not normalize_text(stripped).endswith("方面"):
+        return None
+    name = stripped[match.end() :] if match else stripped
+    return clean_dimension(name) or None
+
+
+def clean_dimension(text: str) -> str:
+    """One spelling per dimension: no numbering, no trailing 方面/问题 or punctuation."""
+    name = text.strip()
+    if m := _SECTION.match(name):
+        name = name[m.end() :]
+    name = _SECTION_TAIL.sub("", name).strip()
+    return name.removesuffix("方面").strip() or text.strip()
+
+
+def read_info(rows: Iterable[Sequence[object]] | None) -> dict[str, object]:
+    """The 通报信息 sheet (项目 | 内容, list keys repeated or left blank on continuation rows)."""
+    info: dict[str, object] = {}
+    if rows is None:
+        return info
+    current: str | None = None
+    for row in rows:
+        key_text = normalize_text(cell_text(row[0])) if row else ""
+        value = row[1] if len(row) > 1 else None
+        if key_text:
+            current = INFO_KEYS.get(key_text.rstrip(":："))
+            if current is None:
+                continue
+        elif current not in LIST_INFO:
+            continue
+        if current is None:
+            continue
+        text = cell_text(value).strip() if not isinstance(value, date) else value
+        if current in LIST_INFO:
+            if text:
+                info.setdefault(current, []).append(text)  # type: ignore[union-attr]
+        elif text:
+            info[current] = text
+    return info
+
+
+def _year_hint(
+    info: dict[str, object], title: str, rows: Sequence[Sequence[object]], deadline_col: int | None
+) -> int:
+    year = info.get("year")
+    if year is not None and (m := re.search(r"20\d{2}", str(year))):
+        return int(m.group())
+    if m := _YEAR.search(title):
+        return int(m[1])
+    years: Counter[int] = Counter()
+    if deadline_col is not None:
+        for row in rows[:2000]:
+            value = row[deadline_col] if deadline_col < len(row) else None
+            if isinstance(value, date):
+                years[value.year] += 1
+            elif type(value) is str and (m := _YEAR.search(value)):
+                years[int(m[1])] += 1
+    if years:
+        return years.most_common(1)[0][0]
+    return date.today().year
+
+
+def ledger_from_rows(
+    rows: list[list[object]],
+    *,
+    sheet: str,
+    path: str = "",
+    merged: Merged = (),
+    info_rows: list[list[object]] | None = None,
+    config: Config = DEFAULT_CONFIG,
+    formula_errors: dict[tuple[int, int], str] | None = None,
+    date1904: bool = False,
+    sheet_names: Sequence[str] = (),
+    origin: tuple[int, int] = (0, 0),
+) -> Ledger:
+    """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this)."""
+    found = find_header(rows, config)
+    if found is None:
+        raise NoLedgerError(
+            f"工作表“{sheet}”中没有找到台账表头（需要“问题描述”“整改措施”“完成状态”等列）；"
+            "请检查表头文字，或用 --config 补充列名别名。"
+        )
+    header, columns = found
+    first_data = header + (2 if _sub_header(rows, header, columns, config) else 1)
+    headers = {f: cell_text(rows[header][c]) or cell_text(rows[header + 1][c]) for f, c in columns.items()}
+    title = next(
+        (cell_text(v).strip() for r in rows[:header] for v in r if type(v) is str and v.strip()),
+        "",
+    )
+    info = read_info(info_rows)
+    if formula_errors:
+        rows = _with_errors(rows, formula_errors)
+    filled = _fill_merged(rows, merged, first_data)
+    year_hint = _year_hint(info, title, rows[first_data:], columns.get("deadline"))
+
+    fields = list(columns.items())
+    names = [f for f, _ in fields]
+    dim_col = columns.get("dimension")
+    seq_index = names.index("seq") if "seq" in columns else None
+    status_cache: dict[str, str | None] = {}
+    date_cache: dict[object, DateValue] = {}
+    dimension_cache: dict[str, str] = {}
+    empty_date = DateValue("", EMPTY)
+
+    def parse_cached(value: object) -> DateValue:
+        if value is None or value == "":
+            return empty_date
+        key = (type(value), value)
+        parsed = date_cache.get(key)
+        if parsed is None:
+            parsed = date_cache[key] = parse_date(value, year_hint, date1904)
+        return parsed
+
+    # column-wise conversion keeps the per-row loop small (a 100k-row ledger is 1.5M cells)
+    body = rows[first_data:]
+    width = max(columns.values()) + 1
+    if any(len(r) < width for r in body):
+        body = [list(r) + [""] * (width - len(r)) if len(r) < width else r for r in body]
+    raw_columns = {f: [r[c] for r in body] for f, c in fields}
+    text_columns = []
+    for f in names:
+        column = raw_columns[f]
+        if set(map(type, column)) <= {str}:
+            text_columns.append(column)
+        else:
+            text_columns.append([v if type(v) is str else cell_text(v) for v in column])
+    deadlines = [parse_cached(v) for v in raw_columns["deadline"]] if "deadline" in columns else None
+    completions = (
+        [parse_cached(v) for v in raw_columns["completed_on"]] if "completed_on" in columns else None
+    )
+    seqs = raw_columns.get("seq")
+    filled_by_row: dict[int, int] = {}
+    for r, c in filled:
+        if c in columns.values():
+            filled_by_row[r] = filled_by_row.get(r, 0) + 1
+
+    items: list[Item] = []
+    dimensions: list[str] = []
+    seen_dimensions: set[str] = set()
+    section: str = ""
+    for offset, text_row in enumerate(zip(*text_columns, strict=True)):
+        index = offset + first_data
+        nonempty = len(text_row) - text_row.count("")
+        if seq_index is not None and text_row[seq_index] != "":
+            nonempty -= 1
+        if nonempty <= 2 + filled_by_row.get(index, 0):
+            # few cells: maybe blank, a section title, 合计 or a note; look closely
+            own = [t for f, t in zip(names, text_row, strict=True)
+                   if t.strip() and (index, columns[f]) not in filled
+                   and not (f == "seq" and _is_number_text(t))]  # fmt: skip
+            row = rows[index]
+            if not own and not any(type(v) is str and v.strip() for v in row):
+                continue
+            if len(own) <= 2:
+                texts = {cell_text(v).strip() for v in row if v is not None and v != ""}
+                texts.discard("")
+                if len(texts) == 1:
+                    only = next(iter(texts))
+                    name = section_name(only)
+                    if name is not None:
+                        section = name
+                        continue
+                    if _SUM_ROW.match(only) or _NOTE_ROW.match(only):
+                        continue
+                first_text = next((t for t in (cell_text(v).strip() for v in row) if t), "")
+                if _NOTE_ROW.match(first_text) and len(texts) <= 2:
+                    continue
+        first_text = text_row[0] or next((t for t in text_row if t), "")
+        if first_text[:1] in _SUM_FIRST and _SUM_ROW.match(first_text.lstrip()):
+            continue
+        values = dict(zip(names, text_row, strict=True))
+        dimension = ""
+        if dim_col is not None:
+            raw_dim = values["dimension"]
+            dimension = dimension_cache.get(raw_dim)  # type: ignore[assignment]
+            if dimension is None:
+                dimension = dimension_cache[raw_dim] = clean_dimension(raw_dim) if raw_dim.strip() else ""
+        if not dimension:
+            dimension = section
+        if dimension not in seen_dimensions and dimension:
+            seen_dimensions.add(dimension)
+            dimensions.append(dimension)
+        status_text = values.get("status", "")
+        status = status_cache.get(status_text, _MISSING)
+        if status is _MISSING:
+            stripped = status_text.strip()
+            status = status_cache[status_text] = config.status_for(stripped) if stripped else None
+        seq_value = seqs[offset] if seqs is not None else None
+        if type(seq_value) is float or type(seq_value) is int:
+            seq: float | None = float(seq_value)
+        elif type(seq_value) is str and seq_value.strip().isdigit():
+            seq = float(seq_value.strip())
+        else:
+            seq = None
+        items.append(
+            Item(
+                index + 1 + origin[0],
+                values,
+                dimension,
+                status,  # type: ignore[arg-type]
+                deadlines[offset] if deadlines is not None else empty_date,
+                completions[offset] if completions is not None else empty_date,
+                seq,
+            )
+        )
+    if origin != (0, 0):
+        columns = {f: c + origin[1] for f, c in columns.items()}
+    return Ledger(
+        path=path,
+        sheet=sheet,
+        header_row=header + 1 + origin[0],
+        columns=columns,
+        headers=headers,
+        items=items,
+        dimensions=dimensions,
+        title=title,
+        info=info,
+        formula_errors={(r, c): v for (r, c), v in (formula_errors or {}).items()},
+        sheet_names=list(sheet_names),
+    )
+
+
+def _is_number_text(text: str) -> bool:
+    return text.strip().replace(".", "", 1).isdigit()
+
+
+def _with_errors(rows: list[list[object]], errors: dict[tuple[int, int], str]) -> list[list[object]]:
+    """calamine reads error cells as empty strings; put the error text back where the scan saw it."""
+    for (row1, col), text in errors.items():
+        if row1 - 1 < len(rows):
+            row = rows[row1 - 1]
+            if col < len(row):
+                row[col] = text
+    return rows
+
+
+def _fill_merged(rows: list[list[object]], merged: Merged, first_data: int) -> set[tuple[int, int]]:
+    """Copy each merged block's value into all its cells below the header; return the copied cells."""
+    filled: set[tuple[int, int]] = set()
+    for (r0, c0), (r1, c1) in merged:
+        if r1 < first_data or r0 >= len(rows):
+            continue
+        top = rows[r0][c0] if c0 < len(rows[r0]) else None
+        for r in range(max(r0, first_data), min(r1, len(rows) - 1) + 1):
+            row = rows[r]
+            for c in range(c0, c1 + 1):
+                if (r, c) == (r0, c0):
+                    continue
+                if c >= len(row):
+                    row.extend([""] * (c + 1 - len(row)))
+                row[c] = top
+                filled.add((r, c))
+    return filled

@@ -129,30 +129,41 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
+mark_option = click.option(
+    "--mark", is_flag=True, help="把校验结果标记在工作簿里（上色、批注、校验结果表），原文件先备份。"
+)
+
+
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 @as_of_option
 @sheet_option
 @config_option
 @json_option
+@mark_option
 @user_errors
-def validate(path: str, as_of: date, sheet: str | None, config_path: str | None, as_json: bool) -> None:
+def validate(
+    path: str, as_of: date, sheet: str | None, config_path: str | None, as_json: bool, mark: bool = False
+) -> None:
     """校验台账：逐格检查，列出所有错误和提醒。
 
-    退出码：0 无错误，1 有错误，2 文件无法使用。
+    退出码：0 无错误，1 有错误，2 文件无法使用，3 （--mark）标记写入了副本、原文件未改动。
 
     \b
     示例：
       ledger validate 台账.xlsx --as-of 2024-12-31
       ledger validate 台账.xlsx --json > 结果.json
+      ledger validate 台账.xlsx --mark
     """
     from toolkit.api import check
 
-    _ledger, report = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
+    ledger, report = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
     if as_json:
         echo_json(report.as_dict())
     else:
         click.echo(format_report(report))
+    if mark and write_marks(path, ledger, report, quiet=as_json):
+        sys.exit(3)
     sys.exit(0 if report.valid else 1)
 
 
@@ -215,3 +226,32 @@ def stats(path: str, by: str, as_of: date, sheet: str | None, config_path: str |
         echo_json(result.as_dict())
     else:
         click.echo(format_stats(result))
+
+
+# --------------------------------------------------------------------------- marks in the file (issue 5)
+
+
+def write_marks(path: str, ledger, report, *, quiet: bool = False) -> bool:
+    """Write the marks; print one sentence (stderr when stdout carries JSON). True when it went to a copy."""
+    from toolkit.filemarks import mark_file
+
+    result = mark_file(path, ledger, report)
+    click.echo(result.message, err=quiet or result.to_copy)
+    return result.to_copy
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@user_errors
+def clear(path: str) -> None:
+    """清除标记：去掉 --mark 留下的颜色、批注和校验结果表，用户自己的格式和批注不动。
+
+    原文件先备份到旁边的“整改台账备份”文件夹。退出码：0 成功，2 文件无法使用或无法写入。
+
+    \b
+    示例：
+      ledger clear 台账.xlsx
+    """
+    from toolkit.filemarks import clear_file
+
+    click.echo(clear_file(path).message)

@@ -289,6 +289,10 @@ def trim_styles(pkg: Package, rec: dict, sheet_parts: list[str]) -> bool:
 # --------------------------------------------------------------------------- the ledger sheet's cells
 
 
+S_VALUE_RE = re.compile(rb"\ss\s*=\s*([\"'])([^\"']*)\1")
+R_VALUE_RE = re.compile(rb"\sr\s*=\s*([\"'])[^\"']*\1")
+
+
 def _new_cell(ref: str, s: int) -> bytes:
     return f'<c r="{ref}" s="{s}"/>'.encode()
 
@@ -317,22 +321,21 @@ def mark_cells(scan: ooxml.SheetScan, marks: dict[tuple[int, int], CellMark], st
     for r, row_marks in by_row.items():
         row = rows.get(r)
         new_cells: list[tuple[int, bytes]] = []  # (col, bytes) of cells to create in this row
-        existing = {c.col: c for c in row.cells} if row else {}
         for mark in row_marks:
-            cell = existing.get(mark.col)
+            cell = row.find_cell(mark.ref) if row else None
             if cell is not None:
-                s_raw = cell.attrs.get("s")
+                s_raw = cell.s
                 base = int(s_raw) if s_raw and s_raw.isdigit() else 0
                 ours = styles.xf_for(base, mark.severity)
                 tag = scan.data[cell.start : cell.end]
                 if s_raw is not None:
-                    m = re.search(rb"\ss\s*=\s*([\"'])([^\"']*)\1", tag)
+                    m = S_VALUE_RE.search(tag)
                     if m is None:
                         raise Unpatchable("单元格样式写法无法识别")
                     edits.append((cell.start + m.start(2), cell.start + m.end(2), str(ours).encode()))
                     kind = "attr"
                 else:
-                    m = re.search(rb"\sr\s*=\s*([\"'])[^\"']*\1", tag)
+                    m = R_VALUE_RE.search(tag)
                     if m is None:
                         raise Unpatchable("单元格写法无法识别")
                     at = cell.start + m.end()
@@ -369,10 +372,12 @@ def mark_cells(scan: ooxml.SheetScan, marks: dict[tuple[int, int], CellMark], st
 
 
 def unmark_cells(scan: ooxml.SheetScan, cells_rec: list[dict], rows_rec: list[dict], stats: ClearStats):
-    """Edits that give back each marked cell's original format (only where it still has ours)."""
+    """Edits that give back each marked cell's original format (only where it still has ours), and
+    what the sheet must look like afterwards: (edits, rows removed, cells removed, ref -> style)."""
+    removed_rows = removed_cells = 0
+    styles: dict[str, str | None] = {}
     rows = {r.r: r for r in scan.rows}
     edits: list[tuple[int, int, bytes]] = []
-    removed_in_row: dict[int, int] = {}
     handled_rows: set[int] = set()
     row_kind = {rr["r"]: rr for rr in rows_rec}
     # Rows we created or expanded: when they hold nothing but our empty cells, restore the row whole.
@@ -390,37 +395,40 @@ def unmark_cells(scan: ooxml.SheetScan, cells_rec: list[dict], rows_rec: list[di
             body = scan.data[row.start : row.end]
             if rr["kind"] == "new" and body == f'<row r="{r}">'.encode() + b"".join(present) + b"</row>":
                 edits.append((row.start, row.end, b""))
+                removed_rows += 1
             elif rr["kind"] == "expanded" and body == rr["open_tag"].encode() + b"".join(present) + b"</row>":
                 edits.append((row.start, row.end, rr["orig_tag"].encode()))
             else:
                 continue
             handled_rows.add(r)
             stats.cells += len(present)
+            removed_cells += len(present)
     for rec in cells_rec:
-        m = ooxml.REF_RE.fullmatch(rec["ref"])
-        r, col = int(m.group(2)), ooxml.col_index(m.group(1))
+        r = int(ooxml.REF_RE.fullmatch(rec["ref"]).group(2))
         if r in handled_rows:
             continue
         row = rows.get(r)
-        cell = next((c for c in row.cells if c.col == col), None) if row else None
+        cell = row.find_cell(rec["ref"]) if row else None
         if cell is None:
             continue
-        if cell.attrs.get("s") != str(rec["ours"]):
+        if cell.s != str(rec["ours"]):
             stats.kept_cells.append(rec["ref"])
             continue
         tag = scan.data[cell.start : cell.end]
         if rec["kind"] == "new_cell" and tag == _new_cell(rec["ref"], rec["ours"]):
             edits.append((cell.start, cell.end, b""))
-            removed_in_row[r] = removed_in_row.get(r, 0) + 1
+            removed_cells += 1
         elif rec["kind"] == "inserted_attr":
             sm = re.search(rb"\ss\s*=\s*([\"'])" + str(rec["ours"]).encode() + rb"\1", tag)
             edits.append((cell.start + sm.start(), cell.start + sm.end(), b""))
+            styles[rec["ref"]] = None
         else:
             restore = rec["orig"] if rec["orig"] is not None else rec["base"]
             sm = re.search(rb"\ss\s*=\s*([\"'])([^\"']*)\1", tag)
             edits.append((cell.start + sm.start(2), cell.start + sm.end(2), str(restore).encode()))
+            styles[rec["ref"]] = str(restore)
         stats.cells += 1
-    return edits
+    return edits, removed_rows, removed_cells, styles
 
 
 # --------------------------------------------------------------------------- comments + VML
@@ -599,7 +607,7 @@ def _check_sheet_rels(rels: list[ooxml.Rel]) -> None:
 
 
 def _count_rows(data: bytes) -> int:
-    return len(re.findall(rb"<row[\s/>]", data))
+    return sum(data.count(b"<row" + end) for end in (b" ", b">", b"/", b"\n", b"\t", b"\r"))
 
 
 def mark_package(
@@ -617,7 +625,7 @@ def mark_package(
 
         field_labels = FIELD_LABELS
     pkg = Package.from_bytes(raw, label)
-    _clear_in(pkg, ClearStats())
+    _clear_in(pkg, ClearStats(), check=False)
     stats = MarkStats(findings=len(findings))
     wb = ooxml.open_workbook(pkg)
     ledger = _ledger_sheet(wb, sheet)
@@ -767,9 +775,15 @@ def mark_package(
             record["sheet_data_tag"] = [tag.decode(), open_tag.decode()]
 
     new_sheet = apply_edits(sheet_data, edits)
-    ooxml.scan_sheet(new_sheet, ledger.part)  # re-check: still well-formed and scannable
+    stats.rows_after = len(scan.rows) + sum(1 for r in rows_rec if r["kind"] == "new")
+    ooxml.check_patched_sheet(
+        new_sheet,
+        ledger.part,
+        stats.rows_after,
+        scan.n_cells + sum(1 for c in cells_rec if c["kind"] == "new_cell"),
+        {c["ref"]: str(c["ours"]) for c in cells_rec},
+    )
     pkg.set(ledger.part, new_sheet)
-    stats.rows_after = _count_rows(new_sheet)
 
     # The 校验结果 sheet: its own part, a <sheet> in workbook.xml, a workbook relationship, a content type.
     xf_for = {sev: styles.xf_for(0, sev) for sev in FILL_RGB}
@@ -842,7 +856,8 @@ def clear_package(raw: bytes, *, label: str = "") -> tuple[bytes, ClearStats]:
     return out, stats
 
 
-def _clear_in(pkg: Package, stats: ClearStats) -> None:
+def _clear_in(pkg: Package, stats: ClearStats, check: bool = True) -> None:
+    """Undo our marks in ``pkg``. ``check=False`` when marks follow at once (their check covers both)."""
     found = find_record(pkg)
     if found is None:
         return
@@ -872,7 +887,9 @@ def _clear_in(pkg: Package, stats: ClearStats) -> None:
     if ledger is not None and pkg.has(ledger.part):
         sdata = pkg.require(ledger.part)
         scan = ooxml.scan_sheet(sdata, ledger.part)
-        edits = unmark_cells(scan, record.get("cells", []), record.get("rows", []), stats)
+        edits, removed_rows, removed_cells, styles = unmark_cells(
+            scan, record.get("cells", []), record.get("rows", []), stats
+        )
         crec = record.get("comments") or {}
         legacy_gone = _clear_comments(pkg, ledger.part, crec, stats)
         if legacy_gone and crec.get("legacy"):
@@ -885,6 +902,10 @@ def _clear_in(pkg: Package, stats: ClearStats) -> None:
             if record.get("sheet_data_tag"):
                 orig, open_tag = (t.encode() for t in record["sheet_data_tag"])
                 sdata = sdata.replace(open_tag + b"</sheetData>", orig, 1)
+            if check:
+                ooxml.check_patched_sheet(
+                    sdata, ledger.part, len(scan.rows) - removed_rows, scan.n_cells - removed_cells, styles
+                )
             pkg.set(ledger.part, sdata)
 
     # 3. styles we appended, when nothing uses them any more
@@ -1068,11 +1089,15 @@ def _read(path: Path) -> bytes:
         raise UnreadableFileError(f"无法读取“{path}”（{exc.strerror}），请检查文件是否被占用。") from None
 
 
-def make_verifier(sheet_names: list[str], ledger_sheet: str, rows: int):
-    """Read-back check for a written package: CRCs, the sheet list, the ledger sheet's row count."""
+def make_verifier(sheet_names: list[str], ledger_sheet: str, rows: int, expected: bytes | None = None):
+    """Read-back check for a written file: the bytes intended, every CRC good, the sheet list, the ledger
+    sheet's row count, and every changed XML part well-formed."""
 
     def verify(tmp: Path) -> None:
-        pkg = Package.from_bytes(tmp.read_bytes(), tmp.name)  # reads every part, checking each CRC
+        data = tmp.read_bytes()
+        if expected is not None and data != expected:
+            raise OSError("the file on disk is not what was written")
+        pkg = Package.from_bytes(data, tmp.name)  # reads every part, checking each CRC
         wb = ooxml.open_workbook(pkg)
         names = [s.name for s in wb.sheets]
         if names != sheet_names:
@@ -1081,9 +1106,6 @@ def make_verifier(sheet_names: list[str], ledger_sheet: str, rows: int):
         got = _count_rows(pkg.require(ref.part))
         if got != rows:
             raise OSError(f"ledger sheet has {got} rows after writing, expected {rows}")
-        for part in pkg.names():
-            if part.lower().endswith((".xml", ".rels")):
-                ooxml.parse_xml(pkg.require(part), part)
 
     return verify
 
@@ -1092,7 +1114,11 @@ def mark_file(path: str | Path, ledger, report, *, backup: bool = True) -> MarkR
     """Write the marks of ``report`` into the workbook at ``path`` (or a copy beside it, with the reason)."""
     from toolkit import safesave
 
+    from toolkit.errors import OutputError
+
     path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise OutputError(f"只能在 .xlsx 或 .xlsm 工作簿中标记，请先把“{path.name}”另存为 .xlsx 后再运行。")
     raw = _read(path)
     sheet = ledger.sheet
     findings = list(report.findings)
@@ -1110,12 +1136,16 @@ def mark_file(path: str | Path, ledger, report, *, backup: bool = True) -> MarkR
         reason = f"“{path.name}”正在被打开（发现“{locks[0].name}”），请关闭后重新运行以标记原文件"
     if reason:
         target = copy_path(path)
-        verify = make_verifier(stats.sheet_names, sheet, stats.rows_after) if lossless else None
+        verify = make_verifier(stats.sheet_names, sheet, stats.rows_after, new) if lossless else None
         safesave.write_new(target, new, verify=verify)
         return MarkResult(path, target, True, reason, None, stats, lossless)
     try:
         saved = safesave.replace_file(
-            path, new, original=raw, verify=make_verifier(stats.sheet_names, sheet, stats.rows_after), backup=backup
+            path,
+            new,
+            original=raw,
+            verify=make_verifier(stats.sheet_names, sheet, stats.rows_after, new),
+            backup=backup,
         )
     except safesave.FileInUseError:
         target = copy_path(path)
@@ -1146,7 +1176,7 @@ def clear_file(path: str | Path, *, backup: bool = True) -> ClearResult:
     verify = None
     if ledger_name in names:
         rows = _count_rows(pkg.require(_ledger_sheet(wb, ledger_name).part))
-        verify = make_verifier(names, ledger_name, rows)
+        verify = make_verifier(names, ledger_name, rows, new)
     saved = safesave.replace_file(path, new, original=raw, verify=verify, backup=backup)
     return ClearResult(path, True, saved.backup, stats)
 

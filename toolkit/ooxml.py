@@ -61,6 +61,7 @@ class Part:
     name: str
     data: bytes
     info: zipfile.ZipInfo | None = None  # None for parts we add
+    changed: bool = False
 
 
 @dataclass
@@ -137,8 +138,9 @@ class Package:
         i = self._index(name)
         if i is None:
             self.parts.append(Part(name, data))
-        else:
+        elif self.parts[i].data != data:
             self.parts[i].data = data
+            self.parts[i].changed = True
 
     def delete(self, name: str) -> None:
         i = self._index(name)
@@ -165,7 +167,10 @@ class Package:
                     info = zipfile.ZipInfo(part.name, date_time=(1980, 1, 1, 0, 0, 0))
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = 0o600 << 16
-                zf.writestr(info, part.data)
+                # unchanged parts: the same compression; big parts we wrote: fast deflate
+                changed = part.info is None or part.changed
+                level = 1 if changed and len(part.data) > (1 << 20) else None
+                zf.writestr(info, part.data, compresslevel=level)
         return buf.getvalue()
 
 
@@ -220,13 +225,19 @@ def ns_of(tag: str) -> str:
     return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
 
 
+_PLAIN = re.compile(r"[^\x00-\x1f&<>_\ufffe\uffff]*")
+_EXCEL_ESCAPE = re.compile(r"_[xX]([0-9a-fA-F]{4})_")
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def xml_text(text: str, limit: int = 32000) -> str:
     """Escape user text for element content: no invalid chars, Excel's _xHHHH_ escape neutralised."""
-    text = _INVALID_XML.sub("\ufffd", str(text))
-    text = re.sub(r"(?i)_x([0-9a-f]{4})_", r"_x005F_x\1_", text)
+    text = str(text)
+    if _PLAIN.fullmatch(text) and len(text) <= limit:
+        return text
+    text = _INVALID_XML.sub("\ufffd", text)
+    if "_x" in text or "_X" in text:
+        text = _EXCEL_ESCAPE.sub(r"_x005F_x\1_", text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -543,8 +554,17 @@ def open_workbook(pkg: Package) -> Workbook:
 
 # --------------------------------------------------------------------------- worksheet scanning
 
-ROW_C_RE = re.compile(rb"<(/?)(row|c)((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>")
+ROW_R_RE = re.compile(rb"(?<=\s)r\s*=\s*[\"']([0-9]{1,7})[\"']")
+ROW_RE = re.compile(rb"<(/?)row(?=[\s/>])([^>]*)>")
+C_OPEN_TAG_RE = re.compile(rb"<c(?=[\s/>])([^>]*)>")
+C_OPEN_RE = re.compile(rb"<c(?=[\s/>])")
+C_REF_RE = re.compile(rb"<c\s[^>]*?(?<=\s)r\s*=\s*[\"']([^\"']*)[\"']")
+C_REF_WITH_S_RE = re.compile(rb"<c\s(?=[^>]*?\ss\s*=)[^>]*?(?<=\s)r\s*=\s*[\"']([^\"']*)[\"']")
+C_S_RE = re.compile(rb"<c\s[^>]*?(?<=\s)s\s*=\s*[\"']([^\"']*)[\"']")
+R_ATTR_RE = re.compile(rb"(?<=\s)r\s*=\s*[\"']([A-Z]{1,3})([0-9]{1,7})[\"']")
+S_ATTR_RE = re.compile(rb"(?<=\s)s\s*=\s*[\"']([^\"']*)[\"']")
 REF_RE = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+REF_RE_B = re.compile(rb"([A-Z]{1,3})([0-9]{1,7})")
 
 
 def col_index(letters: str) -> int:
@@ -562,27 +582,86 @@ def col_letters(index: int) -> str:
     return letters
 
 
-@dataclass
 class CellTag:
-    ref: str
-    col: int  # 1-based
-    start: int
-    end: int  # end of the start (or empty) tag
-    attrs_raw: bytes
-    attrs: dict[str, str]
-    empty: bool
+    """One <c> start (or empty) tag; the style and emptiness are read only for the cells we touch."""
+
+    __slots__ = ("attrs_raw", "col", "end", "ref", "start")
+
+    def __init__(self, ref: str, col: int, start: int, end: int, attrs_raw: bytes):
+        self.ref, self.col, self.start, self.end, self.attrs_raw = ref, col, start, end, attrs_raw
+
+    @property
+    def s(self) -> str | None:
+        m = S_ATTR_RE.search(self.attrs_raw)
+        return m.group(1).decode() if m else None
+
+    @property
+    def empty(self) -> bool:
+        return self.attrs_raw.endswith(b"/")
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        return attrs_of(self.attrs_raw)
 
 
-@dataclass
+_COL_CACHE: dict[bytes, int] = {}
+
+
+def _col_of(letters: bytes) -> int:
+    col = _COL_CACHE.get(letters)
+    if col is None:
+        col = _COL_CACHE[letters] = col_index(letters.decode())
+    return col
+
+
 class RowTag:
-    r: int
-    start: int
-    tag_end: int
-    close_start: int  # start of </row> (== tag_end for an empty <row/>)
-    end: int
-    empty: bool
-    attrs: dict[str, str]
-    cells: list[CellTag]
+    """One <row> of sheetData; its cells are scanned only when asked for (most rows never are)."""
+
+    __slots__ = ("_cells", "attrs_raw", "close_start", "data", "empty", "end", "r", "start", "tag_end")
+
+    def __init__(self, data: bytes, r: int, start: int, tag_end: int, empty: bool, attrs_raw: bytes):
+        self.data, self.r, self.start, self.tag_end = data, r, start, tag_end
+        self.close_start = self.end = tag_end
+        self.empty, self.attrs_raw = empty, attrs_raw
+        self._cells: list[CellTag] | None = None
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        return attrs_of(self.attrs_raw)
+
+    @property
+    def cells(self) -> list[CellTag]:
+        if self._cells is None:
+            self._cells = [] if self.empty else _scan_cells(self.data, self)
+        return self._cells
+
+    def find_cell(self, ref: str) -> CellTag | None:
+        """The cell ``ref`` of this row: a direct byte search for the common ``<c r="A1"`` form first
+        (``<`` never occurs in text, so a hit is a tag), the full row scan otherwise."""
+        if self._cells is None and not self.empty:
+            needle = b'<c r="' + ref.encode() + b'"'
+            at = self.data.find(needle, self.tag_end, self.close_start)
+            if at >= 0:
+                end = self.data.find(b">", at + len(needle), self.close_start)
+                if end >= 0:
+                    return CellTag(ref, 0, at, end + 1, self.data[at + 2 : end])
+        return next((c for c in self.cells if c.ref == ref), None)
+
+
+def _scan_cells(data: bytes, row: RowTag) -> list[CellTag]:
+    out = []
+    row_digits = str(row.r).encode()
+    r_search = R_ATTR_RE.search
+    for t in C_OPEN_TAG_RE.finditer(data, row.tag_end, row.close_start):
+        raw = t.group(1)
+        rm = r_search(raw)
+        if rm is None or rm.group(2) != row_digits:
+            raise Unpatchable("工作表中有未标明位置的单元格")
+        out.append(CellTag((rm.group(1) + row_digits).decode(), _col_of(rm.group(1)), t.start(), t.end(), raw))
+    cols = [c.col for c in out]
+    if any(a >= b for a, b in zip(cols, cols[1:])):
+        raise Unpatchable("工作表中单元格顺序异常")
+    return out
 
 
 @dataclass
@@ -596,13 +675,23 @@ class SheetScan:
     r_prefix: str | None
     cols: list[tuple[int, int, int | None]]  # (min, max, style) from <cols>
     empty_tag: tuple[int, int] | None = None  # span of a self-closing <sheetData/>
+    n_cells: int = 0  # <c> elements in sheetData
 
 
-def scan_sheet(data: bytes, part: str, cross_check: bool = True) -> SheetScan:
-    """Locate every row and cell tag of a worksheet by bytes, checked against a real XML parse."""
+def scan_sheet(data: bytes, part: str) -> SheetScan:
+    """Locate every row and cell tag of a worksheet by bytes.
+
+    The byte scan is sound because the guards below rule out everything that could make bytes and XML
+    disagree (comments, CDATA, processing instructions, DTDs, namespace re-declarations inside the
+    data, prefixed elements); ``check_patched_sheet`` then proves it on the result with a real parser.
+    """
     refuse_markup_we_cannot_scan(data, part)
-    root = parse_xml(data, part) if cross_check else None
-    if root is not None and root.tag != f"{{{MAIN_NS}}}worksheet":
+    check_xml_bytes(data, part)
+    root_m = re.search(rb"<([A-Za-z_][\w.:-]*)((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*>", data)
+    if root_m is None or root_m.group(1) != b"worksheet":
+        raise Unpatchable(f"部件“{part}”不是普通工作表")
+    root_attrs = attrs_of(root_m.group(2))
+    if root_attrs.get("xmlns") != MAIN_NS:
         raise Unpatchable(f"部件“{part}”不是普通工作表")
     m = re.search(rb"<sheetData\b[^>]*?(/?)>", data)
     if m is None:
@@ -619,47 +708,38 @@ def scan_sheet(data: bytes, part: str, cross_check: bool = True) -> SheetScan:
         tail_start = data_end + len(b"</sheetData>")
     rows: list[RowTag] = []
     current: RowTag | None = None
-    for t in ROW_C_RE.finditer(data, data_start, data_end):
-        closing, name, raw, empty = t.group(1), t.group(2), t.group(3), bool(t.group(4))
-        if name == b"row":
-            if closing:
-                if current is None:
-                    raise Unpatchable("工作表行标记不完整")
-                current.close_start = t.start()
-                current.end = t.end()
-                rows.append(current)
-                current = None
-                continue
-            if current is not None:
-                raise Unpatchable("工作表行标记不完整")
-            a = attrs_of(raw)
-            if "r" not in a or not a["r"].isdigit():
-                raise Unpatchable("工作表中有未标明行号的行")
-            row = RowTag(int(a["r"]), t.start(), t.end(), t.end(), t.end(), empty, a, [])
-            if empty:
-                rows.append(row)
-            else:
-                current = row
-        elif not closing:
+    for t in ROW_RE.finditer(data, data_start, data_end):
+        closing, raw = t.group(1), t.group(2)
+        if closing:
             if current is None:
-                raise Unpatchable("单元格不在行内")
-            a = attrs_of(raw)
-            ref = a.get("r", "")
-            rm = REF_RE.fullmatch(ref)
-            if rm is None or int(rm.group(2)) != current.r:
-                raise Unpatchable("工作表中有未标明位置的单元格")
-            current.cells.append(CellTag(ref, col_index(rm.group(1)), t.start(), t.end(), raw, a, empty))
+                raise Unpatchable("工作表行标记不完整")
+            current.close_start = t.start()
+            current.end = t.end()
+            rows.append(current)
+            current = None
+            continue
+        if current is not None:
+            raise Unpatchable("工作表行标记不完整")
+        if raw[:4] == b' r="' and (q := raw.find(b'"', 4)) > 4 and raw[4:q].isdigit():
+            r_num = int(raw[4:q])  # the usual form, read without a regex
+        else:
+            rm = ROW_R_RE.search(raw)
+            if rm is None:
+                raise Unpatchable("工作表中有未标明行号的行")
+            r_num = int(rm.group(1))
+        row = RowTag(data, r_num, t.start(), t.end(), raw.endswith(b"/"), raw)
+        if row.empty:
+            rows.append(row)
+        else:
+            current = row
     if current is not None:
         raise Unpatchable("工作表行标记不完整")
-    if root is not None:
-        sd = root.find(f"{{{MAIN_NS}}}sheetData")
-        parsed = [
-            (r.get("r"), [(c.get("r"), c.get("s")) for c in r.iterchildren(f"{{{MAIN_NS}}}c")])
-            for r in sd.iterchildren(f"{{{MAIN_NS}}}row")
-        ]
-        scanned = [(str(r.r), [(c.ref, c.attrs.get("s")) for c in r.cells]) for r in rows]
-        if parsed != scanned or len(sd) != len(rows):
-            raise Unpatchable("工作表的写法无法安全修改")
+    seg = data[data_start:data_end]
+    if b"xmlns" in seg or b"<c:" in seg:
+        raise Unpatchable("工作表的写法无法安全修改")
+    n_cells = len(C_OPEN_RE.findall(seg))
+    if seg.count(b'<c r="') != n_cells and len(C_REF_RE.findall(seg)) != n_cells:
+        raise Unpatchable("工作表中有未标明位置的单元格")
     end_m = data.rfind(b"</worksheet>")
     if end_m < 0:
         raise Unpatchable("工作表不完整")
@@ -674,10 +754,41 @@ def scan_sheet(data: bytes, part: str, cross_check: bool = True) -> SheetScan:
                     cols.append((int(a["min"]), int(a["max"]), int(a["style"]) if "style" in a else None))
                 except (KeyError, ValueError):
                     continue
-    prefix = None
-    if root is not None:
-        prefix = next((p for p, u in root.nsmap.items() if u == REL_NS and p), None)
-    return SheetScan(data, rows, data_start, data_end, tail, end_m, prefix, cols, empty_tag)
+    prefix = next((k[6:] for k, v in root_attrs.items() if k.startswith("xmlns:") and v == REL_NS), None)
+    return SheetScan(data, rows, data_start, data_end, tail, end_m, prefix, cols, empty_tag, n_cells)
+
+
+def check_patched_sheet(data: bytes, part: str, rows: int, cells: int, styles: dict[str, str | None]) -> None:
+    """Prove a patched worksheet with a real XML parser: well-formed, the expected numbers of rows and
+    cells (so the byte scan saw what the parser sees), and the style of every cell we touched."""
+    root = parse_xml(data, part)
+    if root.tag != f"{{{MAIN_NS}}}worksheet":
+        raise Unpatchable(f"部件“{part}”不是普通工作表")
+    sd = root.find(f"{{{MAIN_NS}}}sheetData")
+    row_tag, c_tag = f"{{{MAIN_NS}}}row", f"{{{MAIN_NS}}}c"
+    if sd is None or len(sd) != rows or any(r.tag != row_tag for r in sd):
+        raise Unpatchable("工作表的写法无法安全修改")
+    if sum(len(r) for r in sd) != cells:
+        raise Unpatchable("工作表的写法无法安全修改")
+    if not styles:
+        return
+    wanted: dict[str, dict[str, str | None]] = {}
+    for ref, s in styles.items():
+        m = REF_RE.fullmatch(ref)
+        wanted.setdefault(m.group(2), {})[ref] = s
+    for r in sd:
+        want = wanted.get(r.get("r"))
+        if want is None:
+            continue
+        for c in r:
+            ref = c.get("r")
+            if ref in want:
+                if c.tag != c_tag or c.get("s") != want.pop(ref):
+                    raise Unpatchable("工作表的写法无法安全修改")
+        if want:
+            raise Unpatchable("工作表的写法无法安全修改")
+    if any(wanted.values()):
+        raise Unpatchable("工作表的写法无法安全修改")
 
 
 # Order of a worksheet's children after sheetData (CT_Worksheet), to insert at the right place.

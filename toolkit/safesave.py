@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable
@@ -134,6 +135,7 @@ def make_backup(path: Path, original: bytes) -> Path:
     target.parent.mkdir(exist_ok=True)
     tmp = _write_temp(target.parent, original, target.name)
     try:
+        shutil.copystat(path, tmp)  # the backup keeps the original's mode and times
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

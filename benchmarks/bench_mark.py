@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toolkit import filemarks  # noqa: E402
-from toolkit.config import FIELDS  # noqa: E402
-from toolkit.model import Finding, Ledger, Report, column_letter  # noqa: E402
+from toolkit import filemarks
+from toolkit.config import FIELDS
+from toolkit.model import Finding, Ledger, Report, column_letter
 
 
 def build(path: Path, rows: int) -> None:
@@ -34,8 +34,14 @@ def build(path: Path, rows: int) -> None:
     rnd = random.Random(1)
     for r in range(1, rows + 1):
         ws.write_number(r, 0, r)
-        ws.write_row(r, 1, ["民主生活会", ["思想政治", "作风建设", "制度落实"][r % 3], f"问题描述第{r}条，学习不够深入"])
-        ws.write_row(r, 4, ["加强学习，健全制度", "李书记", "办公室", f"张{r % 50}", "2024年6月底前", "按计划推进"])
+        ws.write_row(
+            r,
+            1,
+            ["民主生活会", ["思想政治", "作风建设", "制度落实"][r % 3], f"问题描述第{r}条，学习不够深入"],
+        )
+        ws.write_row(
+            r, 4, ["加强学习，健全制度", "李书记", "办公室", f"张{r % 50}", "2024年6月底前", "按计划推进"]
+        )
         ws.write_string(r, 10, rnd.choice(["已完成", "整改中", "已销号", "长期坚持"]))
         ws.write_datetime(r, 11, datetime(2024, 5, r % 28 + 1), date_fmt)
         ws.write_row(r, 12, ["成效明显", "会议记录", ""])
@@ -53,7 +59,9 @@ def findings(rows: int, cols: int, rate: float) -> list[Finding]:
         for c in range(cols):
             if rnd.random() < rate:
                 sev = "error" if rnd.random() < 0.6 else "warning"
-                out.append(Finding("x", sev, r, column_letter(c), None, "", f"第{r}行第{c + 1}列有问题，请核对。"))
+                out.append(
+                    Finding("x", sev, r, column_letter(c), None, "", f"第{r}行第{c + 1}列有问题，请核对。")
+                )
     return out
 
 
@@ -74,7 +82,10 @@ def main() -> None:
     ap.add_argument("--fault-rate", type=float, default=0.07)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument(
-        "--cap", type=int, default=0, help="cap the findings like validate does (default config: 1000); 0 = all"
+        "--cap",
+        type=int,
+        default=0,
+        help="cap the findings like validate does (default config: 1000); 0 = all",
     )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-mark-"))
@@ -84,7 +95,9 @@ def main() -> None:
         fs = findings(args.rows, len(FIELDS), args.fault_rate)
         ledger = Ledger(str(src), "台账", 1, {}, {}, [], [])
         if args.cap:  # what `ledger validate --mark` writes: the report is capped (config.max_findings)
-            report = Report(str(src), "台账", date(2024, 12, 31), args.rows, fs[: args.cap], len(fs) - args.cap)
+            report = Report(
+                str(src), "台账", date(2024, 12, 31), args.rows, fs[: args.cap], len(fs) - args.cap
+            )
         else:
             report = Report(str(src), "台账", date(2024, 12, 31), args.rows, fs)
         work = tmp / "work" / "台账.xlsx"

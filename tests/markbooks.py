@@ -67,7 +67,9 @@ def full_workbook(tmp: Path, *, vba: bool = False, rows: int = 12, name: str = "
     ws.write_string(5, 4, "财务科", user_fill)  # a user's own fill
     ws.write_comment("C2", "用户自己的批注：请核实")  # a user's own note
     ws.data_validation(1, 7, 200, 7, {"validate": "list", "source": ["已完成", "整改中", "未启动"]})
-    ws.conditional_format(1, 7, 200, 7, {"type": "cell", "criteria": "==", "value": '"未启动"', "format": bold})
+    ws.conditional_format(
+        1, 7, 200, 7, {"type": "cell", "criteria": "==", "value": '"未启动"', "format": bold}
+    )
     ws.conditional_format(1, 0, rows, 0, {"type": "data_bar", "bar_solid": True})
     ws.add_sparkline(0, 10, {"range": f"台账!A2:A{rows + 1}"})
     ws.insert_textbox("K3", "说明：本表为整改台账", {"width": 200, "height": 60})

@@ -115,7 +115,9 @@ def test_mark_twice_then_clear_on_full_workbook(tmp_path, vba):
         n_attrs, n_content = new_cells[ref]
         assert n_content == content
         if ref in marked:
-            assert {k: v for k, v in n_attrs.items() if k != "s"} == {k: v for k, v in attrs.items() if k != "s"}
+            assert {k: v for k, v in n_attrs.items() if k != "s"} == {
+                k: v for k, v in attrs.items() if k != "s"
+            }
             assert n_attrs["s"] != attrs.get("s")
         else:
             assert n_attrs == attrs
@@ -210,19 +212,28 @@ def test_clear_without_marks_changes_nothing(tmp_path):
 
 def test_user_changes_after_marking_are_kept_by_clear(tmp_path):
     path = full_workbook(tmp_path)
-    out, _ = mark_package(path.read_bytes(), "台账", findings_for(12), label=path.name)
+    raw = path.read_bytes()
+    out, _ = mark_package(raw, "台账", findings_for(12), label=path.name)
     parts = read_parts(out)
     sheet = parts["xl/worksheets/sheet1.xml"]
-    # the user re-formats G3 (style 0 now) after marking
+    ours = cells(sheet)["F4"][0]["s"]
+    # the user re-formats G3 after marking ...
     sheet, n = re.subn(rb'(<c r="G3"[^>]*?\ss=")\d+(")', rb"\g<1>0\2", sheet)
     assert n == 1
     parts["xl/worksheets/sheet1.xml"] = sheet
-    changed = write_parts(out, parts)
-    cleared, stats = clear_package(changed)
+    cleared, stats = clear_package(write_parts(out, parts))
     assert stats.kept_cells == ["G3"]
-    got = cells(read_parts(cleared)["xl/worksheets/sheet1.xml"])
-    assert got["G3"][0]["s"] == "0"
-    assert not stats.styles_trimmed or True
+    got = read_parts(cleared)
+    assert cells(got["xl/worksheets/sheet1.xml"])["G3"][0]["s"] == "0"
+    assert stats.styles_trimmed and got["xl/styles.xml"] == read_parts(raw)["xl/styles.xml"]
+    # ... or copies our red format onto A2: then our formats stay in styles.xml
+    sheet2 = re.sub(rb'(<c r="A2")', b'\\1 s="' + ours.encode() + b'"', parts["xl/worksheets/sheet1.xml"])
+    parts["xl/worksheets/sheet1.xml"] = sheet2
+    cleared, stats = clear_package(write_parts(out, parts))
+    assert not stats.styles_trimmed
+    got = read_parts(cleared)
+    assert cells(got["xl/worksheets/sheet1.xml"])["A2"][0]["s"] == ours
+    assert got["xl/styles.xml"] == read_parts(out)["xl/styles.xml"]
 
 
 def test_existing_sheet_named_like_ours_is_left_alone(tmp_path):
@@ -342,7 +353,7 @@ def test_not_a_workbook_is_a_clear_error(tmp_path):
 
 
 def test_text_is_never_a_formula_and_control_chars_are_safe():
-    text = "=HYPERLINK(\"http://x\")\x01_x000D_<b>&"
+    text = '=HYPERLINK("http://x")\x01_x000D_<b>&'
     escaped = ooxml.xml_text(text)
     assert "\x01" not in escaped and "_x005F_x000D_" in escaped and "&lt;b&gt;&amp;" in escaped
 
@@ -355,7 +366,13 @@ def random_ledgers(draw):
     n_rows = draw(st.integers(1, 25))
     n_cols = draw(st.integers(1, 10))
     text = st.text(alphabet=st.sampled_from(list("整改台账=+-@ab1 \n<&'\"")), max_size=8)
-    values = draw(st.lists(st.lists(st.one_of(st.none(), text, st.integers(-5, 99)), min_size=n_cols, max_size=n_cols), min_size=n_rows, max_size=n_rows))
+    values = draw(
+        st.lists(
+            st.lists(st.one_of(st.none(), text, st.integers(-5, 99)), min_size=n_cols, max_size=n_cols),
+            min_size=n_rows,
+            max_size=n_rows,
+        )
+    )
     fills = draw(st.sets(st.tuples(st.integers(0, n_rows), st.integers(0, n_cols - 1)), max_size=5))
     notes = draw(st.sets(st.tuples(st.integers(0, n_rows), st.integers(0, n_cols - 1)), max_size=3))
     findings = draw(
@@ -451,7 +468,12 @@ def test_libreoffice_opens_the_marked_workbook(tmp_path):
     marked = tmp_path / "marked.xlsx"
     marked.write_bytes(out)
     outdir = tmp_path / "lo"
-    csv = _soffice_convert(marked, "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1", outdir, tmp_path / "profile")
+    csv = _soffice_convert(
+        marked,
+        "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+        outdir,
+        tmp_path / "profile",
+    )
     sheets = sorted(os.listdir(outdir))
     assert any("校验结果" in s for s in sheets), sheets
     text = (outdir / next(s for s in sheets if "校验结果" in s)).read_text(encoding="utf-8")
@@ -462,3 +484,54 @@ def test_libreoffice_opens_the_marked_workbook(tmp_path):
     assert wb.sheetnames == ["台账", "其他", "校验结果"]
     assert wb["台账"]["F4"].fill.fgColor.rgb.endswith("FFC7CE")
     assert wb["台账"]["F4"].comment is not None
+
+
+def test_legacy_drawing_goes_in_schema_order_with_drawing_table_and_extensions(tmp_path):
+    import io
+
+    import xlsxwriter
+    from lxml import etree
+    from markbooks import tiny_png
+
+    path = tmp_path / "t.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("台账")
+    ws.add_table(0, 0, 5, 2, {"columns": [{"header": "序号"}, {"header": "方面"}, {"header": "问题描述"}]})
+    ws.insert_image("E2", "x.png", {"image_data": io.BytesIO(tiny_png())})
+    ws.conditional_format(1, 0, 5, 0, {"type": "data_bar", "bar_solid": True})
+    ws.data_validation(1, 1, 5, 1, {"validate": "list", "source": ["a", "b"]})
+    wb.close()
+    raw = path.read_bytes()
+    out, stats = mark_package(raw, "台账", [Finding("x", "error", 3, "C", None, "", "m")], label="t.xlsx")
+    assert stats.comments == 1
+    sheet = read_parts(out)["xl/worksheets/sheet1.xml"]
+    names = [etree.QName(el).localname for el in etree.fromstring(sheet)]
+    order = ooxml.WORKSHEET_TAIL_ORDER
+    tail = names[names.index("sheetData") + 1 :]
+    assert tail == sorted(tail, key=order.index)
+    assert tail.index("drawing") < tail.index("legacyDrawing") < tail.index("tableParts") < tail.index("extLst")
+    assert read_parts(clear_package(out)[0]) == read_parts(raw)
+
+
+def test_marks_far_right_and_far_down_stay_inside_the_sheet():
+    import io
+
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf)
+    wb.add_worksheet("台账").write("A1", "序号")
+    wb.close()
+    raw = buf.getvalue()
+    far = [
+        Finding("x", "error", 1_048_576, "XFD", None, "", "角落"),
+        Finding("x", "warning", 2, "ZZZZ", None, "", "无效列：不标记，只列出"),
+        Finding("x", "error", 0, "A", None, "", "无效行"),
+    ]
+    out, stats = mark_package(raw, "台账", far, label="t.xlsx")
+    assert stats.cells == 1 and stats.findings == 3
+    vml = next(v for n, v in read_parts(out).items() if n.endswith(".vml"))
+    anchor = re.search(rb"<x:Anchor>([^<]*)</x:Anchor>", vml).group(1).decode()
+    nums = [int(x) for x in anchor.split(",")]
+    assert max(nums[0], nums[4]) <= 16383 and max(nums[2], nums[6]) <= 1_048_575
+    assert read_parts(clear_package(out)[0]) == read_parts(raw)

@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def ledger_and_report(path: Path):
-    return Ledger(str(path), "台账", 1, {}, {}, [], []), Report(str(path), "台账", date(2024, 12, 31), 12, findings_for(12))
+    return Ledger(str(path), "台账", 1, {}, {}, [], []), Report(
+        str(path), "台账", date(2024, 12, 31), 12, findings_for(12)
+    )
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -65,7 +67,9 @@ def test_backups_keep_the_last_five(book):
     contents = []
     for i in range(7):
         contents.append(book.read_bytes())
-        safesave.replace_file(book, contents[-1] + b"" if i == 0 else book.read_bytes(), original=book.read_bytes())
+        safesave.replace_file(
+            book, contents[-1] + b"" if i == 0 else book.read_bytes(), original=book.read_bytes()
+        )
         book.write_bytes(book.read_bytes() + bytes([i]))  # the user edits between runs
     backups = sorted((book.parent / safesave.BACKUP_DIR).iterdir())
     assert len(backups) == 5
@@ -93,7 +97,17 @@ def test_lock_file_sends_marks_to_a_copy(book, lock):
     parts = read_parts(result.target.read_bytes())
     assert any(n.startswith("customXml/") for n in parts)
     for name, data in read_parts(raw).items():  # the copy is the full workbook, VBA/drawings and all
-        if not name.startswith(("xl/worksheets/sheet1", "xl/workbook", "xl/_rels", "xl/styles", "[Content", "xl/comments", "xl/drawings/vml")):
+        if not name.startswith(
+            (
+                "xl/worksheets/sheet1",
+                "xl/workbook",
+                "xl/_rels",
+                "xl/styles",
+                "[Content",
+                "xl/comments",
+                "xl/drawings/vml",
+            )
+        ):
             assert parts[name] == data
     with pytest.raises(safesave.FileInUseError, match="关闭"):
         safesave.replace_file(book, b"x", original=raw)
@@ -242,7 +256,7 @@ def test_file_changed_while_we_worked(book):
 def test_only_xlsx_and_xlsm_are_marked(tmp_path):
     path = tmp_path / "台账.xls"
     path.write_bytes(b"whatever")
-    with pytest.raises(OutputError, match="另存为 .xlsx"):
+    with pytest.raises(OutputError, match=r"另存为 \.xlsx"):
         filemarks.mark_file(path, *ledger_and_report(path))
 
 
@@ -269,3 +283,21 @@ def test_cli_mark_twice_then_clear_on_the_sample(tmp_path):
     assert len(backups) == 3
     assert any(b.read_bytes() == raw for b in backups)
     shutil.rmtree(tmp_path / safesave.BACKUP_DIR)
+
+
+def test_cli_clear_on_an_open_workbook_leaves_it_alone(tmp_path):
+    path = sample(tmp_path)
+    assert run_ledger("validate", path, "--as-of", "2024-12-31", "--mark").code == 1
+    marked = path.read_bytes()
+    lock = tmp_path / ".~lock.示例台账.xlsx#"
+    lock.write_text("x")
+    run = run_ledger("clear", path)
+    assert run.code == 2 and "关闭" in run.err and "Traceback" not in run.err
+    assert path.read_bytes() == marked
+    lock.unlink()
+    assert run_ledger("clear", path).code == 0
+
+
+def test_cli_clear_of_a_missing_file(tmp_path):
+    run = run_ledger("clear", tmp_path / "没有.xlsx")
+    assert run.code == 2 and "找不到" in run.err and "Traceback" not in run.err

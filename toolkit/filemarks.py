@@ -63,10 +63,10 @@ class CellMark:
     col: int  # 1-based
     severity: str
     messages: list[str] = field(default_factory=list)
+    ref: str = ""
 
-    @property
-    def ref(self) -> str:
-        return f"{ooxml.col_letters(self.col)}{self.row}"
+    def __post_init__(self) -> None:
+        self.ref = self.ref or f"{ooxml.col_letters(self.col)}{self.row}"
 
 
 @dataclass
@@ -123,7 +123,9 @@ def plan_marks(findings: Iterable, max_row: int = MAX_ROW) -> dict[tuple[int, in
 
 def _element_bytes(data: bytes, name: str, part: str) -> tuple[int, int, int, list[ooxml.TopElement]]:
     """(open tag start, open tag end, close tag start, children) of the one <name> section."""
-    m = re.search(rb"<" + name.encode() + rb"\b((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>", data)
+    m = re.search(
+        rb"<" + name.encode() + rb"\b((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>", data
+    )
     if m is None or m.group(2):
         raise Unpatchable(f"样式部件“{part}”中没有可扩展的 {name}")
     close = data.find(b"</" + name.encode() + b">", m.end())
@@ -309,7 +311,11 @@ def mark_cells(scan: ooxml.SheetScan, marks: dict[tuple[int, int], CellMark], st
         by_row.setdefault(r, []).append(mark)
 
     def inherited(row: ooxml.RowTag | None, col: int) -> int:
-        if row is not None and row.attrs.get("customFormat") in ("1", "true") and row.attrs.get("s", "").isdigit():
+        if (
+            row is not None
+            and row.attrs.get("customFormat") in ("1", "true")
+            and row.attrs.get("s", "").isdigit()
+        ):
             return int(row.attrs["s"])
         for lo, hi, style in scan.cols:
             if lo <= col <= hi and style is not None:
@@ -341,12 +347,22 @@ def mark_cells(scan: ooxml.SheetScan, marks: dict[tuple[int, int], CellMark], st
                     at = cell.start + m.end()
                     edits.append((at, at, f' s="{ours}"'.encode()))
                     kind = "inserted_attr"
-                cells_rec.append({"ref": mark.ref, "orig": int(s_raw) if s_raw else None, "ours": ours, "base": base, "kind": kind})
+                cells_rec.append(
+                    {
+                        "ref": mark.ref,
+                        "orig": int(s_raw) if s_raw else None,
+                        "ours": ours,
+                        "base": base,
+                        "kind": kind,
+                    }
+                )
             else:
                 base = inherited(row, mark.col)
                 ours = styles.xf_for(base, mark.severity)
                 new_cells.append((mark.col, _new_cell(mark.ref, ours)))
-                cells_rec.append({"ref": mark.ref, "orig": None, "ours": ours, "base": base, "kind": "new_cell"})
+                cells_rec.append(
+                    {"ref": mark.ref, "orig": None, "ours": ours, "base": base, "kind": "new_cell"}
+                )
         if not new_cells:
             continue
         if row is None:
@@ -361,7 +377,9 @@ def mark_cells(scan: ooxml.SheetScan, marks: dict[tuple[int, int], CellMark], st
             open_tag = tag[:-2].rstrip() + b">"
             body = b"".join(b for _, b in new_cells)
             edits.append((row.start, row.tag_end, open_tag + body + b"</row>"))
-            rows_rec.append({"r": r, "kind": "expanded", "orig_tag": tag.decode(), "open_tag": open_tag.decode()})
+            rows_rec.append(
+                {"r": r, "kind": "expanded", "orig_tag": tag.decode(), "open_tag": open_tag.decode()}
+            )
         else:
             cols = [c.col for c in row.cells]
             for col, raw in new_cells:
@@ -389,7 +407,9 @@ def unmark_cells(scan: ooxml.SheetScan, cells_rec: list[dict], rows_rec: list[di
         row = rows.get(r)
         if row is None or row.empty:
             continue
-        expected = {_new_cell(rec["ref"], rec["ours"]) for rec in ours_by_row.get(r, []) if rec["kind"] == "new_cell"}
+        expected = {
+            _new_cell(rec["ref"], rec["ours"]) for rec in ours_by_row.get(r, []) if rec["kind"] == "new_cell"
+        }
         present = [scan.data[c.start : c.end] for c in row.cells]
         if present and all(p in expected and c.empty for p, c in zip(present, row.cells, strict=True)):
             body = scan.data[row.start : row.end]
@@ -433,7 +453,9 @@ def unmark_cells(scan: ooxml.SheetScan, cells_rec: list[dict], rows_rec: list[di
 
 # --------------------------------------------------------------------------- comments + VML
 
-COMMENT_EL_RE = re.compile(rb"<comment\b((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(?:/>|>.*?</comment>)", re.S)
+COMMENT_EL_RE = re.compile(
+    rb"<comment\b((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(?:/>|>.*?</comment>)", re.S
+)
 AUTHOR_EL_RE = re.compile(rb"<author>(.*?)</author>|<author\s*/>", re.S)
 VML_SHAPE_RE = re.compile(
     rb"<([\w.-]+):shape\b(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(?:/>|>.*?</\1:shape>)", re.S
@@ -449,13 +471,12 @@ SHAPETYPE_202 = (
 
 
 def comment_xml(ref: str, author_id: int, messages: list[str]) -> bytes:
-    rpr = '<rPr><sz val="9"/><color indexed="81"/><rFont val="宋体"/><family val="3"/><charset val="134"/></rPr>'
-    rpr_b = rpr.replace("<rPr>", "<rPr><b/>", 1)
+    """A note in the form Excel writes it: a bold author line, then the message(s)."""
     text = "\n".join(f"{i}. {m}" if len(messages) > 1 else m for i, m in enumerate(messages, 1))
     return (
         f'<comment ref="{ref}" authorId="{author_id}"><text>'
-        f"<r>{rpr_b}<t>{AUTHOR}:</t></r>"
-        f'<r>{rpr}<t xml:space="preserve">\n{xml_text(text, 30000)}</t></r>'
+        f'<r><rPr><b/><sz val="9"/></rPr><t>{AUTHOR}:</t></r>'
+        f'<r><rPr><sz val="9"/></rPr><t xml:space="preserve">\n{xml_text(text, 30000)}</t></r>'
         "</text></comment>"
     ).encode()
 
@@ -463,8 +484,9 @@ def comment_xml(ref: str, author_id: int, messages: list[str]) -> bytes:
 def vml_shape(shape_id: int, row: int, col: int) -> bytes:
     """A hidden note box for the cell at 1-based (row, col), as Excel writes one."""
     r0, c0 = row - 1, col - 1
-    top = max(r0 - 1, 0)
-    anchor = f"{c0 + 1}, 15, {top}, 10, {c0 + 3}, 15, {top + 4}, 4"
+    top = min(max(r0 - 1, 0), MAX_ROW - 5)
+    left = min(c0 + 1, MAX_COL - 3)
+    anchor = f"{left}, 15, {top}, 10, {left + 2}, 15, {top + 4}, 4"
     return (
         f'<v:shape {VML_NS_DECL} id="_x0000_s{shape_id}" type="#_x0000_t202" '
         'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:180pt;height:80pt;z-index:1;'
@@ -518,7 +540,11 @@ def result_sheet_xml(
         style = f' s="{s}"' if s else ""
         return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{xml_text(value)}</t></is></c>'
 
-    rows = ["<row r=\"1\">" + "".join(text_cell(f"{ooxml.col_letters(i + 1)}1", h) for i, h in enumerate(headers)) + "</row>"]
+    rows = [
+        '<row r="1">'
+        + "".join(text_cell(f"{ooxml.col_letters(i + 1)}1", h) for i, h in enumerate(headers))
+        + "</row>"
+    ]
     links = []
     quoted = "'" + ledger_sheet.replace("'", "''") + "'"
     r = 1
@@ -610,6 +636,26 @@ def _count_rows(data: bytes) -> int:
     return sum(data.count(b"<row" + end) for end in (b" ", b">", b"/", b"\n", b"\t", b"\r"))
 
 
+def _no_gc(func):
+    """Run without the cyclic garbage collector: the work allocates many small acyclic objects, and
+    collector passes over them cost more than the patching itself on big ledgers."""
+    import functools
+    import gc
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if was:
+                gc.enable()
+
+    return wrapper
+
+
+@_no_gc
 def mark_package(
     raw: bytes,
     sheet: str,
@@ -658,7 +704,14 @@ def mark_package(
     comments_rel = next((r for r in sheet_rels if r.type == RT_COMMENTS and not r.external), None)
     vml_rel = next((r for r in sheet_rels if r.type == RT_VML and not r.external), None)
     legacy = next((e for e in scan.tail if e.name.split(":")[-1] == "legacyDrawing"), None)
-    crec: dict = {"refs": [], "created_part": None, "rels": [], "author_added": None, "legacy": None, "vml": {}}
+    crec: dict = {
+        "refs": [],
+        "created_part": None,
+        "rels": [],
+        "author_added": None,
+        "legacy": None,
+        "vml": {},
+    }
     user_commented: set[str] = set()
     if comments_rel is not None:
         cdata = pkg.require(comments_rel.target)
@@ -670,7 +723,9 @@ def mark_package(
         if any(a.startswith("tc=") for a in authors):
             raise Unpatchable("台账工作表含有新版“批注（线程）”")
         user_commented = {c.get("ref") for c in croot.iterfind(f".//{{{MAIN_NS}}}comment")}
-        if len(COMMENT_EL_RE.findall(cdata)) != len(user_commented) or len(AUTHOR_EL_RE.findall(cdata)) != len(authors):
+        if len(COMMENT_EL_RE.findall(cdata)) != len(user_commented) or len(
+            AUTHOR_EL_RE.findall(cdata)
+        ) != len(authors):
             raise Unpatchable("台账工作表的批注部件写法无法安全修改")
         if vml_rel is None or legacy is None:
             raise Unpatchable("台账工作表的批注缺少对应的绘图部件")
@@ -688,15 +743,15 @@ def mark_package(
             ).encode()
             crec["created_part"] = cpart
             rid = ooxml.next_rel_id(sheet_rels)
-            crec["rels"].append({"id": rid, "raw": ooxml.add_rel(pkg, ledger.part, rid, RT_COMMENTS, cpart).decode()})
+            crec["rels"].append(
+                {"id": rid, "raw": ooxml.add_rel(pkg, ledger.part, rid, RT_COMMENTS, cpart).decode()}
+            )
             sheet_rels = ooxml.read_rels(pkg, ledger.part)
             crec["ct"] = [ooxml.add_override(pkg, cpart, CT_COMMENTS).decode()]
             author_names: list[str] = []
         else:
             cpart = comments_rel.target
-            author_names = [
-                (m.group(1) or b"").decode() for m in AUTHOR_EL_RE.finditer(cdata)
-            ]
+            author_names = [(m.group(1) or b"").decode() for m in AUTHOR_EL_RE.finditer(cdata)]
         if AUTHOR in author_names:
             author_id = author_names.index(AUTHOR)
         else:
@@ -710,7 +765,10 @@ def mark_package(
         end = cdata.rfind(b"</commentList>")
         if end < 0:
             raise Unpatchable("台账工作表的批注部件写法无法安全修改")
-        body = b"".join(comment_xml(m.ref, author_id, m.messages) for m in sorted(to_comment, key=lambda m: (m.row, m.col)))
+        body = b"".join(
+            comment_xml(m.ref, author_id, m.messages)
+            for m in sorted(to_comment, key=lambda m: (m.row, m.col))
+        )
         cdata = cdata[:end] + body + cdata[end:]
         ooxml.parse_xml(cdata, cpart)  # still well-formed
         pkg.set(cpart, cdata)
@@ -727,7 +785,9 @@ def mark_package(
             vdata = new_vml(idmap)
             crec["vml"]["created_part"] = vpart
             rid = ooxml.next_rel_id(sheet_rels)
-            crec["rels"].append({"id": rid, "raw": ooxml.add_rel(pkg, ledger.part, rid, RT_VML, vpart).decode()})
+            crec["rels"].append(
+                {"id": rid, "raw": ooxml.add_rel(pkg, ledger.part, rid, RT_VML, vpart).decode()}
+            )
             crec.setdefault("ct", []).append(ooxml.add_override(pkg, vpart, CT_VML).decode())
             next_id = idmap * 1024 + 1
         else:
@@ -736,15 +796,22 @@ def mark_package(
             if b"<!DOCTYPE" in vdata or b"<!ENTITY" in vdata:
                 raise ooxml.UnsafeFileError("台账工作表的绘图部件含有 DTD 声明，疑似恶意文件，已停止处理。")
             ids = [int(x) for x in re.findall(rb"_x0000_s(\d+)", vdata)]
-            maps = [int(x) for m in re.finditer(rb"<o:idmap\b[^>]*\bdata=\"([\d,\s]*)\"", vdata) for x in re.findall(rb"\d+", m.group(1))]
-            next_id = max(ids + [min(maps, default=1) * 1024]) + 1
+            maps = [
+                int(x)
+                for m in re.finditer(rb"<o:idmap\b[^>]*\bdata=\"([\d,\s]*)\"", vdata)
+                for x in re.findall(rb"\d+", m.group(1))
+            ]
+            next_id = max([*ids, min(maps, default=1) * 1024]) + 1
         if vdata.rfind(b"</xml>") < 0:
             raise Unpatchable("台账工作表的绘图部件写法无法识别")
         added = b""
         if not re.search(rb"<(?:[\w.-]+:)?shapetype\b[^>]*\bid=\"_x0000_t202\"", vdata):
             added += SHAPETYPE_202.encode()
             crec["vml"]["shapetype_added"] = True
-        shapes = [vml_shape(next_id + i, m.row, m.col) for i, m in enumerate(sorted(to_comment, key=lambda m: (m.row, m.col)))]
+        shapes = [
+            vml_shape(next_id + i, m.row, m.col)
+            for i, m in enumerate(sorted(to_comment, key=lambda m: (m.row, m.col)))
+        ]
         added += b"".join(shapes)
         end = vdata.rfind(b"</xml>")
         vdata = vdata[:end] + added + vdata[end:]
@@ -757,7 +824,10 @@ def mark_package(
             else:
                 el = f'<legacyDrawing xmlns:r="{ooxml.REL_NS}" r:id="{rid}"/>'.encode()
             for e in scan.tail:
-                if e.name.split(":")[-1] not in ooxml.WORKSHEET_TAIL_ORDER and e.name != "mc:AlternateContent":
+                if (
+                    e.name.split(":")[-1] not in ooxml.WORKSHEET_TAIL_ORDER
+                    and e.name != "mc:AlternateContent"
+                ):
                     raise Unpatchable(f"台账工作表含有无法识别的部分“{e.name}”")
             at = _insert_at(scan, "legacyDrawing")
             edits.append((at, at, el))
@@ -791,7 +861,11 @@ def mark_package(
     spart, _ = ooxml.unused_name(pkg, "xl/worksheets/sheet{}.xml")
     pkg.set(spart, result_sheet_xml(findings, sheet, xf_for, truncated, field_labels))
     rid = ooxml.next_rel_id(wb.rels)
-    rrec: dict = {"part": spart, "rel": ooxml.add_rel(pkg, wb.part, rid, RT_WORKSHEET, spart).decode(), "rid": rid}
+    rrec: dict = {
+        "part": spart,
+        "rel": ooxml.add_rel(pkg, wb.part, rid, RT_WORKSHEET, spart).decode(),
+        "rid": rid,
+    }
     rrec["ct"] = ooxml.add_override(pkg, spart, CT_WORKSHEET).decode()
     wdata = pkg.require(wb.part)
     sheet_id = 1 + max((int(s.sheet_id) for s in wb.sheets if s.sheet_id.isdigit()), default=0)
@@ -844,6 +918,7 @@ def _insert_at(scan: ooxml.SheetScan, element: str) -> int:
     return scan.worksheet_end
 
 
+@_no_gc
 def clear_package(raw: bytes, *, label: str = "") -> tuple[bytes, ClearStats]:
     """Return the package with our marks taken out (unchanged bytes when there were none)."""
     pkg = Package.from_bytes(raw, label)
@@ -867,7 +942,14 @@ def _clear_in(pkg: Package, stats: ClearStats, check: bool = True) -> None:
 
     # 1. the 校验结果 sheet
     rrec = record.get("result") or {}
-    ours = next((s for s in wb.sheets if s.name == record.get("result_sheet") and s.part.lower() == rrec.get("part", "").lower()), None)
+    ours = next(
+        (
+            s
+            for s in wb.sheets
+            if s.name == record.get("result_sheet") and s.part.lower() == rrec.get("part", "").lower()
+        ),
+        None,
+    )
     if ours is not None:
         wdata = pkg.require(wb.part)
         index = wb.sheets.index(ours)
@@ -883,7 +965,9 @@ def _clear_in(pkg: Package, stats: ClearStats, check: bool = True) -> None:
         stats.sheet_removed = True
 
     # 2. cells, notes and the legacy drawing of the ledger sheet
-    ledger = next((s for s in wb.sheets if s.name == record.get("ledger_sheet") and s.rel_type == RT_WORKSHEET), None)
+    ledger = next(
+        (s for s in wb.sheets if s.name == record.get("ledger_sheet") and s.rel_type == RT_WORKSHEET), None
+    )
     if ledger is not None and pkg.has(ledger.part):
         sdata = pkg.require(ledger.part)
         scan = ooxml.scan_sheet(sdata, ledger.part)
@@ -951,16 +1035,29 @@ def _clear_comments(pkg: Package, sheet_part: str, crec: dict, stats: ClearStats
                 else:
                     kept.append(m)
             cdata = COMMENT_EL_RE.sub(
-                lambda m: b"" if (attrs_of(m.group(1)).get("authorId") == aid and attrs_of(m.group(1)).get("ref") in refs) else m.group(0),
+                lambda m: (
+                    b""
+                    if (
+                        attrs_of(m.group(1)).get("authorId") == aid
+                        and attrs_of(m.group(1)).get("ref") in refs
+                    )
+                    else m.group(0)
+                ),
                 cdata,
             )
-            if crec.get("author_added") and not any(attrs_of(m.group(1)).get("authorId") == aid for m in kept):
+            if crec.get("author_added") and not any(
+                attrs_of(m.group(1)).get("authorId") == aid for m in kept
+            ):
                 el = crec["author_added"].encode()
                 if cdata.count(el) == 1 and int(aid) == len(authors) - 1:
                     cdata = cdata.replace(el, b"", 1)
             remaining_comments = len(kept)
             pkg.set(cpart, cdata)
-        if crec.get("created_part") and crec["created_part"].lower() == cpart.lower() and remaining_comments == 0:
+        if (
+            crec.get("created_part")
+            and crec["created_part"].lower() == cpart.lower()
+            and remaining_comments == 0
+        ):
             ooxml.remove_rel(pkg, sheet_part, comments_rel.id)
             ooxml.remove_override(pkg, cpart)
             pkg.delete(cpart)
@@ -981,19 +1078,19 @@ def _clear_comments(pkg: Package, sheet_part: str, crec: dict, stats: ClearStats
         if vrec.get("shapetype_added"):
             vdata = vdata.replace(SHAPETYPE_202.encode(), b"", 1)
         pkg.set(vpart, vdata)
-        if vrec.get("created_part") and vrec["created_part"].lower() == vpart.lower() and remaining_shapes == 0:
+        if (
+            vrec.get("created_part")
+            and vrec["created_part"].lower() == vpart.lower()
+            and remaining_shapes == 0
+        ):
             ooxml.remove_rel(pkg, sheet_part, vml_rel.id)
             ooxml.remove_override(pkg, vpart)
             pkg.delete(vpart)
-    if crec.get("rels") or crec.get("created_part"):
-        data = pkg.get(ooxml.rels_name(sheet_part))
-        if data is not None and not ooxml.REL_EL_RE.search(data) and crec.get("created_part"):
-            # we created the relationships part only when it did not exist before
-            if crec.get("rels_created"):
-                pkg.delete(ooxml.rels_name(sheet_part))
-    gone = (
-        crec.get("legacy") is not None
-        and not any(r.type == RT_VML for r in ooxml.read_rels(pkg, sheet_part))
+    data = pkg.get(ooxml.rels_name(sheet_part))
+    if crec.get("rels_created") and data is not None and not ooxml.REL_EL_RE.search(data):
+        pkg.delete(ooxml.rels_name(sheet_part))  # we created it, and it is empty again
+    gone = crec.get("legacy") is not None and not any(
+        r.type == RT_VML for r in ooxml.read_rels(pkg, sheet_part)
     )
     return gone
 
@@ -1040,7 +1137,11 @@ class MarkResult:
         if self.to_copy:
             return f"{self.reason}，{done}，结果另存为“{self.target.name}”，原文件未改动。"
         extra = f"（{s.skipped_comments} 个单元格已有批注，只标了颜色）" if s.skipped_comments else ""
-        return f"{done}{extra}，原文件已备份到“{self.backup.parent.name}/{self.backup.name}”。" if self.backup else f"{done}{extra}。"
+        return (
+            f"{done}{extra}，原文件已备份到“{self.backup.parent.name}/{self.backup.name}”。"
+            if self.backup
+            else f"{done}{extra}。"
+        )
 
 
 @dataclass
@@ -1113,7 +1214,6 @@ def make_verifier(sheet_names: list[str], ledger_sheet: str, rows: int, expected
 def mark_file(path: str | Path, ledger, report, *, backup: bool = True) -> MarkResult:
     """Write the marks of ``report`` into the workbook at ``path`` (or a copy beside it, with the reason)."""
     from toolkit import safesave
-
     from toolkit.errors import OutputError
 
     path = Path(path)

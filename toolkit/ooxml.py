@@ -11,7 +11,9 @@ with a Chinese reason; the caller then writes its results to a separate copy ins
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
 import posixpath
 import re
 import zipfile
@@ -49,7 +51,7 @@ MAX_RATIO = 300  # compression ratio beyond which a big part looks like a bomb
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-class Unpatchable(Exception):  # noqa: N818 - a condition, not an error of the user
+class Unpatchable(Exception):
     """The package holds something we cannot patch safely; ``str(exc)`` says what, in Chinese."""
 
 
@@ -85,7 +87,9 @@ class Package:
         with zf:
             infos = zf.infolist()
             if len(infos) > MAX_PARTS:
-                raise UnsafeFileError(f"“{label}”包含的部件过多（{len(infos)} 个），疑似恶意文件，已停止处理。")
+                raise UnsafeFileError(
+                    f"“{label}”包含的部件过多（{len(infos)} 个），疑似恶意文件，已停止处理。"
+                )
             total = sum(i.file_size for i in infos)
             if total > MAX_TOTAL_BYTES:
                 raise UnsafeFileError(f"“{label}”解压后超过 1 GB，疑似压缩炸弹，已停止处理。")
@@ -185,7 +189,7 @@ def verify_written(raw: bytes, expected: Package) -> None:
             raise OSError("written package has a different number of parts")
         for part in expected.parts:
             info = infos.get(part.name)
-            if info is None or info.file_size != len(part.data) or info.CRC != zlib.crc32(part.data):
+            if info is None or info.file_size != len(part.data) or zlib.crc32(part.data) != info.CRC:
                 raise OSError(f"written part {part.name} differs from what was intended")
 
 
@@ -230,6 +234,7 @@ _EXCEL_ESCAPE = re.compile(r"_[xX]([0-9a-fA-F]{4})_")
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+@functools.lru_cache(maxsize=8192)
 def xml_text(text: str, limit: int = 32000) -> str:
     """Escape user text for element content: no invalid chars, Excel's _xHHHH_ escape neutralised."""
     text = str(text)
@@ -386,7 +391,15 @@ def read_rels(pkg: Package, source_part: str) -> list[Rel]:
             raise Unpatchable(f"部件“{name}”的写法无法安全修改")
         external = el.get("TargetMode") == "External"
         target = el.get("Target", "")
-        out.append(Rel(el.get("Id"), el.get("Type", ""), target if external else resolve_target(source_part, target), external, raw))
+        out.append(
+            Rel(
+                el.get("Id"),
+                el.get("Type", ""),
+                target if external else resolve_target(source_part, target),
+                external,
+                raw,
+            )
+        )
     return out
 
 
@@ -657,9 +670,11 @@ def _scan_cells(data: bytes, row: RowTag) -> list[CellTag]:
         rm = r_search(raw)
         if rm is None or rm.group(2) != row_digits:
             raise Unpatchable("工作表中有未标明位置的单元格")
-        out.append(CellTag((rm.group(1) + row_digits).decode(), _col_of(rm.group(1)), t.start(), t.end(), raw))
+        out.append(
+            CellTag((rm.group(1) + row_digits).decode(), _col_of(rm.group(1)), t.start(), t.end(), raw)
+        )
     cols = [c.col for c in out]
-    if any(a >= b for a, b in zip(cols, cols[1:])):
+    if any(a >= b for a, b in itertools.pairwise(cols)):
         raise Unpatchable("工作表中单元格顺序异常")
     return out
 
@@ -748,7 +763,9 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
     cols: list[tuple[int, int, int | None]] = []
     for el in head:
         if el.name == "cols":
-            for c in re.finditer(rb"<col\b((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*/?>", data[el.start : el.end]):
+            for c in re.finditer(
+                rb"<col\b((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*/?>", data[el.start : el.end]
+            ):
                 a = attrs_of(c.group(1))
                 try:
                     cols.append((int(a["min"]), int(a["max"]), int(a["style"]) if "style" in a else None))
@@ -782,9 +799,8 @@ def check_patched_sheet(data: bytes, part: str, rows: int, cells: int, styles: d
             continue
         for c in r:
             ref = c.get("r")
-            if ref in want:
-                if c.tag != c_tag or c.get("s") != want.pop(ref):
-                    raise Unpatchable("工作表的写法无法安全修改")
+            if ref in want and (c.tag != c_tag or c.get("s") != want.pop(ref)):
+                raise Unpatchable("工作表的写法无法安全修改")
         if want:
             raise Unpatchable("工作表的写法无法安全修改")
     if any(wanted.values()):

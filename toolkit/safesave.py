@@ -10,6 +10,7 @@ Chinese sentence.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -72,9 +73,8 @@ def _fsync_dir(folder: Path) -> None:
     except OSError:
         return  # Windows cannot open folders; NTFS journals the rename anyway
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -124,10 +124,8 @@ def prune_backups(path: Path, keep: int = KEEP_BACKUPS) -> None:
     except OSError:
         return
     for old in found[:-keep] if keep else found:
-        try:
+        with contextlib.suppress(OSError):
             old.unlink()
-        except OSError:
-            pass
 
 
 def make_backup(path: Path, original: bytes) -> Path:
@@ -176,12 +174,17 @@ def replace_file(
             except OutputError:
                 raise
             except Exception as exc:
-                raise OutputError(f"写出的“{path.name}”未通过读回检查，原文件未改动，请把此文件反馈给维护人员。") from exc
+                raise OutputError(
+                    f"写出的“{path.name}”未通过读回检查，原文件未改动，请把此文件反馈给维护人员。"
+                ) from exc
         os.chmod(tmp, stat.S_IMODE(before.st_mode))
         if backup:
             backup_file = make_backup(path, original)
         now = path.stat()
-        if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or path.read_bytes() != original:
+        if (now.st_size, now.st_mtime_ns) != (
+            before.st_size,
+            before.st_mtime_ns,
+        ) or path.read_bytes() != original:
             raise FileChangedError(f"“{path.name}”在处理期间被修改过，原文件未改动，请保存并关闭后重新运行。")
         os.replace(tmp, path)
         tmp = None
@@ -190,14 +193,14 @@ def replace_file(
         raise OutputError(_os_message(exc, path)) from exc
     finally:
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
     return SaveResult(path, backup_file)
 
 
-def write_new(path: str | os.PathLike, data: bytes, *, verify: Callable[[Path], None] | None = None) -> SaveResult:
+def write_new(
+    path: str | os.PathLike, data: bytes, *, verify: Callable[[Path], None] | None = None
+) -> SaveResult:
     """Write a file of our own (a results copy) atomically; overwrites an earlier copy of ours."""
     path = Path(path)
     tmp: Path | None = None
@@ -218,10 +221,8 @@ def write_new(path: str | os.PathLike, data: bytes, *, verify: Callable[[Path], 
         raise OutputError(_os_message(exc, path)) from exc
     finally:
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
     return SaveResult(path, None)
 
 

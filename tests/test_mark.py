@@ -535,3 +535,61 @@ def test_marks_far_right_and_far_down_stay_inside_the_sheet():
     nums = [int(x) for x in anchor.split(",")]
     assert max(nums[0], nums[4]) <= 16383 and max(nums[2], nums[6]) <= 1_048_575
     assert read_parts(clear_package(out)[0]) == read_parts(raw)
+
+
+def test_a_cell_inside_a_merged_area_marks_its_top_left_cell(tmp_path):
+    import xlsxwriter
+    from openpyxl import load_workbook
+
+    path = tmp_path / "m.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("台账")
+    ws.write_row(0, 0, ["序号", "方面", "问题描述"])
+    ws.merge_range("B2:B4", "作风建设")
+    for r in range(1, 4):
+        ws.write(r, 0, r)
+        ws.write(r, 2, f"问题{r}")
+    wb.close()
+    raw = path.read_bytes()
+    findings = [
+        Finding("x", "warning", 3, "B", None, "", "第3行"),
+        Finding("x", "error", 4, "B", None, "", "第4行"),
+        Finding("x", "error", 3, "C", None, "", "不在合并区"),
+    ]
+    out, stats = mark_package(raw, "台账", findings, label="m.xlsx")
+    assert stats.cells == 2 and stats.comments == 2
+    (tmp_path / "o.xlsx").write_bytes(out)
+    got = load_workbook(tmp_path / "o.xlsx")["台账"]
+    assert got["B2"].fill.fgColor.rgb == "FFFFC7CE"  # worst of the two
+    assert "第3行" in got["B2"].comment.text and "第4行" in got["B2"].comment.text
+    assert got["C3"].comment is not None
+    links = [c.hyperlink.location for c in load_workbook(tmp_path / "o.xlsx")["校验结果"]["C"][1:]]
+    assert links == ["'台账'!B3", "'台账'!B4", "'台账'!C3"]  # the list still points at each cell
+    assert read_parts(clear_package(out)[0]) == read_parts(raw)
+
+
+def test_clear_refuses_when_the_marked_sheet_was_renamed(tmp_path):
+    path = full_workbook(tmp_path)
+    raw = path.read_bytes()
+    out, _ = mark_package(raw, "台账", findings_for(12), label=path.name)
+    parts = read_parts(out)
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace('name="台账"'.encode(), 'name="台账2024"'.encode())
+    renamed = write_parts(out, parts)
+    with pytest.raises(ooxml.Unpatchable, match="改名"):
+        clear_package(renamed)
+
+
+def test_directory_entries_in_the_zip_are_kept(tmp_path):
+    import io
+    import zipfile
+
+    path = full_workbook(tmp_path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        dst.writestr("xl/", b"")
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    raw = buf.getvalue()
+    out, _ = mark_package(raw, "台账", findings_for(12), label="d.xlsx")
+    assert "xl/" in zipfile.ZipFile(io.BytesIO(out)).namelist()
+    assert read_parts(clear_package(out)[0]) == read_parts(raw)

@@ -617,6 +617,50 @@ def find_record(pkg: Package) -> tuple[str, dict] | None:
 # --------------------------------------------------------------------------- mark / clear a package
 
 
+def _to_merge_anchors(marks: dict[tuple[int, int], CellMark], scan: ooxml.SheetScan) -> dict:
+    """A cell inside a merged area shows the top-left cell's format: mark that one instead."""
+    merged = next((e for e in scan.tail if e.name == "mergeCells"), None)
+    if merged is None or not marks:
+        return marks
+    ranges = []
+    for m in re.finditer(
+        rb'<mergeCell\s+ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"', scan.data[merged.start : merged.end]
+    ):
+        c1, r1, c2, r2 = ooxml.col_index(m[1].decode()), int(m[2]), ooxml.col_index(m[3].decode()), int(m[4])
+        ranges.append((r1, r2, c1, c2))
+    if not ranges:
+        return marks
+    by_row: dict[int, list[tuple[int, int, int, int]]] = {}
+    tall = []  # areas too tall to index row by row
+    for rng in ranges:
+        if rng[1] - rng[0] > 10_000:
+            tall.append(rng)
+        else:
+            for rr in range(rng[0], rng[1] + 1):
+                by_row.setdefault(rr, []).append(rng)
+    out: dict[tuple[int, int], CellMark] = {}
+    for (r, c), mark in sorted(marks.items()):
+        candidates = by_row.get(r, []) + [t for t in tall if t[0] <= r <= t[1]]
+        anchor = next(((r1, c1) for r1, r2, c1, c2 in candidates if c1 <= c <= c2), (r, c))
+        if anchor == (r, c):
+            target = out.setdefault((r, c), mark)
+            if target is not mark:
+                _merge_into(target, mark)
+            continue
+        target = out.get(anchor)
+        if target is None:
+            out[anchor] = CellMark(anchor[0], anchor[1], mark.severity, list(mark.messages))
+        else:
+            _merge_into(target, mark)
+    return out
+
+
+def _merge_into(target: CellMark, other: CellMark) -> None:
+    if SEVERITY_RANK[other.severity] > SEVERITY_RANK[target.severity]:
+        target.severity = other.severity
+    target.messages.extend(m for m in other.messages if m not in target.messages)
+
+
 def _ledger_sheet(wb: ooxml.Workbook, name: str) -> ooxml.SheetRef:
     for ref in wb.sheets:
         if ref.name == name:
@@ -688,7 +732,7 @@ def mark_package(
     sheet_data = pkg.require(ledger.part)
     scan = ooxml.scan_sheet(sheet_data, ledger.part)
     stats.rows_before = len(scan.rows)
-    marks = plan_marks(findings)
+    marks = _to_merge_anchors(plan_marks(findings), scan)
     styles = StylesPatch(pkg, styles_rel.target)
     record: dict = {
         "version": RECORD_VERSION,
@@ -968,6 +1012,10 @@ def _clear_in(pkg: Package, stats: ClearStats, check: bool = True) -> None:
     ledger = next(
         (s for s in wb.sheets if s.name == record.get("ledger_sheet") and s.rel_type == RT_WORKSHEET), None
     )
+    if ledger is None and (record.get("cells") or (record.get("comments") or {}).get("refs")):
+        raise Unpatchable(
+            f"找不到上次标记的工作表“{record.get('ledger_sheet')}”（可能已改名），请改回原名后再运行"
+        )
     if ledger is not None and pkg.has(ledger.part):
         sdata = pkg.require(ledger.part)
         scan = ooxml.scan_sheet(sdata, ledger.part)

@@ -97,7 +97,8 @@ class Package:
             pkg = cls()
             for info in infos:
                 name = info.filename
-                if info.is_dir():
+                if info.is_dir():  # not a part, but kept so the package stays as it was
+                    pkg.parts.append(Part(name, b"", info))
                     continue
                 low = name.lower()
                 if low in seen or name.startswith("/") or ".." in name.split("/") or "\\" in name:

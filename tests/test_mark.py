@@ -460,12 +460,23 @@ def _soffice_convert(src: Path, fmt: str, outdir: Path, profile: Path) -> Path:
 
 @pytest.mark.office
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
-def test_libreoffice_opens_the_marked_workbook(tmp_path):
+@pytest.mark.parametrize("kind", ["xlsx", "xlsm", "openpyxl"])
+def test_libreoffice_opens_the_marked_workbook(tmp_path, kind):
     from openpyxl import load_workbook
 
-    path = full_workbook(tmp_path)
+    if kind == "openpyxl":
+        path = openpyxl_workbook(tmp_path)
+        out, _ = mark_package(path.read_bytes(), "台账", findings_for(10)[:4], label=path.name)
+        marked = tmp_path / "marked.xlsx"
+        marked.write_bytes(out)
+        wb = load_workbook(_soffice_convert(marked, "xlsx", tmp_path / "lo", tmp_path / "profile"))
+        assert wb.sheetnames == ["台账", "说明", "校验结果"]
+        assert wb["台账"]["F4"].fill.fgColor.rgb.endswith("FFC7CE") and wb["台账"]["F4"].comment is not None
+        assert wb["台账"]["C3"].comment.text.startswith("用户批注")
+        return
+    path = full_workbook(tmp_path, vba=kind == "xlsm")
     out, _ = mark_package(path.read_bytes(), "台账", findings_for(12), label=path.name)
-    marked = tmp_path / "marked.xlsx"
+    marked = tmp_path / f"marked{path.suffix}"
     marked.write_bytes(out)
     outdir = tmp_path / "lo"
     csv = _soffice_convert(
@@ -509,7 +520,9 @@ def test_legacy_drawing_goes_in_schema_order_with_drawing_table_and_extensions(t
     order = ooxml.WORKSHEET_TAIL_ORDER
     tail = names[names.index("sheetData") + 1 :]
     assert tail == sorted(tail, key=order.index)
-    assert tail.index("drawing") < tail.index("legacyDrawing") < tail.index("tableParts") < tail.index("extLst")
+    assert (
+        tail.index("drawing") < tail.index("legacyDrawing") < tail.index("tableParts") < tail.index("extLst")
+    )
     assert read_parts(clear_package(out)[0]) == read_parts(raw)
 
 
@@ -573,7 +586,9 @@ def test_clear_refuses_when_the_marked_sheet_was_renamed(tmp_path):
     raw = path.read_bytes()
     out, _ = mark_package(raw, "台账", findings_for(12), label=path.name)
     parts = read_parts(out)
-    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace('name="台账"'.encode(), 'name="台账2024"'.encode())
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        'name="台账"'.encode(), 'name="台账2024"'.encode()
+    )
     renamed = write_parts(out, parts)
     with pytest.raises(ooxml.Unpatchable, match="改名"):
         clear_package(renamed)

@@ -234,3 +234,28 @@ def test_no_ledger_raises(tmp_path):
     wb.close()
     with pytest.raises(NoLedgerError, match="没有找到台账表头"):
         read_ledger(path)
+
+
+def _alias_sets() -> list[dict[str, str]]:
+    """Header sets that together use every alias of DESIGN.md's table at least once."""
+    from toolkit.config import FIELDS
+
+    width = max(len(f.names) for f in FIELDS)
+    return [{f.id: f.names[i % len(f.names)] for f in FIELDS} for i in range(width)]
+
+
+@pytest.mark.parametrize("names", _alias_sets(), ids=lambda n: n["problem"])
+def test_every_alias_is_recognised(tmp_path, ledger_cli, names):
+    from toolkit.config import FIELDS
+
+    headers = [names[f.id] for f in FIELDS]
+    values = {
+        "seq": 1, "source": "巡察", "dimension": "理论学习", "problem": "学习不深", "measures": "加强学习",
+        "lead": "王书记", "dept": "党政办", "owner": "张三", "deadline": date(2024, 6, 30), "progress": "已完成",
+        "status": "已销号", "completed_on": date(2024, 6, 1), "outcome": "成效明显", "evidence": "记录", "remarks": "",
+    }  # fmt: skip
+    path = write_ledger(tmp_path / "alias.xlsx", [[values[f.id] for f in FIELDS]], headers)
+    ledger = read_ledger(path)
+    assert set(ledger.columns) == {f.id for f in FIELDS}
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert run.code == 0 and run.json()["issues"] == [], run.out

@@ -295,8 +295,8 @@ def scan_sheet(package: Package, sheet: SheetRef) -> SheetScan:
 def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
     """Track the extent calamine will allocate: row count times column count.
 
-    A cell in column A..Z below row 99999 is found by _TALL_REF, a cell right of column Z by
-    _WIDE_REF; everything else is inside A1:Z99999 and cannot be dangerous. Cells without a
+    A row or cell below row 99999, or a cell right of column Z, is found by _BIG_REF; everything
+    else is inside A1:Z99999 and cannot be dangerous. Cells without a
     reference (Excel never writes them) make the extent unknowable: the sheet is then read in
     a memory-limited child process instead.
     """
@@ -314,7 +314,11 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
             scan.max_row = max(scan.max_row, int(row))
         else:
             scan.max_row = max(scan.max_row, int(tall_row))
-    if b"<c>" in data or b"<c/>" in data or b"r='" in data:
+    # every writer we know puts r first: a cell written otherwise is placed by counting instead
+    end = data.rfind(b">") + 1  # a start tag cut at the chunk's end is counted in the next window
+    if data.count(b"<c ", 0, end) + data.count(b"<c>", 0, end) + data.count(b"<c/>", 0, end) != data.count(
+        b'<c r="', 0, end
+    ):
         scan.unreferenced_cells = True
     if b't="e"' in data:
         for letters, row, value in _ERROR_CELL.findall(data):

@@ -44,6 +44,7 @@ _NOTE_ROW = re.compile(
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _SUM_FIRST = frozenset(" 合总小共\u3000")
 _MISSING = object()
+_SUSPECT_CELL = re.compile("\x00[\\s#]")
 
 INFO_KEYS = {
     "单位": "unit", "填报单位": "unit", "单位名称": "unit", "发文单位": "unit",
@@ -453,112 +454,111 @@ def ledger_from_rows(
     names = [f for f, _ in fields]
     dim_col = columns.get("dimension")
     seq_index = names.index("seq") if "seq" in columns else None
-    status_cache: dict[str, str | None] = {}
     date_cache: dict[object, DateValue] = {}
-    dimension_cache: dict[str, str] = {}
     empty_date = DateValue("", EMPTY)
 
-    def parse_cached(value: object) -> DateValue:
-        if value is None or value == "":
-            return empty_date
-        key = (type(value), value)
-        parsed = date_cache.get(key)
-        if parsed is None:
-            parsed = date_cache[key] = parse_date(value, year_hint, date1904)
-        return parsed
+    date_cache[""] = date_cache[None] = empty_date
+
+    def parse_column(column: Sequence[object]) -> list[DateValue]:
+        """Deadlines repeat a lot: parse each distinct value once."""
+        cache = date_cache
+        return [
+            cache[v] if v in cache else cache.setdefault(v, parse_date(v, year_hint, date1904))
+            for v in column
+        ]
 
     # column-wise conversion keeps the per-row loop small (a 100k-row ledger is 1.5M cells)
     body = rows[first_data:]
     width = max(columns.values()) + 1
     if any(len(r) < width for r in body):
         body = [list(r) + [""] * (width - len(r)) if len(r) < width else r for r in body]
-    raw_columns = {f: [r[c] for r in body] for f, c in fields}
+    if body and all(len(r) == len(body[0]) for r in body):
+        transposed = list(zip(*body, strict=True))  # C speed; calamine rows are rectangular
+        raw_columns = {f: transposed[c] for f, c in fields}
+    else:
+        raw_columns = {f: [r[c] for r in body] for f, c in fields}
     text_columns = []
+    error_cells: dict[tuple[int, int], str] = {}
     for f in names:
         column = raw_columns[f]
-        if set(map(type, column)) <= {str}:
-            text_columns.append(column)
-        else:
-            text_columns.append([v if type(v) is str else cell_text(v) for v in column])
-    deadlines = [parse_cached(v) for v in raw_columns["deadline"]] if "deadline" in columns else None
-    completions = (
-        [parse_cached(v) for v in raw_columns["completed_on"]] if "completed_on" in columns else None
-    )
+        try:
+            joined = "\x00" + "\x00".join(column)  # TypeError unless every cell is text: C speed either way
+        except TypeError:
+            kinds = set(map(type, column))
+            if kinds <= {str, float}:
+                column = [v if type(v) is str else str(int(v)) if v.is_integer() else repr(v) for v in column]
+            else:
+                memo: dict[object, str] = {}
+                column = [
+                    v if type(v) is str else (memo[v] if v in memo else memo.setdefault(v, cell_text(v)))
+                    for v in column
+                ]
+            joined = "\x00" + "\x00".join(column)
+        # a cell that starts with whitespace (maybe a stray space: an empty cell) or "#" (every error
+        # token does) is a candidate; the search runs at memchr speed over the joined column
+        if _SUSPECT_CELL.search(joined):
+            column = [v if not v.isspace() else "" for v in column]
+            for offset, value in enumerate(column):
+                if value in ERROR_TOKENS:
+                    error_cells[(first_data + offset + 1 + origin[0], columns[f] + origin[1])] = value
+        text_columns.append(column)
+    deadlines = parse_column(raw_columns["deadline"]) if "deadline" in columns else None
+    completions = parse_column(raw_columns["completed_on"]) if "completed_on" in columns else None
     seqs = raw_columns.get("seq")
-    filled_by_row: dict[int, int] = {}
-    for r, c in filled:
-        if c in columns.values():
-            filled_by_row[r] = filled_by_row.get(r, 0) + 1
+    mapped = set(columns.values())
+    filled_by_row = {r: len(cols & mapped) for r, cols in filled.items()}
 
-    items: list[Item] = []
-    dimensions: list[str] = []
-    seen_dimensions: set[str] = set()
-    section: str = ""
-    for offset, text_row in enumerate(zip(*text_columns, strict=True)):
-        index = offset + first_data
-        nonempty = len(text_row) - text_row.count("")
-        if seq_index is not None and text_row[seq_index] != "":
-            nonempty -= 1
-        if nonempty <= 2 + filled_by_row.get(index, 0):
-            # few cells: maybe blank, a section title, 合计 or a note; look closely
-            own = [t for f, t in zip(names, text_row, strict=True)
-                   if t.strip() and (index, columns[f]) not in filled
-                   and not (f == "seq" and _is_number_text(t))]  # fmt: skip
-            row = rows[index]
-            if not own and not any(type(v) is str and v.strip() for v in row):
+    # pass 1: which rows are items, and the section title above each
+    text_rows = list(zip(*text_columns, strict=True))
+    seq_column = text_columns[seq_index] if seq_index is not None else None
+    nonempty = [len(t) - t.count("") for t in text_rows]
+    if seq_column is not None:
+        nonempty = [n - (s != "") for n, s in zip(nonempty, seq_column, strict=True)]
+    kept: list[int] = []
+    sections: list[str] = []
+    section = ""
+    for offset, count in enumerate(nonempty):
+        text_row = text_rows[offset]
+        if count <= 2 + filled_by_row.get(offset + first_data, 0):
+            kind, name = _classify_short_row(rows[offset + first_data], text_row, names, columns, filled,
+                                             offset + first_data)  # fmt: skip
+            if kind == "section":
+                section = name
                 continue
-            if len(own) <= 2:
-                texts = {cell_text(v).strip() for v in row if v is not None and v != ""}
-                texts.discard("")
-                if len(texts) == 1:
-                    only = next(iter(texts))
-                    name = section_name(only)
-                    if name is not None:
-                        section = name
-                        continue
-                    if _SUM_ROW.match(only) or _NOTE_ROW.match(only):
-                        continue
-                first_text = next((t for t in (cell_text(v).strip() for v in row) if t), "")
-                if _NOTE_ROW.match(first_text) and len(texts) <= 2:
-                    continue
+            if kind == "skip":
+                continue
         first_text = text_row[0] or next((t for t in text_row if t), "")
         if first_text[:1] in _SUM_FIRST and _SUM_ROW.match(first_text.lstrip()):
             continue
-        values = dict(zip(names, text_row, strict=True))
-        dimension = ""
-        if dim_col is not None:
-            raw_dim = values["dimension"]
-            dimension = dimension_cache.get(raw_dim)  # type: ignore[assignment]
-            if dimension is None:
-                dimension = dimension_cache[raw_dim] = clean_dimension(raw_dim) if raw_dim.strip() else ""
-        if not dimension:
-            dimension = section
-        if dimension not in seen_dimensions and dimension:
-            seen_dimensions.add(dimension)
-            dimensions.append(dimension)
-        status_text = values.get("status", "")
-        status = status_cache.get(status_text, _MISSING)
-        if status is _MISSING:
-            stripped = status_text.strip()
-            status = status_cache[status_text] = config.status_for(stripped) if stripped else None
-        seq_value = seqs[offset] if seqs is not None else None
-        if type(seq_value) is float or type(seq_value) is int:
-            seq: float | None = float(seq_value)
-        elif type(seq_value) is str and seq_value.strip().isdigit():
-            seq = float(seq_value.strip())
-        else:
-            seq = None
-        items.append(
-            Item(
-                index + 1 + origin[0],
-                values,
-                dimension,
-                status,  # type: ignore[arg-type]
-                deadlines[offset] if deadlines is not None else empty_date,
-                completions[offset] if completions is not None else empty_date,
-                seq,
-            )
-        )
+        kept.append(offset)
+        sections.append(section)
+
+    # pass 2: derived columns through per-distinct-value caches, then the items
+    def pick(column: Sequence[object]) -> list:
+        return [column[o] for o in kept] if len(kept) != len(column) else list(column)
+
+    row_numbers = [o + first_data + 1 + origin[0] for o in kept]
+    value_dicts = [dict(zip(names, text_rows[o])) for o in kept]  # noqa: B905 (rows are rectangular)
+    if "status" in columns:
+        status_texts = pick(text_columns[names.index("status")])
+        lookup = {t: (config.status_for(t.strip()) if t.strip() else None) for t in set(status_texts)}
+        statuses = list(map(lookup.__getitem__, status_texts))
+    else:
+        statuses = [None] * len(kept)
+    if dim_col is not None:
+        dim_texts = pick(text_columns[names.index("dimension")])
+        lookup_dim = {t: (clean_dimension(t) if t.strip() else "") for t in set(dim_texts)}
+        dims = [lookup_dim[t] or sec for t, sec in zip(dim_texts, sections, strict=True)]
+    else:
+        dims = sections
+    dimensions = list(dict.fromkeys(d for d in dims if d))
+    empties = [empty_date] * len(kept)
+    deadline_values = pick(deadlines) if deadlines is not None else empties
+    completion_values = pick(completions) if completions is not None else empties
+    seq_values = [_seq(v) for v in pick(seqs)] if seqs is not None else [None] * len(kept)
+    items = list(
+        map(Item, row_numbers, value_dicts, dims, statuses, deadline_values, completion_values, seq_values)
+    )
     if origin != (0, 0):
         columns = {f: c + origin[1] for f, c in columns.items()}
     return Ledger(
@@ -571,9 +571,61 @@ def ledger_from_rows(
         dimensions=dimensions,
         title=title,
         info=info,
-        formula_errors={(r, c): v for (r, c), v in (formula_errors or {}).items()},
+        formula_errors=_error_cells(formula_errors, error_cells, first_data, origin),
         sheet_names=list(sheet_names),
     )
+
+
+def _seq(value: object) -> float | None:
+    if type(value) is float or type(value) is int:
+        return float(value)
+    if type(value) is str and value.strip().isdigit():
+        return float(value.strip())
+    return None
+
+
+def _classify_short_row(
+    row: Sequence[object],
+    text_row: Sequence[str],
+    names: Sequence[str],
+    columns: dict[str, int],
+    filled: dict[int, set[int]],
+    index: int,
+) -> tuple[str, str]:
+    """A row with few filled cells: ("skip", ""), ("section", name) or ("item", "")."""
+    own = [t for f, t in zip(names, text_row, strict=True)
+           if t.strip() and columns[f] not in filled.get(index, ())
+           and not (f == "seq" and _is_number_text(t))]  # fmt: skip
+    if not own and not any(type(v) is str and v.strip() for v in row):
+        return "skip", ""
+    if len(own) <= 2:
+        texts = {cell_text(v).strip() for v in row if v is not None and v != ""}
+        texts.discard("")
+        if len(texts) == 1:
+            only = next(iter(texts))
+            name = section_name(only)
+            if name is not None:
+                return "section", name
+            if _SUM_ROW.match(only) or _NOTE_ROW.match(only):
+                return "skip", ""
+        first_text = next((t for t in (cell_text(v).strip() for v in row) if t), "")
+        if _NOTE_ROW.match(first_text) and len(texts) <= 2:
+            return "skip", ""
+    return "item", ""
+
+
+def _error_cells(
+    scanned: dict[tuple[int, int], str] | None,
+    tokens: dict[tuple[int, int], str],
+    first_data: int,
+    origin: tuple[int, int],
+) -> dict[tuple[int, int], str]:
+    """Error cells of the item rows: from the scan (formulas) and error tokens typed or pasted as text."""
+    cells = dict(tokens)
+    for (row1, col), text in (scanned or {}).items():
+        if row1 > first_data:
+            cells[(row1 + origin[0], col + origin[1])] = text
+    return cells
 
 
 def _is_number_text(text: str) -> bool:
@@ -590,20 +642,21 @@ def _with_errors(rows: list[list[object]], errors: dict[tuple[int, int], str]) -
     return rows
 
 
-def _fill_merged(rows: list[list[object]], merged: Merged, first_data: int) -> set[tuple[int, int]]:
-    """Copy each merged block's value into all its cells below the header; return the copied cells."""
-    filled: set[tuple[int, int]] = set()
+def _fill_merged(rows: list[list[object]], merged: Merged, first_data: int) -> dict[int, set[int]]:
+    """Copy each merged block's value into all its cells below the header; return row → copied columns."""
+    filled: dict[int, set[int]] = {}
     for (r0, c0), (r1, c1) in merged:
         if r1 < first_data or r0 >= len(rows):
             continue
         top = rows[r0][c0] if c0 < len(rows[r0]) else None
+        span = range(c0, c1 + 1)
         for r in range(max(r0, first_data), min(r1, len(rows) - 1) + 1):
             row = rows[r]
-            for c in range(c0, c1 + 1):
-                if (r, c) == (r0, c0):
-                    continue
-                if c >= len(row):
-                    row.extend([""] * (c + 1 - len(row)))
-                row[c] = top
-                filled.add((r, c))
+            if c1 >= len(row):
+                row.extend([""] * (c1 + 1 - len(row)))
+            row[c0 : c1 + 1] = [top] * len(span)
+            cols = filled.setdefault(r, set())
+            cols.update(span)
+            if r == r0:
+                cols.discard(c0)
     return filled

@@ -1,0 +1,111 @@
+"""Real ledger workbooks for the report tests, written with XlsxWriter (no mocks of office files)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+AS_OF = "2024-12-31"
+TITLE = "测试街道党工委2024年度民主生活会整改台账"
+HEADERS = ["序号", "方面", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "整改进展",
+           "完成情况", "完成时间", "整改成效", "佐证材料"]  # fmt: skip
+
+# 5 dimensions, deliberately not in alphabetical or pinyin order; 17 items:
+# 12 completed (2 of them 已销号), 3 长期坚持, 2 正在整改 (one overdue) → 70.6%
+DIMENSIONS = ["政治建设", "理论学习", "担当作为", "作风建设", "从严治党"]
+DONE = date(2024, 6, 20)
+
+
+def _row(seq, dim, problem, measures, dept, status, outcome="", deadline=date(2024, 6, 30), evidence=""):
+    completed = DONE if status in ("已完成", "已销号") else None
+    if status == "已销号":
+        evidence = evidence or "会议纪要"
+    return [
+        seq,
+        dim,
+        problem,
+        measures,
+        "李四",
+        dept,
+        "王五",
+        deadline,
+        "",
+        status,
+        completed,
+        outcome,
+        evidence,
+    ]
+
+
+ROWS = [
+    _row(1, "政治建设", "政治站位不够高", "1.建立“第一议题”制度；2.开展专题研讨", "党政办", "已完成",
+         "班子成员政治判断力明显提升"),
+    _row(2, "政治建设", "请示报告不及时", "一是梳理请示报告事项清单；二是建立登记台账", "党政办", "已完成",
+         "形成事项清单23项"),
+    _row(3, "政治建设", "意识形态责任落实不够", "健全意识形态工作责任制", "宣传办", "长期坚持", "", "长期坚持"),
+    _row(4, "理论学习", "学习不够深入 & <系统>", "制定学习计划 & 落实 <每周> 学习制度", "组织办", "已完成",
+         "集中学习22次，“学用结合”明显增强"),
+    _row(5, "理论学习", "学用结合不够", "（1）开展调研；（2）撰写调研报告", "组织办", "已完成", "形成调研报告5篇"),
+    _row(6, "理论学习", "学习形式单一", "开展读书班", "组织办", "已销号", "开展读书分享会4次"),
+    _row(7, "担当作为", "调研不够深入", "班子成员每月到基层调研不少于4天", "党政办", "已完成", "累计调研186天"),
+    _row(8, "担当作为", "老旧小区改造滞后", "成立工作专班，每周调度", "城建办", "正在整改", "",
+         date(2024, 9, 30)),
+    _row(9, "担当作为", "服务企业不主动", "建立班子成员联系企业制度", "经发办", "已完成", "办结企业诉求55件"),
+    _row(10, "作风建设", "文山会海", "严格控制会议和发文数量", "党政办", "已完成", "会议数量下降28%"),
+    _row(11, "作风建设", "督查检查过多", "统筹督查检查事项", "党政办", "已完成", "督查事项减少40%"),
+    _row(12, "作风建设", "形式主义", "开展作风专项整治", "纪工委", "长期坚持", "", "长期坚持"),
+    _row(13, "从严治党", "主体责任传导不够", "制定主体责任清单", "组织办", "已完成", "制定清单56项"),
+    _row(14, "从严治党", "小微权力监督不够", "制定小微权力清单", "纪工委", "已销号", "制定清单28项"),
+    _row(15, "从严治党", "廉政风险排查不够", "开展廉政风险点排查", "纪工委", "已完成", "排查风险点134个"),
+    _row(16, "从严治党", "组织生活质量不高", "列席指导支部组织生活会", "组织办", "长期坚持", "", "长期坚持"),
+    _row(17, "从严治党", "警示教育不够", "开展警示教育", "纪工委", "正在整改", "", date(2025, 3, 31)),
+]  # fmt: skip
+
+INFO = [
+    ["项目", "内容"],
+    ["单位", "测试街道党工委"],
+    ["年度", "2024"],
+    ["会议", "民主生活会"],
+    ["成文日期", "2025年1月10日"],
+    ["存在问题", "1.理论武装还不够深入"],
+    ["", "2.整改推进还不够平衡"],
+    ["下一步打算", "一是持续深化理论武装"],
+    ["", "二是紧盯未完成事项"],
+]
+
+
+def write_ledger(
+    path: Path,
+    rows: list[list[object]] | None = None,
+    *,
+    title: str | None = TITLE,
+    info: list[list[object]] | None = None,
+) -> Path:
+    """A ledger workbook: optional title row, header row, data rows, optional 通报信息 sheet."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    date_format = workbook.add_format({"num_format": "yyyy/m/d"})
+    ws = workbook.add_worksheet("台账")
+    r = 0
+    if title:
+        ws.write_string(0, 0, title)
+        r = 1
+    for c, header in enumerate(HEADERS):
+        ws.write_string(r, c, header)
+    for i, row in enumerate(ROWS if rows is None else rows, start=r + 1):
+        for c, value in enumerate(row):
+            if isinstance(value, date):
+                ws.write_datetime(i, c, datetime(value.year, value.month, value.day), date_format)
+            elif isinstance(value, int | float):
+                ws.write_number(i, c, value)
+            elif value:
+                ws.write_string(i, c, str(value))
+    if info:
+        sheet = workbook.add_worksheet("通报信息")
+        for i, row in enumerate(info):
+            for c, value in enumerate(row):
+                if value:
+                    sheet.write_string(i, c, str(value))
+    workbook.close()
+    return path

@@ -1,0 +1,28 @@
+"""The Word 通报: context from the ledger, a GB/T 9704 template, safe rendering, optional PDF.
+
+Heavy libraries (docxtpl, python-docx, matplotlib) are imported inside the functions that use them.
+"""
+
+from toolkit.render.context import CONTEXT_KEYS, ReportOptions, build_context
+from toolkit.render.render import (
+    RenderResult,
+    build_report,
+    convert_to_pdf,
+    find_soffice,
+    render_document,
+    render_report,
+    write_default_template,
+)
+
+__all__ = [
+    "CONTEXT_KEYS",
+    "RenderResult",
+    "ReportOptions",
+    "build_context",
+    "build_report",
+    "convert_to_pdf",
+    "find_soffice",
+    "render_document",
+    "render_report",
+    "write_default_template",
+]

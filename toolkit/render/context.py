@@ -1,0 +1,565 @@
+"""Ledger + Stats (+ validation Report) → the plain dict a 通报 template is rendered with.
+
+Everything a template shows is computed here as text or numbers, so templates stay simple and a
+clerk editing one in Word only moves variables around. The keys are documented in
+docs/模板变量.md and listed in CONTEXT_KEYS (the template check compares against it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from toolkit.config import DEFAULT_CONFIG, Config
+from toolkit.model import Item, Ledger, Report
+from toolkit.stats import GroupStats, Stats, compute_stats, format_rate
+
+# top-level names a template may use (besides Jinja's own globals)
+CONTEXT_KEYS: dict[str, str] = {
+    "title": "通报标题，如“党工委2024年度民主生活会整改落实情况通报”",
+    "title_display": "排版用的标题：一行放不下时在“整改落实情况通报”前换行，使回行词意完整",
+    "unit": "单位（发文机关）",
+    "year": "年度，如“2024”",
+    "meeting": "会议或检查名称，如“民主生活会”",
+    "date": "成文日期，如“2025年1月15日”",
+    "as_of": "统计截止日期，如“2024年12月31日”",
+    "signature": "落款（默认同单位）",
+    "opening": "开头段落",
+    "summary": "总体情况句：共梳理问题…个，已完成整改…个，整改完成率…",
+    "total": "合计行：total.total、total.completed、total.long_term、total.pending、total.rate 等",
+    "dimensions": "各方面列表，每项有 number、name、heading、total、completed、long_term、pending、rate、"
+    "counts_text、prose、text、measures、outcomes",
+    "chart": "完成率柱状图（图片；没有中文字体或关闭图表时为空）",
+    "problems": "存在问题（用户填写的各条，已去掉编号）",
+    "problems_text": "存在问题段落：一是…。二是…。",
+    "facts": "台账数据反映的情况（各句）",
+    "facts_text": "台账数据反映的情况（一段）",
+    "overdue_depts": "超期未完成问题涉及的部门：每项有 name、count",
+    "plans": "下一步打算（各条，用户填写或默认）",
+    "plans_lead": "下一步打算的引导句",
+    "plans_text": "下一步打算段落：一是…。二是…。",
+    "annex": "是否附整改台账明细（真/假）",
+    "items": "全部问题明细，每项有 seq、dimension、problem、measures、lead、dept、owner、deadline、"
+    "progress、status、completed_on、outcome、evidence、remarks、row",
+    "validation": "校验结果：validation.errors、validation.warnings",
+    "rate_decimals": "完成率小数位数",
+}
+
+DEFAULT_MEETING = "民主生活会"
+DEFAULT_PLANS_TAIL = (
+    "对已完成整改的问题开展“回头看”，巩固整改成果，健全长效机制，以整改实效推动各项工作提质增效"
+)
+
+INFO_LABELS = {"unit": "单位", "year": "年度", "meeting": "会议", "date": "成文日期"}
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the caller may set; ``None`` means “take it from the workbook, else a default”."""
+
+    unit: str | None = None
+    year: str | int | None = None
+    meeting: str | None = None
+    date: str | date | None = None
+    annex: bool = False
+    chart: bool = True
+    prose_items: int = 12  # items per 方面 written as prose; the rest are pointed to the ledger
+    config: Config = DEFAULT_CONFIG
+
+
+@dataclass
+class Resolved:
+    unit: str
+    year: str
+    meeting: str
+    date: str
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- text helpers
+
+_DIGITS = "零一二三四五六七八九"
+_CN_NUM = "一二三四五六七八九十"
+_ENUM = re.compile(
+    rf"^\s*(?:[{_CN_NUM}]{{1,3}}是|[{_CN_NUM}]{{1,3}}\s*[、.．]|[（(]\s*[{_CN_NUM}\d]{{1,3}}\s*[)）]"
+    r"|\d{1,2}\s*[、.．)）](?!\d)|[①-⑳⑴-⒇])\s*"
+)
+_SPLIT = re.compile(
+    r"\n+"
+    rf"|(?<=[；;。！!？?])\s*(?=[{_CN_NUM}]{{1,3}}是|[（(]?[{_CN_NUM}\d]{{1,2}}[、.．)）](?!\d)|[①-⑳⑴-⒇])"
+    rf"|(?<=[，,])\s*(?=[二三四五六七八九十]是)"
+)
+_CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t\u3000]+(?=[{_CJK}])")
+_TRAIL = "；;，,。.、:： \t"
+
+
+def chinese_number(n: int) -> str:
+    """1 → 一, 10 → 十, 15 → 十五, 23 → 二十三 (Arabic from 100 on)."""
+    if n <= 0 or n >= 100:
+        return str(n)
+    tens, ones = divmod(n, 10)
+    if tens == 0:
+        return _DIGITS[ones]
+    head = "" if tens == 1 else _DIGITS[tens]
+    return head + "十" + (_DIGITS[ones] if ones else "")
+
+
+def tidy(text: object) -> str:
+    """Cell text with runs of spaces collapsed and spaces next to Chinese characters removed."""
+    if text is None:
+        return ""
+    value = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [" ".join(line.split()) for line in value.split("\n")]
+    value = "\n".join(line for line in lines if line)
+    return _SPACE_NEAR_CJK.sub("", value).strip()
+
+
+def clauses(text: object) -> list[str]:
+    """Split a cell into its points, dropping the clerk's numbering (一是/1./（1）/①) and end punctuation."""
+    value = tidy(text)
+    if not value:
+        return []
+    out = []
+    for piece in _SPLIT.split(value):
+        piece = _ENUM.sub("", piece.strip(), count=1).strip().rstrip(_TRAIL).strip()
+        if piece:
+            out.append(piece)
+    return out
+
+
+def sentence(parts: Sequence[str], joiner: str = "；") -> str:
+    """Join clauses into one sentence ending in 。 (unless it already ends in ！ or ？)."""
+    text = joiner.join(p for p in parts if p)
+    if not text:
+        return ""
+    return text if text[-1] in "。！？!?" else text + "。"
+
+
+def enumerate_points(points: Iterable[str]) -> str:
+    """'一是…。二是…。' the way a 通报 lists its points."""
+    out = []
+    for index, point in enumerate(points, start=1):
+        body = "；".join(clauses(point)) or tidy(point).rstrip(_TRAIL)
+        if body:
+            out.append(f"{chinese_number(index)}是{sentence([body])}")
+    return "".join(out)
+
+
+def format_cn_date(value: object) -> str:
+    """2024-12-31 / 2024/12/31 / 2024.12.31 / a date → '2024年12月31日'; other text stays as written."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return f"{value.year}年{value.month}月{value.day}日"
+    text = tidy(value)
+    match = re.fullmatch(
+        r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+0?0:00(?::00)?)?", text
+    )
+    if match:
+        y, m, d = (int(g) for g in match.groups())
+        try:
+            return format_cn_date(date(y, m, d))
+        except ValueError:
+            return text
+    return text
+
+
+def normalize_year(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    match = re.search(r"(\d{4})", str(value))
+    return match.group(1) if match else tidy(value).removesuffix("年度").removesuffix("年")
+
+
+_TITLE = re.compile(
+    r"^(?P<unit>.*?)(?P<year>\d{4})\s*年度?(?P<meeting>.*?)"
+    r"(?:检视|查摆|反馈|发现|指出)?(?:问题)?整改(?:落实)?(?:工作)?(?:情况)?(?:台账|清单|明细表?|一览表|统计表)"
+)
+
+
+def parse_title(title: str) -> dict[str, str]:
+    """Unit, year and meeting read off a ledger title like '党工委2024年度民主生活会整改台账'."""
+    match = _TITLE.search(tidy(title).replace("\n", ""))
+    if not match:
+        return {}
+    found = {k: v.strip(" -—_：:") for k, v in match.groupdict().items()}
+    return {k: v for k, v in found.items() if v}
+
+
+TITLE_CHARS_PER_LINE = 19  # 156 mm holds 20 characters of 2号 (22 pt); keep one for spacing around digits
+
+
+def title_display(title: str, unit: str, year: str) -> str:
+    """Break a long title where the words allow (GB/T 9704: 回行时词意完整、排列对称)."""
+    if text_width(title) <= TITLE_CHARS_PER_LINE:
+        return title
+    suffix = "整改落实情况通报"
+    head = title.removesuffix(suffix)
+    if head != title and text_width(head) <= TITLE_CHARS_PER_LINE:
+        return f"{head}\n{suffix}"
+    first = f"{unit}{year}年度"
+    rest = title[len(first) :]
+    if (
+        title.startswith(first)
+        and text_width(first) <= TITLE_CHARS_PER_LINE
+        and text_width(rest) <= TITLE_CHARS_PER_LINE
+    ):
+        return f"{first}\n{rest}"
+    return title
+
+
+def text_width(text: str) -> float:
+    """Width in characters of 3号 text: Chinese characters 1, Latin letters and digits about 0.5."""
+    return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
+
+
+# ---------------------------------------------------------------- resolution of 单位/年度/会议/日期
+
+
+def _sheet_value(info: dict, key: str) -> str:
+    value = info.get(key)
+    if isinstance(value, list):
+        value = "".join(str(v) for v in value)
+    if key == "date":
+        return format_cn_date(value) if value not in (None, "") else ""
+    if key == "year":
+        return normalize_year(value)
+    return tidy(value).replace("\n", "")
+
+
+def resolve_info(ledger: Ledger, options: ReportOptions, as_of: date) -> Resolved:
+    """单位/年度/会议/成文日期: the 通报信息 sheet first, then the options, then the ledger title, then defaults."""
+    info = ledger.info or {}
+    guess = parse_title(ledger.title or "")
+    notes: list[str] = []
+    values: dict[str, str] = {}
+    defaults = {
+        "unit": "",
+        "year": str(as_of.year),
+        "meeting": DEFAULT_MEETING,
+        "date": format_cn_date(as_of),
+    }
+    for key in ("unit", "year", "meeting", "date"):
+        sheet = _sheet_value(info, key)
+        raw_option = getattr(options, key)
+        option = ""
+        if raw_option not in (None, ""):
+            option = {"date": format_cn_date, "year": normalize_year}.get(key, tidy)(raw_option)
+        if sheet:
+            values[key] = sheet
+            if option and option != sheet:
+                notes.append(
+                    f"通报信息表已填写{INFO_LABELS[key]}“{sheet}”，命令行给出的“{option}”未采用，"
+                    f"如需更改请修改通报信息表。"
+                )
+        elif option:
+            values[key] = option
+        elif guess.get(key):
+            values[key] = guess[key]
+        else:
+            values[key] = defaults[key]
+    year, meeting = values["year"], values["meeting"]
+    for prefix in (f"{year}年度", f"{year}年"):
+        if year and meeting.startswith(prefix):
+            meeting = meeting[len(prefix) :]
+    return Resolved(values["unit"], year, meeting or DEFAULT_MEETING, values["date"], notes)
+
+
+# ---------------------------------------------------------------- counts as prose
+
+
+def counts_text(g: GroupStats, decimals: int, *, lead: str = "共") -> str:
+    """'共梳理问题17个，已完成整改12个，整改完成率70.6%；长期坚持3个，正在推进2个'."""
+    if g.total == 0:
+        return f"{lead}梳理问题0个"
+    text = f"{lead}梳理问题{g.total}个，已完成整改{g.completed}个，整改完成率{format_rate(g.rate, decimals)}"
+    rest = []
+    if g.long_term:
+        rest.append(f"长期坚持{g.long_term}个")
+    if g.pending:
+        rest.append(f"正在推进{g.pending}个")
+    if rest:
+        text += "；" + "，".join(rest)
+    return text
+
+
+def _item_sentence(item: Item, config: Config) -> tuple[str, list[str], list[str]]:
+    measures = clauses(item.get("measures"))
+    outcome = clauses(item.get("outcome"))
+    done = item.status in ("completed", "closed")
+    tail = outcome
+    if not tail and not done:
+        # the progress column, unless it only repeats a status word
+        tail = [c for c in clauses(item.get("progress")) if config.status_for(c) is None]
+    body = "；".join(measures)
+    if tail:
+        body = f"{body}，{'；'.join(tail)}" if body else "；".join(tail)
+    return sentence([body]), measures, outcome
+
+
+def _prose_key(item: Item) -> tuple[str, str, str]:
+    done = item.status in ("completed", "closed")
+    return item.get("measures"), item.get("outcome"), "" if done else item.get("progress")
+
+
+def dimension_prose(
+    items: Sequence[Item], limit: int, config: Config, *, annex: bool
+) -> tuple[str, list[str], list[str]]:
+    """The measures and outcomes of a 方面's first ``limit`` distinct items as running text.
+
+    Only the items written out are parsed, so a 100k-row ledger costs no more than a small one.
+    """
+    distinct: dict[tuple[str, str, str], Item] = {}
+    for item in items:
+        key = _prose_key(item)
+        if key not in distinct and any(key):
+            distinct[key] = item
+    seen: set[str] = set()
+    sentences: list[str] = []
+    measures: list[str] = []
+    outcomes: list[str] = []
+    for item in list(distinct.values())[:limit]:
+        text, item_measures, item_outcomes = _item_sentence(item, config)
+        measures.extend(item_measures)
+        outcomes.extend(item_outcomes)
+        if text and text not in seen:
+            seen.add(text)
+            sentences.append(text)
+    prose = "".join(sentences)
+    rest = len(distinct) - limit
+    if rest > 0:
+        where = "附件" if annex else "整改台账"
+        prose += f"其余{rest}个问题的整改措施详见{where}。"
+    return prose, measures, outcomes
+
+
+# ---------------------------------------------------------------- 存在问题 and 下一步打算
+
+
+def _status_breakdown(g: GroupStats) -> str:
+    parts = []
+    if g.long_term:
+        parts.append(f"长期坚持{g.long_term}个")
+    if g.pending:
+        detail = []
+        if g.not_started:
+            detail.append(f"尚未启动{g.not_started}个")
+        if g.extended:
+            detail.append(f"申请延期{g.extended}个")
+        if g.unknown:
+            detail.append(f"状态未填写或无法识别{g.unknown}个")
+        text = f"正在推进{g.pending}个"
+        if detail:
+            text += f"（含{'、'.join(detail)}）"
+        parts.append(text)
+    return "、".join(parts)
+
+
+def facts(
+    ledger: Ledger, stats: Stats, as_of: date, decimals: int, config: Config
+) -> tuple[list[str], list[dict]]:
+    """What the data shows: unfinished items, overdue ones with their departments, the weakest 方面."""
+    total = stats.total
+    as_of_text = format_cn_date(as_of)
+    out: list[str] = []
+    unfinished = total.total - total.completed
+    if total.total == 0:
+        return [f"截至{as_of_text}，台账中暂无需要统计的问题。"], []
+    if unfinished == 0:
+        out.append(f"从台账情况看，截至{as_of_text}，所列{total.total}个问题已全部完成整改。")
+        return out, []
+    out.append(
+        f"从台账情况看，截至{as_of_text}，尚有{unfinished}个问题未完成整改，其中{_status_breakdown(total)}。"
+    )
+    depts: list[dict] = []
+    if total.overdue:
+        overdue_rows = set(total.overdue_rows)
+        overdue_items = [item for item in ledger.items if item.row in overdue_rows]
+        by_dept = compute_stats(overdue_items, as_of, by="dept", config=config)
+        depts = [
+            {"name": g.name, "count": g.overdue}
+            for g in sorted(by_dept.groups, key=lambda g: -g.overdue)
+            if g.overdue
+        ]
+        names = "、".join(f"{d['name']}（{d['count']}个）" for d in depts[:8])
+        more = f"等{len(depts)}个部门" if len(depts) > 8 else ""
+        out.append(f"已超过整改时限仍未完成的问题{total.overdue}个，涉及{names}{more}，需加快推进。")
+    rated = [g for g in stats.groups if g.rate is not None]
+    if len(rated) > 1:
+        low = min(rated, key=lambda g: g.rate)
+        high = max(rated, key=lambda g: g.rate)
+        if low.rate < high.rate:
+            out.append(f"从各方面看，{low.name}方面整改完成率为{format_rate(low.rate, decimals)}，相对较低。"
+                       .replace("方面方面", "方面"))  # fmt: skip
+    return out, depts
+
+
+def default_plans(stats: Stats) -> list[str]:
+    total = stats.total
+    plans = []
+    pending = total.pending
+    if pending:
+        plans.append(
+            f"对尚未完成整改的{pending}个问题，逐项明确责任领导、责任部门和完成时限，"
+            "挂账督办、跟踪问效，完成一个、销号一个，确保按期整改到位"
+        )
+    if total.overdue:
+        plans.append(
+            f"对已超过整改时限的{total.overdue}个问题，逐项分析原因，倒排工期、压实责任，限期整改到位"
+        )
+    if total.long_term:
+        plans.append(
+            f"对需要长期坚持的{total.long_term}个问题，建立常态化工作机制，定期调度、持续推进，"
+            "防止问题反弹回潮"
+        )
+    plans.append(DEFAULT_PLANS_TAIL)
+    return plans
+
+
+def _list_value(info: dict, key: str) -> list[str]:
+    value = info.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split("\n")
+    out = []
+    for v in value:
+        text = tidy(v)
+        if text:
+            out.append(text)
+    return out
+
+
+# ---------------------------------------------------------------- the context
+
+
+def _group_dict(g: GroupStats, decimals: int) -> dict:
+    return {
+        "name": g.name,
+        "total": g.total,
+        "completed": g.completed,
+        "closed": g.closed,
+        "long_term": g.long_term,
+        "pending": g.pending,
+        "in_progress": g.in_progress,
+        "not_started": g.not_started,
+        "overdue": g.overdue,
+        "excluded": g.excluded,
+        "rate": format_rate(g.rate, decimals),
+    }
+
+
+def heading_for(number: int, name: str) -> str:
+    """'（一）理论学习方面。' — the name as in the ledger, '方面' added unless it is there already."""
+    clean = tidy(name).replace("\n", "").rstrip(_TRAIL)
+    if not clean.endswith("方面"):
+        clean += "方面"
+    return f"（{chinese_number(number)}）{clean}。"
+
+
+def item_dict(index: int, item: Item, config: Config) -> dict:
+    values = {key: tidy(item.get(key)) for key in (
+        "seq", "source", "problem", "measures", "lead", "dept", "owner", "deadline", "progress",
+        "completed_on", "outcome", "evidence", "remarks")}  # fmt: skip
+    values["dimension"] = tidy(item.dimension)
+    status_text = tidy(item.get("status"))
+    if item.status is not None:
+        status_text = config.status_spec(item.status).label
+    values["status"] = status_text
+    values["seq"] = values["seq"] or str(index)
+    values["row"] = item.row
+    return values
+
+
+def build_context(
+    ledger: Ledger,
+    stats: Stats,
+    *,
+    as_of: date,
+    report: Report | None = None,
+    options: ReportOptions | None = None,
+) -> tuple[dict, list[str]]:
+    """The template context and notes for the user (e.g. a command-line value that was not used)."""
+    options = options or ReportOptions()
+    config = options.config
+    decimals = config.rate_decimals
+    resolved = resolve_info(ledger, options, as_of)
+    info = ledger.info or {}
+    unit, year, meeting = resolved.unit, resolved.year, resolved.meeting
+    as_of_text = format_cn_date(as_of)
+    title = f"{unit}{year}年度{meeting}整改落实情况通报"
+
+    by_dimension: dict[str, list[Item]] = {}
+    for item in ledger.items:
+        if item.status == "excluded":
+            continue
+        by_dimension.setdefault(item.dimension or "（未填写）", []).append(item)
+
+    dimensions = []
+    for number, g in enumerate((g for g in stats.groups if g.total), start=1):
+        items = by_dimension.get(g.name, [])
+        prose, measures, outcomes = dimension_prose(items, options.prose_items, config, annex=options.annex)
+        counts = sentence([counts_text(g, decimals, lead="该方面共")]) if g.total else ""
+        entry = _group_dict(g, decimals)
+        entry.update(
+            number=f"（{chinese_number(number)}）",
+            heading=heading_for(number, g.name),
+            counts_text=counts,
+            prose=prose,
+            text=counts + prose,
+            measures=measures,
+            outcomes=outcomes,
+        )
+        dimensions.append(entry)
+
+    summary = f"截至{as_of_text}，{counts_text(stats.total, decimals)}。"
+    if stats.total.excluded:
+        summary += f"另有{stats.total.excluded}个问题已合并或不适用，未计入总数。"
+
+    problems = _list_value(info, "problems")
+    fact_list, overdue_depts = facts(ledger, stats, as_of, decimals, config)
+    plans = _list_value(info, "plans") or default_plans(stats)
+    subject = unit or "我们"
+    opening = (
+        f"{year}年度{meeting}召开以后，{unit}领导班子主动反思，对照整改清单，"
+        "做到边学习、边查找、边改进。现将整改落实情况通报如下："
+    )
+    context = {
+        "title": title,
+        "title_display": title_display(title, unit, year),
+        "unit": unit,
+        "year": year,
+        "meeting": meeting,
+        "date": resolved.date,
+        "as_of": as_of_text,
+        "signature": unit,
+        "opening": opening,
+        "summary": summary,
+        "total": _group_dict(stats.total, decimals),
+        "dimensions": dimensions,
+        "chart": "",
+        "problems": problems,
+        "problems_text": enumerate_points(problems),
+        "facts": fact_list,
+        "facts_text": "".join(fact_list),
+        "overdue_depts": overdue_depts,
+        "plans": plans,
+        "plans_lead": f"{subject}将继续采取有力措施，确保整改取得实效。",
+        "plans_text": enumerate_points(plans),
+        "annex": bool(options.annex),
+        "items": [item_dict(i, item, config) for i, item in enumerate(ledger.items, start=1)]
+        if options.annex
+        else [],
+        "validation": {
+            "errors": report.errors if report else 0,
+            "warnings": report.warnings if report else 0,
+        },
+        "rate_decimals": decimals,
+    }
+    assert set(context) == set(CONTEXT_KEYS), set(context) ^ set(CONTEXT_KEYS)
+    return context, resolved.notes

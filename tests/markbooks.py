@@ -27,9 +27,11 @@ def tiny_png() -> bytes:
     )
 
 
-def fake_vba() -> bytes:
-    """Stand-in bytes for xl/vbaProject.bin: we only prove they are carried over unchanged."""
-    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8
+def ledger_vba() -> bytes:
+    """The real vbaProject.bin of the ledger workbook (macros + xlwings), as ``toolkit.vba`` builds it."""
+    from toolkit.vba import ledger_vba_project
+
+    return ledger_vba_project(("Sheet1", "Sheet2"))
 
 
 X14_DROPDOWN = (
@@ -86,7 +88,7 @@ def full_workbook(tmp: Path, *, vba: bool = False, rows: int = 12, name: str = "
     wb.define_name("台账!本表区域", f"=台账!$A$1:$I${rows + 1}")
     if vba:
         vba_file = tmp / "vbaProject.bin"
-        vba_file.write_bytes(fake_vba())
+        vba_file.write_bytes(ledger_vba())
         wb.add_vba_project(str(vba_file))
         wb.set_vba_name()
     wb.close()

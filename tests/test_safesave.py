@@ -301,3 +301,29 @@ def test_cli_clear_on_an_open_workbook_leaves_it_alone(tmp_path):
 def test_cli_clear_of_a_missing_file(tmp_path):
     run = run_ledger("clear", tmp_path / "没有.xlsx")
     assert run.code == 2 and "找不到" in run.err and "Traceback" not in run.err
+
+
+def test_a_symlinked_workbook_stays_a_link(book, tmp_path):
+    link = tmp_path / "link" / "台账.xlsx"
+    link.parent.mkdir()
+    link.symlink_to(book)
+    raw = book.read_bytes()
+    result = filemarks.mark_file(link, *ledger_and_report(link))
+    assert link.is_symlink() and not result.to_copy
+    assert book.read_bytes() != raw and result.backup.read_bytes() == raw
+    assert result.backup.parent == book.parent / safesave.BACKUP_DIR
+
+
+def test_no_findings_still_replaces_old_marks(book):
+    raw = book.read_bytes()
+    filemarks.mark_file(book, *ledger_and_report(book))
+    ledger, _ = ledger_and_report(book)
+    result = filemarks.mark_file(book, ledger, Report(str(book), "台账", date(2024, 12, 31), 12, []))
+    assert result.stats.cells == 0 and result.stats.comments == 0
+    from openpyxl import load_workbook
+
+    wb = load_workbook(book)
+    assert [[c.value for c in r] for r in wb["校验结果"].iter_rows()][1][4] == "未发现问题。"
+    assert wb["台账"]["F4"].comment is None
+    filemarks.clear_file(book)
+    assert read_parts(book.read_bytes()) == read_parts(raw)

@@ -565,6 +565,9 @@ def result_sheet_xml(
         if f.row and f.column and re.fullmatch(r"[A-Za-z]{1,3}", str(f.column)):
             loc = xml_attr(f"{quoted}!{str(f.column).upper()}{int(f.row)}")
             links.append(f'<hyperlink ref="C{r}" location="{loc}" display="{xml_attr(where)}"/>')
+    if not findings:
+        r += 1
+        rows.append(f'<row r="{r}">' + text_cell(f"E{r}", "未发现问题。") + "</row>")
     if truncated:
         r += 1
         rows.append(f'<row r="{r}">' + text_cell(f"E{r}", f"另有 {truncated} 条问题未列出。") + "</row>")

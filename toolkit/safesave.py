@@ -155,8 +155,9 @@ def replace_file(
 
     ``verify(temp_path)`` reads the written file back and raises when anything is off.
     """
-    path = Path(path)
-    locks = lock_files(path)
+    link = Path(path)
+    path = Path(os.path.realpath(link))  # a symlink stays a link: the file it points to is replaced
+    locks = lock_files(path) + (lock_files(link) if link != path else [])
     if locks:
         raise FileInUseError(
             f"“{path.name}”正在被 Excel/WPS 打开（发现“{locks[0].name}”），原文件未改动，请关闭后再运行。"

@@ -43,12 +43,12 @@ class SaveResult:
 
 
 def lock_files(path: Path) -> list[Path]:
-    """Lock files that say ``path`` is open: ``~$name`` (Excel, WPS; long names lose two characters)
-    and ``.~lock.name#`` (LibreOffice)."""
+    """Lock files that say ``path`` is open: ``~$name`` (Excel, WPS) and ``.~lock.name#`` (LibreOffice).
+
+    (Word shortens long names to ``~$`` + name[2:]; Excel does not, and checking that form too would
+    mistake the lock of ``台账.xlsx`` for one of ``新台账.xlsx``.)"""
     folder, name = path.parent, path.name
     candidates = [folder / f"~${name}", folder / f".~lock.{name}#"]
-    if len(path.stem) > 2:
-        candidates.append(folder / f"~${name[2:]}")
     return [c for c in candidates if c.exists()]
 
 

@@ -642,3 +642,33 @@ def test_directory_entries_in_the_zip_are_kept(tmp_path):
     out, _ = mark_package(raw, "台账", findings_for(12), label="d.xlsx")
     assert "xl/" in zipfile.ZipFile(io.BytesIO(out)).namelist()
     assert read_parts(clear_package(out)[0]) == read_parts(raw)
+
+
+def _excel_made() -> list[Path]:
+    """Workbooks saved by Excel itself (shipped with xlwings): real-world packages, VBA included."""
+    import xlwings
+
+    folder = Path(xlwings.__file__).parent
+    return [p for p in (folder / "quickstart.xlsm", folder / "quickstart_standalone.xlsm") if p.exists()]
+
+
+@pytest.mark.parametrize("source", _excel_made(), ids=lambda p: p.name)
+def test_excel_made_workbooks_mark_and_clear_exactly(source):
+    raw = source.read_bytes()
+    findings = [
+        Finding("x", "error", 1, "A", None, "", "a"),
+        Finding("x", "warning", 3, "C", None, "", "=b"),
+        Finding("x", "error", 50, "B", None, "", "c"),
+    ]
+    out, stats = mark_package(raw, "Sheet1", findings, label=source.name)
+    assert stats.cells == 3 and stats.comments == 3
+    before, after = read_parts(raw), read_parts(out)
+    for name in (
+        "xl/vbaProject.bin",
+        "xl/worksheets/sheet2.xml",
+        "xl/sharedStrings.xml",
+        "xl/theme/theme1.xml",
+    ):
+        assert after[name] == before[name]
+    assert mark_package(out, "Sheet1", findings, label=source.name)[0] == out
+    assert read_parts(clear_package(out)[0]) == before

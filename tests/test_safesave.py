@@ -330,7 +330,7 @@ def test_no_findings_still_replaces_old_marks(book):
 
 
 def test_the_lock_of_another_workbook_does_not_count(book):
-    (book.parent / "~$账.xlsx").write_bytes(b"")  # not ours: 台账.xlsx minus two characters
+    (book.parent / "~$账.xlsx").write_bytes(b"")  # locks of other workbooks
     (book.parent / "~$其他.xlsx").write_bytes(b"")
     assert safesave.lock_files(book) == []
     result = filemarks.mark_file(book, *ledger_and_report(book))

@@ -481,14 +481,15 @@ def comment_xml(ref: str, author_id: int, messages: list[str]) -> bytes:
     ).encode()
 
 
-def vml_shape(shape_id: int, row: int, col: int) -> bytes:
-    """A hidden note box for the cell at 1-based (row, col), as Excel writes one."""
+def vml_shape(shape_id: int, row: int, col: int, declare: bool = True) -> bytes:
+    """A hidden note box for the cell at 1-based (row, col), as Excel writes one. ``declare`` adds the
+    v/o/x namespace declarations, needed when the drawing's root does not bind those prefixes."""
     r0, c0 = row - 1, col - 1
     top = min(max(r0 - 1, 0), MAX_ROW - 5)
     left = min(c0 + 1, MAX_COL - 3)
     anchor = f"{left}, 15, {top}, 10, {left + 2}, 15, {top + 4}, 4"
     return (
-        f'<v:shape {VML_NS_DECL} id="_x0000_s{shape_id}" type="#_x0000_t202" '
+        f'<v:shape {VML_NS_DECL if declare else ""} id="_x0000_s{shape_id}" type="#_x0000_t202" '
         'style="position:absolute;margin-left:59.25pt;margin-top:1.5pt;width:180pt;height:80pt;z-index:1;'
         'visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto">'
         '<v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
@@ -855,8 +856,17 @@ def mark_package(
         if not re.search(rb"<(?:[\w.-]+:)?shapetype\b[^>]*\bid=\"_x0000_t202\"", vdata):
             added += SHAPETYPE_202.encode()
             crec["vml"]["shapetype_added"] = True
+        root_tag = vdata[: vdata.find(b">") + 1]
+        declared = all(
+            f'xmlns:{p}="{u}"'.encode() in root_tag
+            for p, u in (
+                ("v", "urn:schemas-microsoft-com:vml"),
+                ("o", "urn:schemas-microsoft-com:office:office"),
+                ("x", "urn:schemas-microsoft-com:office:excel"),
+            )
+        )
         shapes = [
-            vml_shape(next_id + i, m.row, m.col)
+            vml_shape(next_id + i, m.row, m.col, declare=not declared)
             for i, m in enumerate(sorted(to_comment, key=lambda m: (m.row, m.col)))
         ]
         added += b"".join(shapes)

@@ -672,3 +672,16 @@ def test_excel_made_workbooks_mark_and_clear_exactly(source):
         assert after[name] == before[name]
     assert mark_package(out, "Sheet1", findings, label=source.name)[0] == out
     assert read_parts(clear_package(out)[0]) == before
+
+
+def test_rows_written_in_an_unusual_form_are_scanned_in_full(tmp_path):
+    path = full_workbook(tmp_path)
+    # r last and single-quoted: not the '<row r="' form, so every row is scanned the slow way
+    _rewrite_sheet(path, lambda s: re.sub(rb'<row r="(\d+)"([^>]*?)(/?)>', rb"<row\2 r='\1'\3>", s))
+    raw = path.read_bytes()
+    out, stats = mark_package(raw, "台账", findings_for(12), label=path.name)
+    assert stats.cells == 8
+    assert read_parts(clear_package(out)[0]) == read_parts(raw)
+    _rewrite_sheet(path, lambda s: re.sub(rb"<row([^>]*?) r='\d+'", rb"<row\1", s, count=1))
+    with pytest.raises(ooxml.Unpatchable, match="行号"):
+        mark_package(path.read_bytes(), "台账", findings_for(12), label=path.name)

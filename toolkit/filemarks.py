@@ -301,8 +301,6 @@ def _new_cell(ref: str, s: int) -> bytes:
 
 def mark_cells(scan: ooxml.SheetScan, marks: dict[tuple[int, int], CellMark], styles: StylesPatch):
     """Edits that give each marked cell our format, plus the record to undo them."""
-    rows = {r.r: r for r in scan.rows}
-    row_starts = sorted(rows)
     edits: list[tuple[int, int, bytes]] = []
     cells_rec: list[dict] = []
     rows_rec: list[dict] = []
@@ -324,8 +322,9 @@ def mark_cells(scan: ooxml.SheetScan, marks: dict[tuple[int, int], CellMark], st
 
     import bisect
 
+    numbers: list[int] | None = None  # row numbers in order, only when a row must be created
     for r, row_marks in by_row.items():
-        row = rows.get(r)
+        row = scan.row(r)
         new_cells: list[tuple[int, bytes]] = []  # (col, bytes) of cells to create in this row
         for mark in row_marks:
             cell = row.find_cell(mark.ref) if row else None
@@ -368,8 +367,10 @@ def mark_cells(scan: ooxml.SheetScan, marks: dict[tuple[int, int], CellMark], st
         if row is None:
             body = b"".join(b for _, b in new_cells)
             el = f'<row r="{r}">'.encode() + body + b"</row>"
-            i = bisect.bisect_right(row_starts, r)
-            at = rows[row_starts[i]].start if i < len(row_starts) else scan.data_end
+            if numbers is None:
+                numbers = [x.r for x in scan.rows]
+            i = bisect.bisect_right(numbers, r)
+            at = scan.rows[i].start if i < len(numbers) else scan.data_end
             edits.append((at, at, el))
             rows_rec.append({"r": r, "kind": "new"})
         elif row.empty:
@@ -394,7 +395,6 @@ def unmark_cells(scan: ooxml.SheetScan, cells_rec: list[dict], rows_rec: list[di
     what the sheet must look like afterwards: (edits, rows removed, cells removed, ref -> style)."""
     removed_rows = removed_cells = 0
     styles: dict[str, str | None] = {}
-    rows = {r.r: r for r in scan.rows}
     edits: list[tuple[int, int, bytes]] = []
     handled_rows: set[int] = set()
     row_kind = {rr["r"]: rr for rr in rows_rec}
@@ -404,7 +404,7 @@ def unmark_cells(scan: ooxml.SheetScan, cells_rec: list[dict], rows_rec: list[di
         m = ooxml.REF_RE.fullmatch(rec["ref"])
         ours_by_row.setdefault(int(m.group(2)), []).append(rec)
     for r, rr in row_kind.items():
-        row = rows.get(r)
+        row = scan.row(r)
         if row is None or row.empty:
             continue
         expected = {
@@ -427,7 +427,7 @@ def unmark_cells(scan: ooxml.SheetScan, cells_rec: list[dict], rows_rec: list[di
         r = int(ooxml.REF_RE.fullmatch(rec["ref"]).group(2))
         if r in handled_rows:
             continue
-        row = rows.get(r)
+        row = scan.row(r)
         cell = row.find_cell(rec["ref"]) if row else None
         if cell is None:
             continue
@@ -735,7 +735,7 @@ def mark_package(
     _check_sheet_rels(sheet_rels)
     sheet_data = pkg.require(ledger.part)
     scan = ooxml.scan_sheet(sheet_data, ledger.part)
-    stats.rows_before = len(scan.rows)
+    stats.rows_before = scan.n_rows
     marks = _to_merge_anchors(plan_marks(findings), scan)
     styles = StylesPatch(pkg, styles_rel.target)
     record: dict = {
@@ -902,7 +902,7 @@ def mark_package(
             record["sheet_data_tag"] = [tag.decode(), open_tag.decode()]
 
     new_sheet = apply_edits(sheet_data, edits)
-    stats.rows_after = len(scan.rows) + sum(1 for r in rows_rec if r["kind"] == "new")
+    stats.rows_after = scan.n_rows + sum(1 for r in rows_rec if r["kind"] == "new")
     ooxml.check_patched_sheet(
         new_sheet,
         ledger.part,
@@ -1049,7 +1049,7 @@ def _clear_in(pkg: Package, stats: ClearStats, check: bool = True) -> None:
                 sdata = sdata.replace(open_tag + b"</sheetData>", orig, 1)
             if check:
                 ooxml.check_patched_sheet(
-                    sdata, ledger.part, len(scan.rows) - removed_rows, scan.n_cells - removed_cells, styles
+                    sdata, ledger.part, scan.n_rows - removed_rows, scan.n_cells - removed_cells, styles
                 )
             pkg.set(ledger.part, sdata)
 

@@ -683,7 +683,6 @@ def _scan_cells(data: bytes, row: RowTag) -> list[CellTag]:
 @dataclass
 class SheetScan:
     data: bytes
-    rows: list[RowTag]
     data_start: int  # just after <sheetData>
     data_end: int  # start of </sheetData>
     tail: list[TopElement]  # top-level elements after sheetData
@@ -692,6 +691,88 @@ class SheetScan:
     cols: list[tuple[int, int, int | None]]  # (min, max, style) from <cols>
     empty_tag: tuple[int, int] | None = None  # span of a self-closing <sheetData/>
     n_cells: int = 0  # <c> elements in sheetData
+    n_rows: int = 0  # <row> elements in sheetData
+    plain_rows: bool = False  # every row starts '<row r="' (then a row is found by a byte search)
+    _rows: list[RowTag] | None = None
+    _by_r: dict[int, RowTag] | None = None
+    _found: dict[int, RowTag | None] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> list[RowTag]:
+        """Every row, in order (a full scan, done once and only when needed)."""
+        if self._rows is None:
+            self._rows = _scan_rows(self.data, self.data_start, self.data_end)
+            self._by_r = {r.r: r for r in self._rows}
+        return self._rows
+
+    def row(self, r: int) -> RowTag | None:
+        """The row numbered ``r``, or None when the sheet has no such row."""
+        if self._by_r is not None or not self.plain_rows:
+            self.rows  # noqa: B018 - fills _by_r
+            return self._by_r.get(r)
+        if r not in self._found:
+            self._found[r] = self._find_row(r)
+        return self._found[r]
+
+    def _find_row(self, r: int) -> RowTag | None:
+        # Every row tag starts '<row r="' (checked by counting), '<' never occurs in text, and the
+        # closing quote is part of the needle: a hit is exactly row r.
+        data = self.data
+        needle = b'<row r="%d"' % r
+        at = data.find(needle, self.data_start, self.data_end)
+        if at < 0:
+            return None
+        gt = data.find(b">", at + len(needle), self.data_end)
+        if gt < 0:
+            raise Unpatchable("工作表行标记不完整")
+        raw = data[at + 4 : gt]
+        row = RowTag(data, r, at, gt + 1, raw.endswith(b"/"), raw)
+        if not row.empty:
+            close = data.find(b"</row>", gt, self.data_end)
+            nxt = data.find(b"<row", gt, self.data_end)
+            if close < 0 or 0 <= nxt < close:
+                raise Unpatchable("工作表行标记不完整")
+            row.close_start, row.end = close, close + len(b"</row>")
+        return row
+
+
+def _count_tags(seg: bytes, name: bytes) -> int:
+    return sum(seg.count(b"<" + name + end) for end in (b" ", b">", b"/", b"\n", b"\t", b"\r"))
+
+
+def _scan_rows(data: bytes, data_start: int, data_end: int) -> list[RowTag]:
+    rows: list[RowTag] = []
+    current: RowTag | None = None
+    for t in ROW_RE.finditer(data, data_start, data_end):
+        closing, raw = t.group(1), t.group(2)
+        if closing:
+            if current is None:
+                raise Unpatchable("工作表行标记不完整")
+            current.close_start = t.start()
+            current.end = t.end()
+            rows.append(current)
+            current = None
+            continue
+        if current is not None:
+            raise Unpatchable("工作表行标记不完整")
+        if raw[:4] == b' r="' and (q := raw.find(b'"', 4)) > 4 and raw[4:q].isdigit():
+            r_num = int(raw[4:q])  # the usual form, read without a regex
+        else:
+            rm = ROW_R_RE.search(raw)
+            if rm is None:
+                raise Unpatchable("工作表中有未标明行号的行")
+            r_num = int(rm.group(1))
+        row = RowTag(data, r_num, t.start(), t.end(), raw.endswith(b"/"), raw)
+        if row.empty:
+            rows.append(row)
+        else:
+            current = row
+    if current is not None:
+        raise Unpatchable("工作表行标记不完整")
+    numbers = [r.r for r in rows]
+    if any(a >= b for a, b in itertools.pairwise(numbers)):
+        raise Unpatchable("工作表中行的顺序异常")
+    return rows
 
 
 def scan_sheet(data: bytes, part: str) -> SheetScan:
@@ -722,40 +803,14 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
         if data_end < 0:
             raise Unpatchable("工作表数据区不完整")
         tail_start = data_end + len(b"</sheetData>")
-    rows: list[RowTag] = []
-    current: RowTag | None = None
-    for t in ROW_RE.finditer(data, data_start, data_end):
-        closing, raw = t.group(1), t.group(2)
-        if closing:
-            if current is None:
-                raise Unpatchable("工作表行标记不完整")
-            current.close_start = t.start()
-            current.end = t.end()
-            rows.append(current)
-            current = None
-            continue
-        if current is not None:
-            raise Unpatchable("工作表行标记不完整")
-        if raw[:4] == b' r="' and (q := raw.find(b'"', 4)) > 4 and raw[4:q].isdigit():
-            r_num = int(raw[4:q])  # the usual form, read without a regex
-        else:
-            rm = ROW_R_RE.search(raw)
-            if rm is None:
-                raise Unpatchable("工作表中有未标明行号的行")
-            r_num = int(rm.group(1))
-        row = RowTag(data, r_num, t.start(), t.end(), raw.endswith(b"/"), raw)
-        if row.empty:
-            rows.append(row)
-        else:
-            current = row
-    if current is not None:
-        raise Unpatchable("工作表行标记不完整")
     seg = data[data_start:data_end]
     if b"xmlns" in seg or b"<c:" in seg:
         raise Unpatchable("工作表的写法无法安全修改")
     n_cells = len(C_OPEN_RE.findall(seg))
     if seg.count(b'<c r="') != n_cells and len(C_REF_RE.findall(seg)) != n_cells:
         raise Unpatchable("工作表中有未标明位置的单元格")
+    n_rows = _count_tags(seg, b"row")
+    plain_rows = seg.count(b'<row r="') == n_rows
     end_m = data.rfind(b"</worksheet>")
     if end_m < 0:
         raise Unpatchable("工作表不完整")
@@ -773,7 +828,14 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
                 except (KeyError, ValueError):
                     continue
     prefix = next((k[6:] for k, v in root_attrs.items() if k.startswith("xmlns:") and v == REL_NS), None)
-    return SheetScan(data, rows, data_start, data_end, tail, end_m, prefix, cols, empty_tag, n_cells)
+    scan = SheetScan(
+        data, data_start, data_end, tail, end_m, prefix, cols, empty_tag, n_cells, n_rows, plain_rows
+    )
+    if not plain_rows:
+        scan.rows  # noqa: B018 - unusual row tags: scan (and check) them all now
+        if len(scan.rows) != n_rows:
+            raise Unpatchable("工作表的写法无法安全修改")
+    return scan
 
 
 def check_patched_sheet(data: bytes, part: str, rows: int, cells: int, styles: dict[str, str | None]) -> None:

@@ -696,6 +696,8 @@ class SheetScan:
     _rows: list[RowTag] | None = None
     _by_r: dict[int, RowTag] | None = None
     _found: dict[int, RowTag | None] = field(default_factory=dict)
+    _cursor: tuple[int, int] = (0, 0)  # (row number, offset after it) of the last row found
+    _misses: int = 0
 
     @property
     def rows(self) -> list[RowTag]:
@@ -711,6 +713,9 @@ class SheetScan:
             self.rows  # noqa: B018 - fills _by_r
             return self._by_r.get(r)
         if r not in self._found:
+            if self._misses > 8 or len(self._found) > 20_000:
+                self.rows  # noqa: B018 - many lookups or misses: one full scan is cheaper
+                return self._by_r.get(r)
             self._found[r] = self._find_row(r)
         return self._found[r]
 
@@ -719,8 +724,13 @@ class SheetScan:
         # closing quote is part of the needle: a hit is exactly row r.
         data = self.data
         needle = b'<row r="%d"' % r
-        at = data.find(needle, self.data_start, self.data_end)
+        at = -1
+        if r > self._cursor[0]:  # rows are in ascending order: look on from the last hit first
+            at = data.find(needle, self._cursor[1], self.data_end)
         if at < 0:
+            at = data.find(needle, self.data_start, self.data_end)
+        if at < 0:
+            self._misses += 1
             return None
         gt = data.find(b">", at + len(needle), self.data_end)
         if gt < 0:
@@ -733,6 +743,7 @@ class SheetScan:
             if close < 0 or 0 <= nxt < close:
                 raise Unpatchable("工作表行标记不完整")
             row.close_start, row.end = close, close + len(b"</row>")
+        self._cursor = (r, row.end)
         return row
 
 

@@ -685,3 +685,14 @@ def test_rows_written_in_an_unusual_form_are_scanned_in_full(tmp_path):
     _rewrite_sheet(path, lambda s: re.sub(rb"<row([^>]*?) r='\d+'", rb"<row\1", s, count=1))
     with pytest.raises(ooxml.Unpatchable, match="行号"):
         mark_package(path.read_bytes(), "台账", findings_for(12), label=path.name)
+
+
+def test_names_the_user_scoped_to_our_sheet_go_with_it(tmp_path):
+    path = full_workbook(tmp_path)
+    raw = path.read_bytes()
+    out, _ = mark_package(raw, "台账", findings_for(12), label=path.name)
+    parts = read_parts(out)
+    name = '<definedName name="_xlnm.Print_Titles" localSheetId="2">校验结果!$1:$1</definedName>'.encode()
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b"</definedNames>", name + b"</definedNames>")
+    cleared, _ = clear_package(write_parts(out, parts))
+    assert read_parts(cleared)["xl/workbook.xml"] == read_parts(raw)["xl/workbook.xml"]

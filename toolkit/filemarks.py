@@ -1011,8 +1011,7 @@ def _clear_in(pkg: Package, stats: ClearStats, check: bool = True) -> None:
         wdata = pkg.require(wb.part)
         index = wb.sheets.index(ours)
         wdata = wdata.replace(ours.raw, b"", 1)
-        if index < len(wb.sheets) - 1:
-            wdata = _renumber_local_sheets(wdata, index)
+        wdata = _renumber_local_sheets(wdata, index)
         wdata = _fix_active_tab(wdata, index)
         pkg.set(wb.part, wdata)
         ooxml.remove_rel(pkg, wb.part, ours.rel_id)
@@ -1157,7 +1156,15 @@ def _clear_comments(pkg: Package, sheet_part: str, crec: dict, stats: ClearStats
 
 
 def _renumber_local_sheets(wdata: bytes, removed: int) -> bytes:
-    """Defined names scoped to sheets after the removed one move down by one."""
+    """Names scoped to the removed sheet go (e.g. print titles set on it); later ones move down by one."""
+    wdata = re.sub(
+        rb'<definedName\b[^>]*?\slocalSheetId="'
+        + str(removed).encode()
+        + rb'"[^>]*?(?:/>|>.*?</definedName>)',
+        b"",
+        wdata,
+        flags=re.S,
+    )
 
     def fix(m: re.Match) -> bytes:
         n = int(m.group(2))

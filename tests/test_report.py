@@ -398,3 +398,18 @@ def test_rate_decimals_come_from_the_config(ledger_path: Path, ledger_cli, tmp_p
     doc = Document(str(out))
     assert "整改完成率70.59%" in "\n".join(p.text for p in doc.paragraphs)
     assert doc.tables[0].rows[-1].cells[-1].text == "70.59%"
+
+
+def test_report_file_is_readable_by_others(tmp_path, ledger_cli):
+    """mkstemp files are private; a 通报 on a shared folder must get the usual permissions."""
+    import os
+    import stat
+
+    ledger = write_ledger(tmp_path / "台账.xlsx", info=INFO)
+    old = os.umask(0o022)
+    try:
+        run = ledger_cli("report", ledger, "--as-of", AS_OF, "-o", tmp_path / "通报.docx", "--no-history")
+    finally:
+        os.umask(old)
+    assert run.code == 0, run.err
+    assert stat.S_IMODE((tmp_path / "通报.docx").stat().st_mode) == 0o644

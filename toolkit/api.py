@@ -17,7 +17,6 @@ def check(
     sheet: str | None = None,
     config: Config | None = None,
 ) -> tuple[Ledger, Report]:
-    """Read and validate a ledger file in one call."""
-    config = config or DEFAULT_CONFIG
-    ledger = read_ledger(path, sheet=sheet, config=config)
-    return ledger, validate_ledger(ledger, as_of or date.today(), config)
+    """Read and validate a ledger file in one call (the workbook's 配置 sheet applies on top of ``config``)."""
+    ledger = read_ledger(path, sheet=sheet, config=config or DEFAULT_CONFIG)
+    return ledger, validate_ledger(ledger, as_of or date.today(), ledger.config or DEFAULT_CONFIG)

@@ -38,6 +38,10 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except LedgerError as exc:
             fail(str(exc), exc.exit_code)
+        except click.exceptions.ClickException:  # usage errors keep click's own message and exit code 2
+            raise
+        except SystemExit:
+            raise
         except PermissionError as exc:
             fail(f"没有权限读写“{exc.filename}”，请检查文件是否被占用或设为只读。")
         except KeyboardInterrupt:
@@ -71,6 +75,18 @@ config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE", help="TOML 配置文件。"
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+
+history_path_option = click.option(
+    "--history",
+    "history_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="历史记录文件（默认：台账旁的隐藏文件 .台账文件名.history.sqlite）。",
+)
+no_history_option = click.option("--no-history", is_flag=True, help="本次不记录历史快照。")
+jobs_option = click.option(
+    "--jobs", type=click.IntRange(1, 256), metavar="N", help="并行读取的进程数（默认：CPU 核数）。"
+)
 
 
 def finish(code: int = 0) -> None:
@@ -152,14 +168,24 @@ mark_option = click.option(
 @sheet_option
 @config_option
 @json_option
+@history_path_option
+@no_history_option
 @mark_option
 @user_errors
 def validate(
-    path: str, as_of: date, sheet: str | None, config_path: str | None, as_json: bool, mark: bool = False
+    path: str,
+    as_of: date,
+    sheet: str | None,
+    config_path: str | None,
+    as_json: bool,
+    history_path: str | None = None,
+    no_history: bool = False,
+    mark: bool = False,
 ) -> None:
     """校验台账：逐格检查，列出所有错误和提醒。
 
     退出码：0 无错误，1 有错误，2 文件无法使用，3 （--mark）标记写入了副本、原文件未改动。
+    每次校验记录一次历史快照（--no-history 不记录）。
 
     \b
     示例：
@@ -169,7 +195,10 @@ def validate(
     """
     from toolkit.api import check
 
-    ledger, report = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
+    config = _config(config_path)
+    ledger, report = check(path, as_of=as_of, sheet=sheet, config=config)
+    if not no_history:
+        record_history(ledger, as_of, ledger.config or config, history_path, "validate")
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -211,29 +240,58 @@ def format_stats(stats) -> str:
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
 @click.option(
-    "--by", type=click.Choice(BY_CHOICES), default="dimension", show_default=True, help="按什么分组统计。"
+    "--by",
+    type=click.Choice([*BY_CHOICES, "unit"]),
+    default="dimension",
+    show_default=True,
+    help="按什么分组统计；unit：多个单位的台账（文件夹或多个文件）逐单位统计。",
 )
 @as_of_option
 @sheet_option
 @config_option
 @json_option
+@jobs_option
 @user_errors
-def stats(path: str, by: str, as_of: date, sheet: str | None, config_path: str | None, as_json: bool) -> None:
+def stats(
+    paths: tuple[str, ...],
+    by: str,
+    as_of: date,
+    sheet: str | None,
+    config_path: str | None,
+    as_json: bool,
+    jobs: int | None = None,
+) -> None:
     """统计完成率：按方面（或责任部门、责任领导）统计问题数、已完成、超期和完成率。
+
+    --by unit 时 PATH 可以是文件夹或多个文件，每个单位一行；退出码 0 全部读取，1 部分文件未能读取
+    （已列出原因），2 没有可用的台账。
 
     \b
     示例：
       ledger stats 台账.xlsx
       ledger stats 台账.xlsx --by dept --json
+      ledger stats 各单位台账/ --by unit
     """
     from toolkit.read import read_ledger
     from toolkit.stats import ledger_stats
 
     config = _config(config_path)
+    if by == "unit":
+        if sheet is not None:
+            raise LedgerError(
+                "--by unit 时各单位的工作表自动识别，不能用 --sheet 指定；请去掉 --sheet 后重试。"
+            )
+        stats_by_unit_command(paths, as_of, config, as_json, jobs)
+        return
+    if len(paths) != 1 or os.path.isdir(paths[0]):
+        raise LedgerError(
+            f"按“{BY_LABELS[by]}”统计时只能指定一个台账文件；统计多个单位的台账请加 --by unit。"
+        )
+    path = paths[0]
     ledger = read_ledger(path, sheet=sheet, config=config)
-    result = ledger_stats(ledger, as_of, by=by, config=config)
+    result = ledger_stats(ledger, as_of, by=by, config=ledger.config or config)
     if as_json:
         echo_json(result.as_dict())
     else:
@@ -251,7 +309,7 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())
 @click.option(
     "-t", "--template", type=click.Path(dir_okay=False), metavar="模板.docx", help="自定义 Word 模板。"
 )
@@ -275,6 +333,9 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--no-chart", is_flag=True, help="不插入完成率图表。")
 @click.option("--pdf", is_flag=True, help="同时用 LibreOffice 生成 PDF。")
 @click.option("--allow-errors", is_flag=True, help="台账有错误时仍然生成通报。")
+@history_path_option
+@no_history_option
+@jobs_option
 @user_errors
 def report(
     path: str,
@@ -291,31 +352,57 @@ def report(
     no_chart: bool,
     pdf: bool,
     allow_errors: bool,
+    history_path: str | None = None,
+    no_history: bool = False,
+    jobs: int | None = None,
 ) -> None:
     """生成通报：按 GB/T 9704 格式写出整改落实情况通报（Word）。
 
     单位、年度、会议、成文日期、存在问题、下一步打算优先取台账的“通报信息”表，其次取命令行选项。
-    台账有错误时不生成（退出码 1），加 --allow-errors 仍然生成。
+    台账有错误时不生成（退出码 1），加 --allow-errors 仍然生成。每次生成记录一次历史快照。
+
+    PATH 是文件夹时，汇总其中各单位的台账，生成区级通报（--unit 为发文单位）：退出码 0 全部读取，
+    1 部分台账未能读取（已在通报中列出）。
 
     \b
     示例：
       ledger report 台账.xlsx --as-of 2024-12-31
       ledger report 台账.xlsx -t 我的模板.docx -o 通报.docx --pdf
+      ledger report 各单位台账/ --unit 某某区委组织部 --meeting 民主生活会
     """
     from toolkit.api import check
     from toolkit.render import ReportOptions, convert_to_pdf, render_report
 
-    config = _config(config_path)
-    ledger, found = check(path, as_of=as_of, sheet=sheet, config=config)
+    if os.path.isdir(path):
+        unused = [name for name, given in (("--sheet", sheet), ("--year", year), ("--annex", annex)) if given]
+        if unused:
+            raise LedgerError(f"生成区级通报时不能使用 {'、'.join(unused)}，请去掉后重试。")
+        district_report_command(
+            path, template, out, as_of, config_path, unit, meeting, doc_date, not no_chart, pdf, jobs
+        )
+        return
+
+    ledger, found = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
+    config = ledger.config or _config(None)
     if not found.valid and not allow_errors:
         click.echo(format_report(found), err=True)
         fail(
             f"台账有 {found.errors} 处错误，未生成通报：请先修正上面的错误，或加 --allow-errors 仍然生成。", 1
         )
+    history = history_for_report(ledger, as_of, config, history_path)
     options = ReportOptions(
-        unit=unit, year=year, meeting=meeting, date=doc_date, annex=annex, chart=not no_chart, config=config
+        unit=unit,
+        year=year,
+        meeting=meeting,
+        date=doc_date,
+        annex=annex,
+        chart=not no_chart,
+        config=config,
+        history=history,
     )
     result = render_report(ledger, as_of=as_of, template=template, out=out, options=options, report=found)
+    if not no_history:
+        record_history(ledger, as_of, config, history_path, "report")
     for note in result.notes:
         click.echo(f"提示：{note}", err=True)
     if not found.valid:
@@ -328,8 +415,9 @@ def report(
 @main.command("template")
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="覆盖已有文件。")
+@click.option("--district", is_flag=True, help="写出区级（多单位汇总）通报的模板。")
 @user_errors
-def template_command(out: str, force: bool) -> None:
+def template_command(out: str, force: bool, district: bool = False) -> None:
     """写出默认通报模板，供在 Word 中修改措辞、加上版头后用 -t 使用。
 
     模板中可用的变量见 docs/模板变量.md。
@@ -341,7 +429,183 @@ def template_command(out: str, force: bool) -> None:
     """
     from toolkit.render import write_default_template
 
+    if district:
+        from toolkit.district import write_district_template
+
+        click.echo(f"已写出区级通报模板：{write_district_template(out, force=force)}")
+        return
     click.echo(f"已写出默认模板：{write_default_template(out, force=force)}")
+
+
+# --- ledger new (workbook) -------------------------------------------------------------------------------
+
+
+def _year_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from toolkit.workbook import parse_year
+
+    if value is None:
+        return None
+    year = parse_year(value)
+    if year is None:
+        raise click.BadParameter(f"“{value}”不是年份，请写四位数字，例如 2024。")
+    return year
+
+
+@main.command("new", context_settings=CONTEXT)
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--unit", default="", metavar="单位", help="单位名称，写入标题和“通报信息”表。")
+@click.option(
+    "--year", default=None, callback=_year_option, metavar="年度", help="年度，如 2024（默认今年）。"
+)
+@click.option("--dimensions", default=None, metavar='"甲,乙,丙"', help="方面列表，用逗号分隔。")
+@click.option("--sample", is_flag=True, help="填入示例数据。")
+@click.option("--force", is_flag=True, help="文件已存在时覆盖。")
+@user_errors
+def new_command(
+    path: str, unit: str, year: str | None, dimensions: str | None, sample: bool, force: bool
+) -> None:
+    """新建台账工作簿：.xlsm 带“校验台账”“生成通报”“清除标记”按钮，.xlsx 不带宏。
+
+    \b
+    示例：
+      ledger new 台账.xlsm --unit 某某街道党工委 --year 2024 --dimensions "理论学习,作风建设"
+      ledger new 示例台账.xlsm --sample
+    """
+    from toolkit.workbook import new_ledger, parse_dimensions
+
+    dims = parse_dimensions(dimensions)
+    out = new_ledger(path, unit=unit, year=year, dimensions=dims, sample=sample, force=force)
+    click.echo(f"已生成 {out}")
+    if out.suffix.lower() == ".xlsx":
+        click.echo("提示：.xlsx 不含宏按钮，请用 ledger validate / ledger report 在命令行校验和生成通报。")
+    if not dims and not sample:
+        click.echo("提示：未指定 --dimensions，请在“配置”表填写方面列表，台账的“方面”下拉框即从此读取。")
+
+
+# -------------------------------------------- many units and history (toolkit.units, toolkit.history)
+
+
+@main.command("history")
+@click.argument("path", type=click.Path(dir_okay=False))
+@history_path_option
+@json_option
+@user_errors
+def history_command(path: str, history_path: str | None, as_json: bool) -> None:
+    """按时间顺序列出台账的历史快照（每次校验、生成通报时自动记录）。
+
+    PATH 可以是台账文件，也可以直接是历史记录文件（.sqlite）。
+
+    \b
+    示例：
+      ledger history 台账.xlsx
+      ledger history 台账.xlsx --json
+    """
+    from toolkit.history import history_table, load_history
+
+    snapshots = load_history(path, history_path)
+    if as_json:
+        echo_json({"snapshots": [s.as_dict() for s in snapshots]})
+    else:
+        click.echo(history_table(snapshots))
+
+
+@main.command("merge")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default="汇总台账.xlsx", show_default=True,
+    help="汇总台账的输出文件。",
+)  # fmt: skip
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
+@as_of_option
+@config_option
+@jobs_option
+@user_errors
+def merge_command(
+    paths: tuple[str, ...], output: str, force: bool, as_of: date, config_path: str | None, jobs: int | None
+) -> None:
+    """把多个单位的台账合并成一份汇总台账（首列为“单位”），第二个工作表列出各单位的校验情况。
+
+    PATHS 可以是文件夹（读取其中的 .xlsx/.xlsm/.xls/.ods）或台账文件。退出码：0 全部读取；
+    1 部分文件未能读取（已写出其余单位，原因见第二个工作表）；2 没有可用的台账。
+
+    \b
+    示例：
+      ledger merge 各单位台账/ -o 汇总台账.xlsx
+    """
+    from toolkit.config import load_config
+    from toolkit.units import merge_ledgers
+
+    result = merge_ledgers(paths, output, as_of, load_config(config_path), force=force, jobs=jobs)
+    click.echo(result.message())
+    for failure in result.failures:
+        click.echo(f"未能读取“{failure.file}”：{failure.reason}", err=True)
+    sys.exit(result.exit_code)
+
+
+def record_history(ledger, as_of: date, config, history_path: str | None, command: str) -> None:
+    """Record a snapshot for validate/report; a history that cannot be written only warns (stderr)."""
+    from toolkit.history import record_snapshot
+    from toolkit.stats import ledger_stats
+
+    record_snapshot(
+        ledger, ledger_stats(ledger, as_of, "dimension", config), as_of, history_path, command=command
+    )
+
+
+def history_for_report(ledger, as_of: date, config, history_path: str | None) -> dict:
+    """The comparison with the last recorded 通报 (read only; the snapshot is recorded after rendering)."""
+    from toolkit.history import history_context, snapshot_from_ledger
+    from toolkit.stats import ledger_stats
+
+    current = snapshot_from_ledger(ledger, ledger_stats(ledger, as_of, "dimension", config), as_of)
+    return history_context(
+        ledger.path, as_of, history_path=history_path, current=current, decimals=config.rate_decimals
+    )
+
+
+def stats_by_unit_command(
+    paths: tuple[str, ...], as_of: date, config, as_json: bool, jobs: int | None
+) -> None:
+    from toolkit.units import stats_by_unit, units_table
+
+    result = stats_by_unit(paths, as_of, config, jobs=jobs)
+    if as_json:
+        echo_json(result.as_dict())
+    else:
+        click.echo(f"统计日期：{as_of.isoformat()}")
+        click.echo(units_table(result))
+    sys.exit(result.exit_code)
+
+
+def district_report_command(
+    folder: str,
+    template: str | None,
+    out: str | None,
+    as_of: date,
+    config_path: str | None,
+    issuer: str | None,
+    meeting: str | None,
+    doc_date: date | None,
+    chart: bool,
+    pdf: bool,
+    jobs: int | None,
+) -> None:
+    """``ledger report DIR``: the district 通报 across the units' ledgers in DIR."""
+    from toolkit.district import DistrictOptions, render_district_report
+    from toolkit.render import convert_to_pdf
+
+    options = DistrictOptions(
+        issuer=issuer, meeting=meeting, date=doc_date, chart=chart, config=_config(config_path), jobs=jobs
+    )
+    result = render_district_report([folder], as_of=as_of, out=out, template=template, options=options)
+    for note in result.notes:
+        click.echo(f"提示：{note}", err=True)
+    for failure in result.failures:
+        click.echo(f"未能读取“{failure['file']}”：{failure['reason']}", err=True)
+    click.echo(f"已生成区级通报（{result.units} 个单位）：{result.path}")
+    if pdf:
+        click.echo(f"已生成 PDF：{convert_to_pdf(result.path)}")
+    sys.exit(result.exit_code)
 
 
 # --------------------------------------------------------------------------- marks in the file (issue 5)

@@ -6,6 +6,7 @@ Rules read these tables; nothing here is code paths. A TOML file (``--config``) 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -78,9 +79,14 @@ COMPLETED_STATUSES = frozenset(s.id for s in STATUSES if s.completed)
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 
 
+_HAS_FULL_WIDTH = re.compile("[\uff01-\uff5e]")
+
+
 def normalize_text(text: str) -> str:
     """Fold what clerks vary without meaning to: full-width forms, spaces, line breaks."""
-    return "".join(text.translate(_FULL_WIDTH).split())
+    if _HAS_FULL_WIDTH.search(text):  # translate() is slow on CJK text: only when there is work to do
+        text = text.translate(_FULL_WIDTH)
+    return "".join(text.split())
 
 
 @dataclass(frozen=True)

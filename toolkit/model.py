@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from toolkit.config import Config
 
 ERROR = "error"
 WARNING = "warning"
@@ -77,6 +81,8 @@ class Ledger:
     info: dict[str, object] = field(default_factory=dict)  # the 通报信息 sheet
     formula_errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col0) -> "#REF!"
     sheet_names: list[str] = field(default_factory=list)
+    # the configuration the ledger was read with, the workbook's 配置 sheet applied on top
+    config: Config | None = None
 
     def column_letter(self, field_id: str) -> str | None:
         index = self.columns.get(field_id)

@@ -71,6 +71,10 @@ def read_ledger(path: str | Path, sheet: str | None = None, config: Config = DEF
 def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Config) -> Ledger:
     names = source.sheet_names()
     info_rows = source.load(INFO_SHEET)[0] if INFO_SHEET in names else None
+    if CONFIG_SHEET in names:  # the workbook's own settings (ledger new writes them) go on top
+        from toolkit.workbook import config_from_rows
+
+        config = config_from_rows(source.load(CONFIG_SHEET)[0], base=config)
     if sheet is not None:
         if sheet not in names:
             raise NoLedgerError(
@@ -573,6 +577,7 @@ def ledger_from_rows(
         info=info,
         formula_errors=_error_cells(formula_errors, error_cells, first_data, origin),
         sheet_names=list(sheet_names),
+        config=config,
     )
 
 

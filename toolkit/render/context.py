@@ -44,6 +44,9 @@ CONTEXT_KEYS: dict[str, str] = {
     "items": "全部问题明细，每项有 seq、dimension、problem、measures、lead、dept、owner、deadline、"
     "progress、status、completed_on、outcome、evidence、remarks、row",
     "validation": "校验结果：validation.errors、validation.warnings",
+    "history": "与上次通报的比较：history.summary（较上次通报……新增完成…项，完成率提高…个百分点。）、"
+    "history.newly_overdue_text、history.trend 等；没有历史记录时各项为空",
+    "trend_chart": "完成率变化折线图（有三次及以上历史记录时；否则为空）",
     "rate_decimals": "完成率小数位数",
 }
 
@@ -67,6 +70,7 @@ class ReportOptions:
     chart: bool = True
     prose_items: int = 12  # items per 方面 written as prose; the rest are pointed to the ledger
     config: Config = DEFAULT_CONFIG
+    history: dict | None = None  # toolkit.history.history_context(): the comparison with the last 通报
 
 
 @dataclass
@@ -560,6 +564,14 @@ def build_context(
             "warnings": report.warnings if report else 0,
         },
         "rate_decimals": decimals,
+        "history": options.history or _empty_history(),
+        "trend_chart": "",
     }
     assert set(context) == set(CONTEXT_KEYS), set(context) ^ set(CONTEXT_KEYS)
     return context, resolved.notes
+
+
+def _empty_history() -> dict:
+    from toolkit.history import empty_history_context
+
+    return empty_history_context()

@@ -378,6 +378,18 @@ def _chart(context: dict, stats: Stats, tpl) -> list[str]:
     return []
 
 
+def _trend_chart(context: dict, tpl) -> None:
+    """The completion rate over the recorded 通报 (three or more), from toolkit.history."""
+    from docx.shared import Mm
+    from docxtpl import InlineImage
+
+    from toolkit.history import trend_chart_png
+
+    png = trend_chart_png(context["history"].get("trend", []))
+    if png is not None:
+        context["trend_chart"] = ChartImage(InlineImage(tpl, io.BytesIO(png), width=Mm(CHART_WIDTH_MM)))
+
+
 def render_document(
     ledger: Ledger,
     *,
@@ -399,6 +411,8 @@ def render_document(
     context = clean_strings(context)
     if options.chart and "chart" in used:
         notes += _chart(context, stats, tpl)
+    if options.chart and "trend_chart" in used:
+        _trend_chart(context, tpl)
 
     try:
         tpl.render(context, jinja_env=env)
@@ -440,6 +454,12 @@ def _lock_files(path: Path) -> list[Path]:
     return [path.with_name("~$" + name), path.with_name("~$" + name[2:]), path.with_name("~$" + name[1:])]
 
 
+def _new_file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(data: bytes, target: Path, *, backup: bool = True) -> Path:
     """Temp file in the target's folder + os.replace; the previous file is kept as *.bak.docx."""
     target = Path(target)
@@ -454,6 +474,8 @@ def write_atomic(data: bytes, target: Path, *, backup: bool = True) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes the file private (0600); a 通报 on a shared folder must be readable like any new file
+        os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else _new_file_mode())
         if backup and target.exists():
             shutil.copy2(target, target.with_name(f"{target.stem}.bak{target.suffix}"))
         os.replace(tmp, target)

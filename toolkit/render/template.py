@@ -191,7 +191,7 @@ def build_document():
     _para(document)
     _para(document, "{{ opening }}")
     _para(document, "一、对照问题台账，抓好整改落实", STYLE_H1)
-    _para(document, "{{ summary }}各方面整改完成情况见下表。")
+    _para(document, "{{ summary }}{{ history.summary }}各方面整改完成情况见下表。")
 
     rows = [
         ["{%tr for d in dimensions %}", "", "", "", "", ""],
@@ -205,6 +205,9 @@ def build_document():
     _para(document, "{%p if chart %}", STYLE_FIGURE)
     _para(document, "{{ chart }}", STYLE_FIGURE)
     _para(document, "{%p endif %}", STYLE_FIGURE)
+    _para(document, "{%p if trend_chart %}", STYLE_FIGURE)
+    _para(document, "{{ trend_chart }}", STYLE_FIGURE)
+    _para(document, "{%p endif %}", STYLE_FIGURE)
 
     _para(document, "{%p for d in dimensions %}")
     sub = document.add_paragraph()
@@ -215,6 +218,9 @@ def build_document():
     _para(document, "二、存在问题", STYLE_H1)
     _para(document, "{%p if problems_text %}")
     _para(document, "{{ problems_text }}")
+    _para(document, "{%p endif %}")
+    _para(document, "{%p if history.newly_overdue_text %}")
+    _para(document, "{{ history.newly_overdue_text }}")
     _para(document, "{%p endif %}")
     _para(document, "{%p if facts_text %}")
     _para(document, "{{ facts_text }}")

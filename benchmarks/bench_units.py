@@ -1,0 +1,96 @@
+"""Benchmark: ``ledger stats DIR --by unit`` against a serial bare python-calamine read of the same files.
+
+Generates 400 unit ledgers of 200 rows each in benchmarks/data/units400/ (git-ignored; kept between runs),
+then times, whole process each time and alternating so both see the same machine load:
+
+- ours: ``python -m toolkit stats DIR --by unit --json`` (parallel reads, full read + count per file);
+- bare: a child python that opens every file with python-calamine and loads every sheet with to_python().
+
+Run by hand: ``python benchmarks/bench_units.py [--files 400] [--rows 200] [--repeat 3]``.
+Target: ours no slower than bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from unit_workbooks import write_unit_ledger  # noqa: E402
+
+BARE = """
+import sys
+from python_calamine import CalamineWorkbook
+cells = 0
+for name in sorted(sys.argv[1:]):
+    book = CalamineWorkbook.from_path(name)
+    for sheet in book.sheet_names:
+        rows = book.get_sheet_by_name(sheet).to_python()
+        cells += sum(len(r) for r in rows)
+print(cells)
+"""
+
+
+def generate(folder: Path, files: int, rows: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(files):
+        path = folder / f"单位{n:04d}.xlsx"
+        if not path.exists():
+            done = (n * 37) % (rows + 1)
+            write_unit_ledger(path, unit=f"第{n + 1}单位", done=done, total=rows, overdue=min(5, rows - done))
+        paths.append(path)
+    return paths
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", env=env)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:4]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return elapsed, proc.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=400)
+    parser.add_argument("--rows", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    folder = ROOT / "benchmarks" / "data" / f"units{args.files}x{args.rows}"
+    start = time.perf_counter()
+    paths = generate(folder, args.files, args.rows)
+    print(f"{len(paths)} files × {args.rows} rows in {folder} (ready in {time.perf_counter() - start:.1f} s)")
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    ours_cmd = [sys.executable, "-m", "toolkit", "stats", str(folder), "--by", "unit", "--json"]
+    bare_cmd = [sys.executable, "-c", BARE, *map(str, paths)]
+    ours, bare = [], []
+    for _ in range(args.repeat):
+        t, out = timed(bare_cmd)
+        bare.append(t)
+        t, out = timed(ours_cmd)
+        ours.append(t)
+    import json
+
+    units = json.loads(out)["units"]
+    assert len(units) == args.files, len(units)
+    print(f"{'':28}{'min':>8}{'median':>8}  (s, {args.repeat} runs each, alternating)")
+    print(f"{'ledger stats --by unit':28}{min(ours):8.2f}{statistics.median(ours):8.2f}")
+    print(f"{'bare calamine, serial':28}{min(bare):8.2f}{statistics.median(bare):8.2f}")
+    ratio = statistics.median(ours) / statistics.median(bare)
+    verdict = "OK: no slower" if ratio <= 1.0 else "SLOWER than the target"
+    print(f"ours / bare (median): {ratio:.2f} — {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1020 @@
+"""Snapshots of a ledger over time, kept in an embedded SQLite file beside the workbook.
+
+Every ``ledger validate`` / ``ledger report`` (and the buttons) records what the ledger looked like on
+the as-of date: totals, per-dimension counts and the status of every item. The next 通报 compares with
+the previous snapshot ("较上次通报……新增完成2项，完成率提高11.8个百分点") and can draw a trend.
+
+Decisions (see also docs/省级扩展.md):
+
+- Location: ``.<workbook file name>.history.sqlite`` in the workbook's folder (hidden, travels with the
+  folder, one file per workbook); ``--history PATH`` chooses another file, which may be shared by several
+  workbooks — snapshots are then told apart by the workbook's file name (``name`` column), not by its
+  absolute path, so moving or copying the folder keeps the history.
+- Same content hash and same as-of recorded again: the snapshot is updated in place (recorded_at and
+  counts refreshed, items rewritten), not added. Clicking 校验 three times on an unchanged file must not put
+  three identical points in the trend, nor make "compared with last time" compare a state with itself.
+  A different as-of on the same bytes is a new snapshot (overdue items change with the date); different
+  bytes on the same as-of are new snapshots too (edits during the day are kept).
+- "Previous" for a comparison is the latest snapshot whose as-of is strictly earlier than the current one:
+  several runs on one day compare with the last report day, not with each other.
+- Items are matched across snapshots by a key built from the 序号 and the normalised 问题描述 (full-width
+  forms, spaces and line breaks folded, then sha256): first exact (seq, problem) pairs, then the problem text
+  alone when it is unique on both sides (rows renumbered or moved), then the 序号 alone within the same 方面
+  when both sides have one such row (problem text reworded).
+- Concurrency: WAL journal, ``busy_timeout``, one ``BEGIN IMMEDIATE`` transaction per snapshot, so two
+  clerks on one shared folder serialise their writes instead of corrupting the file.
+- Failures to write (read-only folder, locked or damaged file) never break validation: a Chinese warning on
+  stderr, and the command goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from toolkit.config import COMPLETED_STATUSES, normalize_text
+from toolkit.errors import LedgerError
+from toolkit.stats import percent
+
+if TYPE_CHECKING:
+    from toolkit.model import Ledger
+    from toolkit.stats import Stats
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 15_000
+HISTORY_SUFFIX = ".history.sqlite"
+
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,            -- workbook file name: the key snapshots are grouped by
+    path TEXT NOT NULL,            -- absolute path when recorded
+    content_hash TEXT NOT NULL,    -- sha256 of the file bytes
+    as_of TEXT NOT NULL,           -- ISO date the ledger was judged against
+    recorded_at TEXT NOT NULL,     -- ISO UTC timestamp of the (latest) recording
+    command TEXT NOT NULL DEFAULT '',
+    sheet TEXT NOT NULL DEFAULT '',
+    unit TEXT NOT NULL DEFAULT '',
+    total INTEGER NOT NULL,
+    completed INTEGER NOT NULL,
+    closed INTEGER NOT NULL,
+    long_term INTEGER NOT NULL,
+    excluded INTEGER NOT NULL,
+    overdue INTEGER NOT NULL,
+    rate REAL                      -- fraction; NULL when nothing counts
+);
+CREATE UNIQUE INDEX IF NOT EXISTS snapshots_same_state ON snapshots (name, content_hash, as_of);
+CREATE INDEX IF NOT EXISTS snapshots_by_name ON snapshots (name, as_of, id);
+CREATE TABLE IF NOT EXISTS snapshot_items (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    row INTEGER NOT NULL,
+    seq TEXT NOT NULL,
+    dimension TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    problem_hash TEXT NOT NULL,
+    dept TEXT NOT NULL,
+    status TEXT,                   -- canonical status id; NULL when empty or unknown
+    status_text TEXT NOT NULL,     -- what the cell said
+    deadline TEXT NOT NULL,        -- the deadline as typed
+    deadline_date TEXT,            -- ISO date when it parses to one
+    overdue INTEGER NOT NULL,
+    PRIMARY KEY (snapshot_id, position)
+);
+CREATE TABLE IF NOT EXISTS snapshot_dimensions (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    completed INTEGER NOT NULL,
+    closed INTEGER NOT NULL,
+    long_term INTEGER NOT NULL,
+    excluded INTEGER NOT NULL,
+    overdue INTEGER NOT NULL,
+    rate REAL,
+    PRIMARY KEY (snapshot_id, position)
+);
+"""
+
+# each entry upgrades the schema from version i to i + 1
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+
+
+class HistoryError(LedgerError):
+    """The history database cannot be opened, read or written."""
+
+
+@dataclass(slots=True)
+class ItemState:
+    """One item as a snapshot remembers it."""
+
+    row: int
+    seq: str
+    dimension: str
+    problem: str
+    status: str | None
+    status_text: str = ""
+    dept: str = ""
+    deadline: str = ""
+    deadline_date: date | None = None
+    overdue: bool = False
+
+    @property
+    def problem_hash(self) -> str:
+        return problem_hash(self.problem)
+
+    @property
+    def completed(self) -> bool:
+        return self.status in COMPLETED_STATUSES
+
+    def as_dict(self) -> dict:
+        return {
+            "row": self.row,
+            "seq": self.seq,
+            "dimension": self.dimension,
+            "problem": self.problem,
+            "dept": self.dept,
+            "status": self.status,
+            "status_text": self.status_text,
+            "deadline": self.deadline,
+            "deadline_date": self.deadline_date.isoformat() if self.deadline_date else None,
+            "overdue": self.overdue,
+        }
+
+
+@dataclass(slots=True)
+class DimensionCount:
+    name: str
+    total: int
+    completed: int
+    closed: int = 0
+    long_term: int = 0
+    excluded: int = 0
+    overdue: int = 0
+    rate: float | None = None
+
+
+@dataclass(slots=True)
+class Snapshot:
+    as_of: date
+    total: int
+    completed: int
+    overdue: int
+    rate: float | None
+    name: str = ""
+    path: str = ""
+    content_hash: str = ""
+    recorded_at: str = ""
+    command: str = ""
+    sheet: str = ""
+    unit: str = ""
+    closed: int = 0
+    long_term: int = 0
+    excluded: int = 0
+    id: int | None = None
+    items: list[ItemState] = field(default_factory=list)
+    dimensions: list[DimensionCount] = field(default_factory=list)
+
+    def as_dict(self, decimals: int = 1) -> dict:
+        """The row ``ledger history --json`` prints; rate in percent like ``ledger stats --json``."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "recorded_at": self.recorded_at,
+            "total": self.total,
+            "completed": self.completed,
+            "rate": percent(self.rate, decimals),
+            "overdue": self.overdue,
+            "hash": self.content_hash,
+            "command": self.command,
+            "path": self.path,
+        }
+
+
+# ---------------------------------------------------------------- paths and hashes
+
+
+def default_history_path(workbook: str | os.PathLike) -> Path:
+    """``台账.xlsx`` → ``.台账.xlsx.history.sqlite`` in the same folder."""
+    path = Path(os.path.abspath(workbook))
+    return path.with_name(f".{path.name}{HISTORY_SUFFIX}")
+
+
+def is_history_file(path: str | os.PathLike) -> bool:
+    return str(path).endswith((HISTORY_SUFFIX, ".sqlite", ".sqlite3", ".db"))
+
+
+def hide_on_windows(path: Path) -> None:
+    """A leading dot hides a file on Linux and macOS; Windows needs the hidden attribute."""
+    if sys.platform != "win32":
+        return
+    with suppress(Exception):
+        import ctypes
+
+        ctypes.windll.kernel32.SetFileAttributesW(str(path), 0x02)  # type: ignore[attr-defined]
+
+
+def file_hash(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """sha256 of the file bytes, read in 1 MiB chunks so big workbooks never sit in memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def problem_hash(text: str) -> str:
+    """Hash of the problem text with what clerks vary without meaning folded away."""
+    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()[:16]
+
+
+def format_seq(item_seq: float | None, raw: str) -> str:
+    if item_seq is not None and float(item_seq).is_integer():
+        return str(int(item_seq))
+    if item_seq is not None:
+        return repr(item_seq)
+    return normalize_text(raw)
+
+
+def chinese_date(value: date) -> str:
+    """2024年11月1日: the way a 通报 writes a date."""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+# ---------------------------------------------------------------- building snapshots
+
+
+def snapshot_from_ledger(
+    ledger: Ledger,
+    stats: Stats,
+    as_of: date,
+    *,
+    content_hash: str | None = None,
+    command: str = "",
+) -> Snapshot:
+    """The snapshot of a ledger as read now (not stored yet). ``stats`` must be by dimension."""
+    overdue_rows: set[int] = set()
+    for group in stats.groups:
+        overdue_rows.update(group.overdue_rows)
+    overdue_rows.update(stats.total.overdue_rows)
+    items = [
+        ItemState(
+            row=item.row,
+            seq=format_seq(item.seq, item.get("seq")),
+            dimension=item.dimension,
+            problem=item.get("problem"),
+            status=item.status,
+            status_text=item.get("status"),
+            dept=item.get("dept"),
+            deadline=item.deadline.raw,
+            deadline_date=item.deadline.value,
+            overdue=item.row in overdue_rows,
+        )
+        for item in ledger.items
+    ]
+    dimensions = []
+    if stats.by == "dimension":
+        dimensions = [
+            DimensionCount(g.name, g.total, g.completed, g.closed, g.long_term, g.excluded, g.overdue, g.rate)
+            for g in stats.groups
+        ]
+    path = os.path.abspath(ledger.path) if ledger.path else ""
+    if content_hash is None:
+        content_hash = file_hash(path) if path and os.path.isfile(path) else items_hash(items)
+    total = stats.total
+    unit = ledger.info.get("unit", "") if isinstance(ledger.info, dict) else ""
+    return Snapshot(
+        as_of=as_of,
+        total=total.total,
+        completed=total.completed,
+        overdue=total.overdue,
+        rate=total.rate,
+        name=Path(path).name if path else "",
+        path=path,
+        content_hash=content_hash,
+        command=command,
+        sheet=ledger.sheet,
+        unit=str(unit or ""),
+        closed=total.closed,
+        long_term=total.long_term,
+        excluded=total.excluded,
+        items=items,
+        dimensions=dimensions,
+    )
+
+
+def items_hash(items: Iterable[ItemState]) -> str:
+    """A stand-in content hash when there is no file (an unsaved workbook read through xlwings)."""
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update(repr((item.row, item.seq, item.problem, item.status_text, item.deadline)).encode())
+    return "items:" + digest.hexdigest()
+
+
+# ---------------------------------------------------------------- the store
+
+
+class HistoryStore:
+    """One SQLite history file. Open, use, close; safe to use from several processes at once."""
+
+    def __init__(self, path: str | os.PathLike, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        try:
+            if readonly:
+                if not self.path.exists():
+                    raise HistoryError(f"找不到历史记录文件“{self.path}”，请先运行一次 ledger validate。")
+                # Readers open read-write where they can (nothing is written, but closing the last
+                # connection then tidies the -wal/-shm files away); a read-only folder cannot hold the
+                # WAL index, so there the file is read as immutable.
+                writable = os.access(self.path.parent, os.W_OK) and os.access(self.path, os.W_OK)
+                uri = self.path.resolve().as_uri() + ("" if writable else "?immutable=1")
+                self.conn = sqlite3.connect(
+                    uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+                )
+            else:
+                created = not self.path.exists()
+                self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                if created and self.path.name.startswith("."):
+                    hide_on_windows(self.path)
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            if not readonly:
+                self._set_wal()
+                self._migrate()
+            else:
+                self._check_version()
+        except sqlite3.Error as exc:
+            raise HistoryError(
+                f"无法打开历史记录文件“{self.path}”（{exc}），请检查文件夹是否可写、文件是否损坏。"
+            ) from None
+
+    def _set_wal(self) -> None:
+        """Switch to WAL once; the switch needs an exclusive lock and does not wait on busy_timeout itself."""
+        if str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            mode = _retry_busy(lambda: self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            if str(mode).lower() != "wal":  # a share that cannot do WAL: rollback journal, still safe
+                _retry_busy(lambda: self.conn.execute("PRAGMA journal_mode = DELETE"))
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _check_version(self) -> int:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"历史记录文件“{self.path}”由更新版本的工具箱创建（版本 {version}），请升级工具箱后再试。"
+            )
+        return version
+
+    def _migrate(self) -> None:
+        version = self._check_version()
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            version = self._check_version()  # another process may have migrated meanwhile
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _split_sql(_MIGRATIONS[step]):
+                    self.conn.execute(statement)
+            self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: take the write lock up front, so concurrent writers queue on busy_timeout."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -------------------------------------------------------- writing
+
+    def record(self, snapshot: Snapshot, recorded_at: datetime | None = None) -> int:
+        """Store a snapshot (one transaction); same workbook + hash + as-of updates in place."""
+        stamp = (recorded_at or datetime.now(UTC)).isoformat(timespec="microseconds")
+        snapshot.recorded_at = stamp
+        values = (
+            snapshot.path,
+            stamp,
+            snapshot.command,
+            snapshot.sheet,
+            snapshot.unit,
+            snapshot.total,
+            snapshot.completed,
+            snapshot.closed,
+            snapshot.long_term,
+            snapshot.excluded,
+            snapshot.overdue,
+            snapshot.rate,
+        )
+        try:
+            with self.transaction() as conn:
+                row = conn.execute(
+                    "SELECT id FROM snapshots WHERE name = ? AND content_hash = ? AND as_of = ?",
+                    (snapshot.name, snapshot.content_hash, snapshot.as_of.isoformat()),
+                ).fetchone()
+                if row is None:
+                    cur = conn.execute(
+                        "INSERT INTO snapshots (path, recorded_at, command, sheet, unit, total, completed,"
+                        " closed, long_term, excluded, overdue, rate, name, content_hash, as_of)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*values, snapshot.name, snapshot.content_hash, snapshot.as_of.isoformat()),
+                    )
+                    snapshot_id = int(cur.lastrowid or 0)
+                else:
+                    snapshot_id = int(row[0])
+                    conn.execute(
+                        "UPDATE snapshots SET path = ?, recorded_at = ?, command = ?, sheet = ?, unit = ?,"
+                        " total = ?, completed = ?, closed = ?, long_term = ?, excluded = ?, overdue = ?,"
+                        " rate = ? WHERE id = ?",
+                        (*values, snapshot_id),
+                    )
+                    conn.execute("DELETE FROM snapshot_items WHERE snapshot_id = ?", (snapshot_id,))
+                    conn.execute("DELETE FROM snapshot_dimensions WHERE snapshot_id = ?", (snapshot_id,))
+                conn.executemany(
+                    "INSERT INTO snapshot_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (
+                            snapshot_id,
+                            pos,
+                            it.row,
+                            it.seq,
+                            it.dimension,
+                            it.problem,
+                            it.problem_hash,
+                            it.dept,
+                            it.status,
+                            it.status_text,
+                            it.deadline,
+                            it.deadline_date.isoformat() if it.deadline_date else None,
+                            int(it.overdue),
+                        )
+                        for pos, it in enumerate(snapshot.items)
+                    ),
+                )
+                conn.executemany(
+                    "INSERT INTO snapshot_dimensions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (
+                            snapshot_id,
+                            pos,
+                            d.name,
+                            d.total,
+                            d.completed,
+                            d.closed,
+                            d.long_term,
+                            d.excluded,
+                            d.overdue,
+                            d.rate,
+                        )
+                        for pos, d in enumerate(snapshot.dimensions)
+                    ),
+                )
+        except sqlite3.Error as exc:
+            raise HistoryError(
+                f"无法写入历史记录文件“{self.path}”（{exc}），请检查文件夹是否可写、文件是否被占用。"
+            ) from None
+        snapshot.id = snapshot_id
+        return snapshot_id
+
+    # -------------------------------------------------------- reading
+
+    def names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT name FROM snapshots ORDER BY name")]
+
+    def snapshots(self, name: str | None = None, *, with_items: bool = False) -> list[Snapshot]:
+        """Snapshots in time order (as-of, then recording order); all workbooks when ``name`` is None."""
+        sql = (
+            "SELECT id, name, path, content_hash, as_of, recorded_at, command, sheet, unit, total, completed,"
+            " closed, long_term, excluded, overdue, rate FROM snapshots"
+        )
+        args: tuple = ()
+        if name is not None:
+            sql += " WHERE name = ?"
+            args = (name,)
+        sql += " ORDER BY as_of, recorded_at, id"
+        try:
+            if self.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                return []  # created but never written
+            rows = self.conn.execute(sql, args).fetchall()
+            result = [
+                Snapshot(
+                    id=r[0],
+                    name=r[1],
+                    path=r[2],
+                    content_hash=r[3],
+                    as_of=date.fromisoformat(r[4]),
+                    recorded_at=r[5],
+                    command=r[6],
+                    sheet=r[7],
+                    unit=r[8],
+                    total=r[9],
+                    completed=r[10],
+                    closed=r[11],
+                    long_term=r[12],
+                    excluded=r[13],
+                    overdue=r[14],
+                    rate=r[15],
+                )
+                for r in rows
+            ]
+            if with_items:
+                for snap in result:
+                    self.load_details(snap)
+        except sqlite3.Error as exc:
+            raise HistoryError(f"无法读取历史记录文件“{self.path}”（{exc}），文件可能已损坏。") from None
+        return result
+
+    def load_details(self, snap: Snapshot) -> Snapshot:
+        snap.items = [
+            ItemState(
+                row=r[0],
+                seq=r[1],
+                dimension=r[2],
+                problem=r[3],
+                dept=r[4],
+                status=r[5],
+                status_text=r[6],
+                deadline=r[7],
+                deadline_date=date.fromisoformat(r[8]) if r[8] else None,
+                overdue=bool(r[9]),
+            )
+            for r in self.conn.execute(
+                "SELECT row, seq, dimension, problem, dept, status, status_text, deadline, deadline_date,"
+                " overdue FROM snapshot_items WHERE snapshot_id = ? ORDER BY position",
+                (snap.id,),
+            )
+        ]
+        snap.dimensions = [
+            DimensionCount(*r)
+            for r in self.conn.execute(
+                "SELECT name, total, completed, closed, long_term, excluded, overdue, rate"
+                " FROM snapshot_dimensions WHERE snapshot_id = ? ORDER BY position",
+                (snap.id,),
+            )
+        ]
+        return snap
+
+    def integrity(self) -> str:
+        return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _retry_busy(action: Callable[[], T], timeout: float = BUSY_TIMEOUT_MS / 1000) -> T:
+    """Retry an action that SQLite refuses with "database is locked" without consulting busy_timeout."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay + random.random() * delay)
+        delay = min(delay * 2, 0.5)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a migration script (no semicolons inside our statements)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+# ---------------------------------------------------------------- recording from the commands
+
+
+def resolve_history_path(workbook: str | os.PathLike, history_path: str | os.PathLike | None) -> Path:
+    return Path(history_path) if history_path else default_history_path(workbook)
+
+
+def warn(message: str) -> None:
+    with suppress(OSError, ValueError, AttributeError):  # no usable stderr (pythonw behind a button)
+        print(f"提示：{message}", file=sys.stderr)
+
+
+def record_snapshot(
+    ledger: Ledger,
+    stats: Stats,
+    as_of: date,
+    history_path: str | os.PathLike | None = None,
+    *,
+    command: str = "",
+    content_hash: str | None = None,
+    hash_items: bool = False,
+    strict: bool = False,
+) -> Snapshot | None:
+    """Record one snapshot for the CLI commands and the buttons; never lets history break the command.
+
+    ``stats`` should be by dimension (the per-dimension counts are stored). ``hash_items``: the ledger was
+    read from an open workbook (the buttons), whose unsaved state the file bytes do not show, so the content
+    hash is taken over the items instead. Returns the stored snapshot, or None after a warning on stderr
+    when the history could not be written (unless ``strict``).
+    """
+    if not ledger.path and history_path is None:
+        return None  # nowhere to keep it: a workbook that was never saved
+    try:
+        snapshot = snapshot_from_ledger(
+            ledger, stats, as_of, content_hash=content_hash or "-", command=command
+        )
+        if content_hash is None:
+            path = snapshot.path
+            use_file = not hash_items and path and os.path.isfile(path)
+            snapshot.content_hash = file_hash(path) if use_file else items_hash(snapshot.items)
+        target = resolve_history_path(ledger.path, history_path)
+        with HistoryStore(target) as store:
+            store.record(snapshot)
+        return snapshot
+    except (HistoryError, OSError, sqlite3.Error) as exc:
+        if strict:
+            raise
+        message = str(exc) if isinstance(exc, HistoryError) else f"无法写入历史记录（{exc}）"
+        warn(f"{message.rstrip('。')}；本次结果未记入历史，其他结果不受影响。")
+        return None
+
+
+def load_history(
+    workbook_or_db: str | os.PathLike,
+    history_path: str | os.PathLike | None = None,
+    *,
+    with_items: bool = False,
+) -> list[Snapshot]:
+    """Snapshots of a workbook (its own history file or ``history_path``), or all of a history file."""
+    path = Path(workbook_or_db)
+    if history_path is None and is_history_file(path):
+        with HistoryStore(path, readonly=True) as store:
+            return store.snapshots(with_items=with_items)
+    target = resolve_history_path(path, history_path)
+    if not target.exists():
+        return []
+    with HistoryStore(target, readonly=True) as store:
+        return store.snapshots(Path(os.path.abspath(path)).name, with_items=with_items)
+
+
+# ---------------------------------------------------------------- comparing
+
+
+@dataclass(slots=True)
+class Comparison:
+    previous: Snapshot
+    current: Snapshot
+    newly_completed: list[ItemState]
+    reopened: list[ItemState]  # completed before, not any more
+    newly_overdue: list[ItemState]  # overdue now, not overdue (but present) before
+    added: list[ItemState]  # no match in the previous snapshot
+    removed: list[ItemState]  # in the previous snapshot, gone now
+    rate_change: float | None  # percentage points, from the rates as printed (rounded)
+    decimals: int = 1
+
+    @property
+    def completed_change(self) -> int:
+        return self.current.completed - self.previous.completed
+
+    def rate_change_text(self) -> str:
+        if self.rate_change is None:
+            return ""
+        if self.rate_change > 0:
+            return f"完成率提高{self.rate_change:.{self.decimals}f}个百分点"
+        if self.rate_change < 0:
+            return f"完成率下降{-self.rate_change:.{self.decimals}f}个百分点"
+        return "完成率与上次持平"
+
+    def sentence(self) -> str:
+        """较上次通报（2024年11月1日）新增完成2项，完成率提高11.8个百分点。"""
+        parts = [f"较上次通报（{chinese_date(self.previous.as_of)}）新增完成{len(self.newly_completed)}项"]
+        if self.rate_change is not None:
+            parts.append(self.rate_change_text())
+        text = "，".join(parts)
+        if self.newly_overdue:
+            text += f"，新增超期未完成{len(self.newly_overdue)}项"
+        return text + "。"
+
+
+def match_items(previous: Sequence[ItemState], current: Sequence[ItemState]) -> list[tuple[int, int]]:
+    """Pairs (previous index, current index) of the same problem; see the module docstring for the key."""
+    pairs: list[tuple[int, int]] = []
+    free_prev = set(range(len(previous)))
+    free_cur = set(range(len(current)))
+
+    def take(key_of, unique: bool) -> None:
+        prev_by: dict[object, list[int]] = {}
+        for i in sorted(free_prev):
+            key = key_of(previous[i])
+            if key is not None:
+                prev_by.setdefault(key, []).append(i)
+        cur_by: dict[object, list[int]] = {}
+        for j in sorted(free_cur):
+            key = key_of(current[j])
+            if key is not None:
+                cur_by.setdefault(key, []).append(j)
+        for key, cur_list in cur_by.items():
+            prev_list = prev_by.get(key)
+            if not prev_list:
+                continue
+            if unique and (len(prev_list) != 1 or len(cur_list) != 1):
+                continue
+            for i, j in zip(prev_list, cur_list, strict=False):  # duplicates pair in ledger order
+                pairs.append((i, j))
+                free_prev.discard(i)
+                free_cur.discard(j)
+
+    def has_text(it: ItemState) -> bool:
+        return bool(normalize_text(it.problem))
+
+    take(lambda it: (it.seq, it.problem_hash) if has_text(it) else None, unique=False)
+    take(lambda it: it.problem_hash if has_text(it) else None, unique=True)
+    take(lambda it: (it.seq, normalize_text(it.dimension)) if it.seq else None, unique=True)
+    return sorted(pairs, key=lambda p: p[1])
+
+
+def compare(previous: Snapshot, current: Snapshot, decimals: int = 1) -> Comparison:
+    """What changed between two snapshots (both with items loaded)."""
+    pairs = match_items(previous.items, current.items)
+    matched_prev = {i for i, _ in pairs}
+    matched_cur = {j for _, j in pairs}
+    newly_completed: list[ItemState] = []
+    reopened: list[ItemState] = []
+    newly_overdue: list[ItemState] = []
+    for i, j in pairs:
+        before, now = previous.items[i], current.items[j]
+        if now.completed and not before.completed:
+            newly_completed.append(now)
+        elif before.completed and not now.completed:
+            reopened.append(now)
+        if now.overdue and not before.overdue:
+            newly_overdue.append(now)
+    rate_change = None
+    if previous.rate is not None and current.rate is not None:
+        before_pct = percent(previous.rate, decimals)
+        now_pct = percent(current.rate, decimals)
+        assert before_pct is not None and now_pct is not None
+        rate_change = round(now_pct - before_pct, decimals)
+    return Comparison(
+        previous=previous,
+        current=current,
+        newly_completed=newly_completed,
+        reopened=reopened,
+        newly_overdue=newly_overdue,
+        added=[it for j, it in enumerate(current.items) if j not in matched_cur],
+        removed=[it for i, it in enumerate(previous.items) if i not in matched_prev],
+        rate_change=rate_change,
+        decimals=decimals,
+    )
+
+
+def previous_snapshot(snapshots: Sequence[Snapshot], current: Snapshot) -> Snapshot | None:
+    """The latest snapshot with an as-of strictly before the current one."""
+    earlier = [s for s in snapshots if s.as_of < current.as_of]
+    return earlier[-1] if earlier else None
+
+
+def trend_points(snapshots: Sequence[Snapshot], decimals: int = 1) -> list[dict]:
+    """One point per as-of date (the latest recording of that day), in date order."""
+    by_day: dict[date, Snapshot] = {}
+    for snap in snapshots:  # already in time order: later recordings overwrite
+        by_day[snap.as_of] = snap
+    several_years = len({day.year for day in by_day}) > 1
+    return [
+        {
+            "as_of": day.isoformat(),
+            "label": chinese_date(day) if several_years else f"{day.month}月{day.day}日",
+            "date_text": chinese_date(day),
+            "total": snap.total,
+            "completed": snap.completed,
+            "overdue": snap.overdue,
+            "rate": percent(snap.rate, decimals),
+        }
+        for day, snap in sorted(by_day.items())
+    ]
+
+
+def _item_row(item: ItemState) -> dict:
+    return {
+        "row": item.row,
+        "seq": item.seq,
+        "dimension": item.dimension,
+        "problem": item.problem,
+        "dept": item.dept,
+        "status": item.status_text,
+        "deadline": item.deadline,
+    }
+
+
+def empty_history_context() -> dict:
+    """What ``history_context`` gives when there is nothing to compare with (also the template default)."""
+    return {
+        "has_history": False,
+        "has_previous": False,
+        "previous_as_of": None,
+        "previous_date_text": "",
+        "newly_completed_count": 0,
+        "newly_completed": [],
+        "reopened": [],
+        "newly_overdue_count": 0,
+        "newly_overdue": [],
+        "newly_overdue_text": "",
+        "completed_change": 0,
+        "rate_change": None,
+        "rate_change_text": "",
+        "summary": "",
+        "trend": [],
+        "has_trend": False,
+        "snapshot_count": 0,
+    }
+
+
+def overdue_text(items: Sequence[ItemState], since: date, limit: int = 10) -> str:
+    """上次通报（…）以来新超期未完成的问题2个：1.…（党政办，整改时限2024年11月15日）；2.…。"""
+    if not items:
+        return ""
+    parts = []
+    for n, item in enumerate(items[:limit], start=1):
+        deadline = chinese_date(item.deadline_date) if item.deadline_date else item.deadline
+        details = "，".join(x for x in (item.dept.strip(), f"整改时限{deadline}" if deadline else "") if x)
+        problem = item.problem.strip().rstrip("。；;")
+        parts.append(f"{n}.{problem}" + (f"（{details}）" if details else ""))
+    text = f"上次通报（{chinese_date(since)}）以来新超期未完成的问题{len(items)}个：" + "；".join(parts)
+    if len(items) > limit:
+        text += "等"
+    return text + "。"
+
+
+def history_context(
+    ledger_path: str | os.PathLike,
+    as_of: date,
+    *,
+    history_path: str | os.PathLike | None = None,
+    current: Snapshot | None = None,
+    decimals: int = 1,
+) -> dict:
+    """Plain data for the 通报: comparison with the previous snapshot and the trend.
+
+    ``current`` is the snapshot just built (recorded or not); without it, the latest recorded snapshot
+    for ``as_of`` is used. A missing or unreadable history gives ``has_previous = False`` and an empty
+    trend, never an error: the report is written either way.
+    """
+    empty = empty_history_context()
+    previous: Snapshot | None = None
+    try:
+        target = resolve_history_path(ledger_path, history_path)
+        if not target.exists():
+            snapshots: list[Snapshot] = []
+        else:
+            name = Path(os.path.abspath(ledger_path)).name
+            with HistoryStore(target, readonly=True) as store:
+                snapshots = store.snapshots(name)
+                if current is None:
+                    same_day = [s for s in snapshots if s.as_of == as_of]
+                    current = store.load_details(same_day[-1]) if same_day else None
+                previous = previous_snapshot(snapshots, current) if current else None
+                if previous is not None:
+                    store.load_details(previous)
+    except (HistoryError, OSError, sqlite3.Error) as exc:
+        warn(f"{str(exc).rstrip('。')}；通报中不含与上次的比较。")
+        return empty
+    if current is not None and not any(s.as_of == current.as_of for s in snapshots):
+        snapshots = [*snapshots, current]  # not recorded (--no-history): still part of the trend
+    trend = trend_points(snapshots, decimals)
+    context = dict(empty, has_history=bool(snapshots), trend=trend, has_trend=len(trend) >= 3)
+    context["snapshot_count"] = len(snapshots)
+    if current is None or previous is None:
+        return context
+    cmp = compare(previous, current, decimals)
+    context.update(
+        has_previous=True,
+        previous_as_of=previous.as_of.isoformat(),
+        previous_date_text=chinese_date(previous.as_of),
+        newly_completed_count=len(cmp.newly_completed),
+        newly_completed=[_item_row(i) for i in cmp.newly_completed],
+        reopened=[_item_row(i) for i in cmp.reopened],
+        newly_overdue_count=len(cmp.newly_overdue),
+        newly_overdue=[_item_row(i) for i in cmp.newly_overdue],
+        newly_overdue_text=overdue_text(cmp.newly_overdue, previous.as_of),
+        completed_change=cmp.completed_change,
+        rate_change=cmp.rate_change,
+        rate_change_text=cmp.rate_change_text(),
+        summary=cmp.sentence(),
+    )
+    return context
+
+
+# ---------------------------------------------------------------- printing
+
+
+def history_table(snapshots: Sequence[Snapshot], decimals: int = 1) -> str:
+    """A plain Chinese table for ``ledger history``."""
+    if not snapshots:
+        return "暂无历史记录。运行 ledger validate 或 ledger report 后会自动记录。"
+    headers = ["序号", "统计日期", "记录时间", "问题总数", "已完成", "完成率", "超期", "文件指纹"]
+    rows = []
+    for n, snap in enumerate(snapshots, 1):
+        rate = percent(snap.rate, decimals)
+        stamp = snap.recorded_at
+        with suppress(ValueError):
+            stamp = datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+        rows.append(
+            [
+                str(n),
+                snap.as_of.isoformat(),
+                stamp,
+                str(snap.total),
+                str(snap.completed),
+                "—" if rate is None else f"{rate:.{decimals}f}%",
+                str(snap.overdue),
+                snap.content_hash[:12],
+            ]
+        )
+    return render_table(headers, rows)
+
+
+def display_width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def render_table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [display_width(h) for h in headers]
+    for row in rows:
+        widths = [max(w, display_width(c)) for w, c in zip(widths, row, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c + " " * (w - display_width(c)) for c, w in zip(cells, widths, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+# ---------------------------------------------------------------- trend chart
+
+
+def _cjk_font() -> str | None:
+    try:
+        from toolkit.render.chart import find_cjk_font
+    except ImportError:  # the renderer is not installed: look for a font the same way
+        from matplotlib import font_manager
+
+        names = sorted({f.name for f in font_manager.fontManager.ttflist})
+        return next((n for n in names if "CJK" in n or "Hei" in n or "Song" in n), None)
+    return find_cjk_font()
+
+
+def trend_chart_png(
+    points: Sequence[dict], *, title: str = "整改完成率变化情况", dpi: int = 200
+) -> bytes | None:
+    """A line chart of the completion rate over the snapshots (``history_context()["trend"]``).
+
+    None with fewer than three points or without a font that has Chinese glyphs.
+    """
+    if len(points) < 3:
+        return None
+    font = _cjk_font()
+    if font is None:
+        return None
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 2.8), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    props = {"family": font}
+    xs = list(range(len(points)))
+    ys = [p["rate"] if p["rate"] is not None else 0.0 for p in points]
+    ax.plot(xs, ys, marker="o", color="#c0392b", linewidth=1.8)
+    for x, y in zip(xs, ys, strict=True):
+        ax.text(x, y + 3, f"{y:g}%", ha="center", va="bottom", fontdict={**props, "size": 8})
+    ax.set_xticks(xs)
+    ax.set_xticklabels([p["label"] for p in points], fontdict={**props, "size": 8})
+    ax.set_ylim(0, 112)
+    ax.set_yticks([0, 20, 40, 60, 80, 100])
+    ax.set_yticklabels([f"{v}%" for v in (0, 20, 40, 60, 80, 100)], fontdict={**props, "size": 8})
+    ax.set_title(title, fontdict={**props, "size": 11})
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()

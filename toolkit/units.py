@@ -1,0 +1,742 @@
+"""Many ledgers at once: one per unit, rolled up for a district office.
+
+Files are read in worker processes (one per core) in a bounded window: a worker reads one workbook,
+counts it and sends back a small summary (``UnitResult``), never the ledger itself, so memory stays flat
+however many files there are. A file that cannot be read becomes a failure with its reason; the others go on.
+
+Exit codes of the commands built on this module (``ledger stats --by unit``, ``ledger merge``):
+0 every file was read; 1 some files failed (results for the others are still printed or written, the
+failures listed); 2 nothing could be read at all (or no ledger files were found).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from toolkit.config import DEFAULT_CONFIG, FIELDS, Config
+from toolkit.errors import LedgerError, OutputError
+from toolkit.stats import GroupStats, format_rate, ledger_stats, percent
+
+if TYPE_CHECKING:
+    from toolkit.model import Ledger
+
+LEDGER_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+MERGED_DEFAULT_NAME = "汇总台账.xlsx"
+# our own outputs and Office's leftovers, never counted as a unit's ledger
+SKIP_NAME_PARTS = ("汇总台账", "校验结果", "备份")
+PROGRESS_THRESHOLD = 20  # files: below this a progress bar is just noise
+SERIAL_THRESHOLD = 3  # files: below this starting worker processes costs more than it saves
+
+FINDING_CODES = (
+    "missing-column",
+    "missing-value",
+    "unknown-status",
+    "unknown-dimension",
+    "bad-deadline",
+    "bad-date",
+    "missing-completion-date",
+    "completion-in-future",
+    "late-completion",
+    "overdue",
+    "due-soon",
+    "closed-without-evidence",
+    "duplicate-problem",
+    "seq-gap",
+    "seq-duplicate",
+    "formula-error",
+)
+
+COUNT_FIELDS = (
+    "total",
+    "completed",
+    "closed",
+    "substantially_done",
+    "long_term",
+    "in_progress",
+    "extended",
+    "not_started",
+    "unknown",
+    "excluded",
+    "overdue",
+    "on_time",
+    "completed_with_deadline",
+)
+
+
+class NoLedgerFilesError(LedgerError):
+    """No ledger workbook among the paths given."""
+
+
+class NothingReadError(LedgerError):
+    """Every file failed; the message lists why."""
+
+
+@dataclass(slots=True)
+class UnitResult:
+    """What one worker sends back for one file: small, picklable, no ledger."""
+
+    file: str
+    unit: str = ""
+    reason: str = ""  # why the file could not be used; empty when it was read
+    total: GroupStats | None = None
+    dimensions: list[GroupStats] = field(default_factory=list)
+    overdue_items: list[dict] = field(default_factory=list)
+    findings: dict[str, int] = field(default_factory=dict)  # code -> count (merge only)
+    errors: int = 0
+    warnings: int = 0
+    rows: list[list[object]] = field(default_factory=list)  # canonical rows (merge only)
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+    def row(self, decimals: int = 1) -> dict:
+        """A row of ``ledger stats --by unit --json``: the dimension-row fields plus the file."""
+        assert self.total is not None
+        data = self.total.as_dict(decimals)
+        data["name"] = self.unit
+        data["file"] = self.file
+        return data
+
+
+# ---------------------------------------------------------------- finding the files
+
+
+def is_candidate(path: Path) -> bool:
+    name = path.name
+    if name.startswith(("~$", ".")) or path.suffix.lower() not in LEDGER_SUFFIXES:
+        return False
+    return not any(part in name for part in SKIP_NAME_PARTS)
+
+
+def collect_files(
+    paths: Iterable[str | os.PathLike], exclude: Iterable[str | os.PathLike] = ()
+) -> list[Path]:
+    """Ledger files from folders (top level, sorted by name) and files given by name (kept as given).
+
+    A folder yields its .xlsx/.xlsm/.xls/.ods files except lock files (``~$…``), hidden files and our own
+    outputs (汇总台账…, …校验结果…, …备份…). A file named explicitly is always taken.
+    """
+    skip = {os.path.abspath(p) for p in exclude}
+    found: list[Path] = []
+    seen: set[str] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            children = sorted(
+                (p for p in path.iterdir() if p.is_file() and is_candidate(p)), key=lambda p: p.name
+            )
+        elif path.exists():
+            children = [path]
+        else:
+            raise NoLedgerFilesError(f"找不到“{path}”，请检查文件或文件夹路径。")
+        for child in children:
+            key = os.path.abspath(child)
+            if key in seen or key in skip:
+                continue
+            seen.add(key)
+            found.append(child)
+    if not found:
+        shown = "、".join(str(p) for p in paths) or "（未指定）"
+        raise NoLedgerFilesError(
+            f"在“{shown}”中没有找到台账文件（.xlsx/.xlsm/.xls/.ods），请检查路径或直接列出文件。"
+        )
+    return found
+
+
+def unit_name(ledger: Ledger, path: str | os.PathLike) -> str:
+    """The 单位 from the 通报信息 sheet, else the file name without extension."""
+    unit = ledger.info.get("unit") if isinstance(ledger.info, dict) else None
+    text = str(unit).strip() if unit else ""
+    return text or Path(path).stem
+
+
+# ---------------------------------------------------------------- the worker
+
+
+def _read(path: str, config: Config) -> Ledger:
+    from toolkit.read import read_ledger
+
+    return read_ledger(path, config=config)
+
+
+def summarize_file(
+    path: str, as_of: date, mode: str = "stats", config: Config = DEFAULT_CONFIG
+) -> UnitResult:
+    """Read one unit's file and boil it down (runs in a worker process).
+
+    ``mode``: "stats" counts; "report" also lists overdue items; "merge" also validates and returns
+    the canonical rows. Any failure becomes ``reason`` (never an exception), so one bad file stops nothing.
+    """
+    result = UnitResult(file=str(path))
+    try:
+        ledger = _read(str(path), config)
+        result.unit = unit_name(ledger, path)
+        config = ledger.config or config  # the workbook's 配置 sheet applies to its own ledger
+        stats = ledger_stats(ledger, as_of, "dimension", config)
+        result.total = stats.total
+        result.dimensions = stats.groups
+        if mode in ("report", "merge"):
+            overdue = set(stats.total.overdue_rows)
+            result.overdue_items = [
+                {
+                    "row": item.row,
+                    "seq": item.get("seq"),
+                    "dimension": item.dimension,
+                    "problem": item.get("problem"),
+                    "dept": item.get("dept"),
+                    "owner": item.get("owner"),
+                    "deadline": item.get("deadline"),
+                    "deadline_date": item.deadline.value.isoformat() if item.deadline.value else None,
+                    "status": item.get("status"),
+                }
+                for item in ledger.items
+                if item.row in overdue
+            ]
+        if mode == "merge":
+            from toolkit.validate import validate_ledger
+
+            report = validate_ledger(ledger, as_of, config)
+            result.errors = report.errors
+            result.warnings = report.warnings
+            counts: dict[str, int] = {}
+            for finding in report.findings:
+                counts[finding.code] = counts.get(finding.code, 0) + 1
+            result.findings = counts
+            result.rows = canonical_rows(ledger)
+    except LedgerError as exc:
+        result.reason = str(exc)
+    except MemoryError:
+        result.reason = "文件过大，读取时内存不足，请拆分后重试。"
+    except Exception as exc:  # a bug or an exotic file must not stop the other units
+        result.reason = (
+            f"读取时出现意外错误（{type(exc).__name__}：{exc}），请用 ledger validate 单独检查此文件。"
+        )
+    return result
+
+
+def canonical_rows(ledger: Ledger) -> list[list[object]]:
+    """Items in canonical column order; dates as ``date`` where the cell holds one, else the text."""
+    rows = []
+    for item in ledger.items:
+        row: list[object] = []
+        for spec in FIELDS:
+            if spec.id == "seq" and item.seq is not None:
+                row.append(int(item.seq) if float(item.seq).is_integer() else item.seq)
+            elif spec.id == "deadline" and item.deadline.value is not None:
+                row.append(item.deadline.value)
+            elif spec.id == "completed_on" and item.completed_on.value is not None:
+                row.append(item.completed_on.value)
+            elif spec.id == "dimension":
+                row.append(item.dimension)
+            else:
+                row.append(item.get(spec.id))
+        rows.append(row)
+    return rows
+
+
+# ---------------------------------------------------------------- running many
+
+
+def run_many(
+    files: Sequence[str | os.PathLike],
+    as_of: date,
+    mode: str = "stats",
+    config: Config = DEFAULT_CONFIG,
+    *,
+    jobs: int | None = None,
+    progress: bool | None = None,
+) -> Iterator[UnitResult]:
+    """Summaries in file order, read by ``jobs`` processes (default: all cores) in a bounded window.
+
+    At most ``2 × jobs`` files are in flight; a result is handed on as soon as every earlier file is
+    done, so the caller can stream (write rows, print) without keeping everything.
+    """
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    paths = [str(f) for f in files]
+    show = progress if progress is not None else (len(paths) >= PROGRESS_THRESHOLD and _stderr_is_tty())
+    with _progress(len(paths), show) as advance:
+        if jobs == 1 or len(paths) < SERIAL_THRESHOLD:
+            for path in paths:
+                result = summarize_file(path, as_of, mode, config)
+                advance()
+                yield result
+            return
+        yield from _run_parallel(paths, as_of, mode, config, jobs, advance)
+
+
+WORKER_DIED = "读取此文件时读取进程意外退出（可能是损坏或异常的文件），请用 ledger validate 单独检查此文件。"
+
+
+def _run_parallel(
+    paths: list[str], as_of: date, mode: str, config: Config, jobs: int, advance: Callable[[], None]
+) -> Iterator[UnitResult]:
+    """The windowed pool. If a worker dies (a file that crashes the reader, the OOM killer), the pool is
+    rebuilt and the files that were in flight are re-read one at a time, so only the culprit fails."""
+    import toolkit.read  # noqa: F401  # imported once here, inherited by forked workers
+
+    window = jobs * 2
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    pending: dict[int, Future[UnitResult]] = {}
+    done: dict[int, UnitResult] = {}  # re-read in isolation after a crash, waiting for their turn
+    next_index = 0
+
+    def submit(i: int) -> Future[UnitResult]:
+        return pool.submit(summarize_file, paths[i], as_of, mode, config)
+
+    def recover(in_flight: list[int]) -> None:
+        """The pool broke: a new one, and each file that was in flight read on its own."""
+        nonlocal pool
+        pending.clear()
+        pool.shutdown(wait=False, cancel_futures=True)
+        pool = ProcessPoolExecutor(max_workers=jobs)
+        for i in in_flight:
+            try:
+                done[i] = submit(i).result()
+            except BrokenProcessPool:
+                done[i] = UnitResult(file=paths[i], reason=WORKER_DIED)
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = ProcessPoolExecutor(max_workers=jobs)
+
+    try:
+        for index in range(len(paths)):
+            while next_index < len(paths) and len(pending) < window:
+                if next_index not in done:
+                    try:
+                        pending[next_index] = submit(next_index)
+                    except BrokenProcessPool:
+                        recover([*sorted(pending), next_index])
+                next_index += 1
+            if index not in done:
+                try:
+                    done[index] = pending.pop(index).result()
+                except BrokenProcessPool:
+                    recover([index, *sorted(pending)])
+            advance()
+            yield done.pop(index)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _progress:
+    """A rich progress bar on stderr, or nothing."""
+
+    def __init__(self, total: int, show: bool) -> None:
+        self.total = total
+        self.show = show
+        self.bar = None
+
+    def __enter__(self) -> Callable[[], None]:
+        if not self.show:
+            return lambda: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("读取台账"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("读取", total=self.total)
+        bar = self.bar
+        return lambda: bar.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+# ---------------------------------------------------------------- stats by unit
+
+
+@dataclass(slots=True)
+class UnitsStats:
+    as_of: date
+    units: list[UnitResult]
+    failures: list[UnitResult]
+    total: GroupStats
+    decimals: int = 1
+
+    def as_dict(self) -> dict:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "by": "unit",
+            "total": self.total.as_dict(self.decimals),
+            "units": [u.row(self.decimals) for u in self.units],
+            "failures": [{"file": f.file, "reason": f.reason} for f in self.failures],
+        }
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+
+def sum_groups(name: str, groups: Iterable[GroupStats]) -> GroupStats:
+    out = GroupStats(name)
+    for g in groups:
+        for attr in COUNT_FIELDS:
+            setattr(out, attr, getattr(out, attr) + getattr(g, attr))
+    return out
+
+
+def stats_by_unit(
+    paths: Iterable[str | os.PathLike],
+    as_of: date,
+    config: Config = DEFAULT_CONFIG,
+    *,
+    jobs: int | None = None,
+    progress: bool | None = None,
+) -> UnitsStats:
+    """One row per unit (file order); failures kept apart. Raises only when nothing at all was read."""
+    files = collect_files(paths)
+    units: list[UnitResult] = []
+    failures: list[UnitResult] = []
+    for result in run_many(files, as_of, "stats", config, jobs=jobs, progress=progress):
+        result.dimensions = []  # not needed here: keep the parent small
+        (units if result.ok else failures).append(result)
+    if not units:
+        raise NothingReadError(nothing_read_message(failures))
+    total = sum_groups("合计", (u.total for u in units if u.total is not None))
+    return UnitsStats(as_of, units, failures, total, config.rate_decimals)
+
+
+def nothing_read_message(failures: Sequence[UnitResult]) -> str:
+    first = failures[0]
+    return (
+        f"{len(failures)}个文件均未能读取，例如“{Path(first.file).name}”：{first.reason.rstrip('。')}。"
+        if failures
+        else "没有可读取的台账文件。"
+    )
+
+
+def units_table(result: UnitsStats) -> str:
+    """The plain Chinese table for ``ledger stats --by unit``."""
+    from toolkit.history import render_table
+
+    d = result.decimals
+    headers = ["单位", "问题总数", "已完成", "完成率", "超期未完成", "文件"]
+    rows = [
+        [
+            u.unit,
+            str(u.total.total),
+            str(u.total.completed),
+            format_rate(u.total.rate, d),
+            str(u.total.overdue),
+            Path(u.file).name,
+        ]
+        for u in result.units
+        if u.total is not None
+    ]
+    t = result.total
+    rows.append(["合计", str(t.total), str(t.completed), format_rate(t.rate, d), str(t.overdue), ""])
+    text = render_table(headers, rows)
+    if result.failures:
+        lines = [f"以下 {len(result.failures)} 个文件未能读取："]
+        lines += [f"  {Path(f.file).name}：{f.reason}" for f in result.failures]
+        text += "\n\n" + "\n".join(lines)
+    return text
+
+
+# ---------------------------------------------------------------- merged ledger
+
+
+@dataclass(slots=True)
+class MergeResult:
+    output: Path
+    units: int
+    rows: int
+    failures: list[UnitResult]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+    def message(self) -> str:
+        text = f"已汇总 {self.units} 个单位、{self.rows} 条问题，写入“{self.output}”。"
+        if self.failures:
+            text += f"另有 {len(self.failures)} 个文件未能读取，原因见“各单位校验情况”工作表。"
+        return text
+
+
+MERGED_SHEET = "汇总台账"
+EXCEL_MAX_ROWS = 1_048_576
+FINDINGS_SHEET = "各单位校验情况"
+
+
+def merge_ledgers(
+    paths: Iterable[str | os.PathLike],
+    output: str | os.PathLike,
+    as_of: date,
+    config: Config = DEFAULT_CONFIG,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+    progress: bool | None = None,
+) -> MergeResult:
+    """Write one canonical ledger (单位 first) and a findings sheet, streaming rows as units come in."""
+    import tempfile
+
+    import xlsxwriter
+
+    out = Path(output)
+    if out.exists() and not force:
+        raise OutputError(f"“{out}”已存在；如需覆盖，请加 --force，或用 -o 指定其他文件名。")
+    if (out.parent / f"~${out.name}").exists():
+        raise OutputError(f"“{out}”正在被 Excel/WPS 打开，请先关闭后重试。")
+    files = collect_files(paths, exclude=[out])
+    folder = out.parent if str(out.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp.xlsx", dir=folder)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(
+            f"无法在“{folder}”中写入文件（{exc.strerror}），请检查文件夹是否存在、是否可写。"
+        ) from None
+    tmp = Path(tmp_name)
+    summaries: list[UnitResult] = []
+    row_count = 0
+    try:
+        book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False})
+        header_fmt = book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True})
+        date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
+        text_fmt = book.add_format({"text_wrap": False})
+        sheet = book.add_worksheet(MERGED_SHEET)
+        headers = ["单位", *(spec.header for spec in FIELDS)]
+        for col, header in enumerate(headers):
+            sheet.write_string(0, col, header, header_fmt)
+        widths = {0: 16, 1: 6, 4: 40, 5: 40, 9: 14, 10: 30, 12: 12}
+        for col in range(len(headers)):
+            sheet.set_column(col, col, widths.get(col, 12))
+        sheet.freeze_panes(1, 1)
+        excel_row = 1
+        for result in run_many(files, as_of, "merge", config, jobs=jobs, progress=progress):
+            if excel_row + len(result.rows) > EXCEL_MAX_ROWS:
+                raise OutputError(
+                    f"汇总后超过 Excel 单个工作表的行数上限（{EXCEL_MAX_ROWS} 行），请分批汇总（例如按街道分文件夹）。"
+                )
+            for values in result.rows:
+                sheet.write_string(excel_row, 0, result.unit)
+                for col, value in enumerate(values, start=1):
+                    write_cell(sheet, excel_row, col, value, date_fmt, text_fmt)
+                excel_row += 1
+            row_count += len(result.rows)
+            result.rows = []  # written: drop them
+            result.overdue_items = []
+            result.dimensions = []
+            summaries.append(result)
+        if excel_row > 1:
+            sheet.autofilter(0, 0, excel_row - 1, len(headers) - 1)
+        ok = [s for s in summaries if s.ok]
+        failures = [s for s in summaries if not s.ok]
+        if not ok:
+            raise NothingReadError(nothing_read_message(failures))
+        write_findings_sheet(book, summaries, header_fmt, config.rate_decimals)
+        book.close()
+        _normal_permissions(tmp)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise OutputError(
+            f"无法写入“{out}”（{exc.strerror or exc}），请检查文件夹是否可写、文件是否被占用。"
+        ) from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return MergeResult(out, len(ok), row_count, failures)
+
+
+def _normal_permissions(path: Path) -> None:
+    """mkstemp makes owner-only files; a result on a shared folder should open for colleagues too."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def write_cell(sheet, row: int, col: int, value: object, date_fmt, text_fmt) -> None:
+    """Strings stay strings (a cell starting with '=' is never a formula); dates are real dates."""
+    if isinstance(value, datetime | date):
+        moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+        sheet.write_datetime(row, col, moment, date_fmt)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, col, value)
+    elif isinstance(value, int | float):
+        sheet.write_number(row, col, value)
+    elif value is None or value == "":
+        return
+    else:
+        sheet.write_string(row, col, str(value))
+
+
+def write_findings_sheet(book, summaries: Sequence[UnitResult], header_fmt, decimals: int) -> None:
+    sheet = book.add_worksheet(FINDINGS_SHEET)
+    seen = {code for s in summaries for code in s.findings}
+    codes = [c for c in FINDING_CODES if c in seen] + sorted(seen - set(FINDING_CODES))
+    headers = ["单位", "文件", "读取结果", "问题总数", "完成率", "错误", "提醒", *codes]
+    for col, header in enumerate(headers):
+        sheet.write_string(0, col, header, header_fmt)
+    sheet.set_column(0, 0, 16)
+    sheet.set_column(1, 1, 24)
+    sheet.set_column(2, 2, 40)
+    sheet.set_column(3, len(headers) - 1, 10)
+    for r, s in enumerate(summaries, start=1):
+        sheet.write_string(r, 0, s.unit or Path(s.file).stem)
+        sheet.write_string(r, 1, Path(s.file).name)
+        if not s.ok:
+            sheet.write_string(r, 2, f"未能读取：{s.reason}")
+            continue
+        sheet.write_string(r, 2, "已读取")
+        assert s.total is not None
+        sheet.write_number(r, 3, s.total.total)
+        sheet.write_string(r, 4, format_rate(s.total.rate, decimals))
+        sheet.write_number(r, 5, s.errors)
+        sheet.write_number(r, 6, s.warnings)
+        for c, code in enumerate(codes, start=7):
+            sheet.write_number(r, c, s.findings.get(code, 0))
+
+
+# ---------------------------------------------------------------- district 通报 context
+
+
+LOW_RATE = 80.0  # percent: "under 80%" in the district report
+
+
+def district_context(
+    paths: Iterable[str | os.PathLike] | None = None,
+    as_of: date | None = None,
+    config: Config = DEFAULT_CONFIG,
+    *,
+    results: Sequence[UnitResult] | None = None,
+    jobs: int | None = None,
+    progress: bool | None = None,
+    low_rate: float = LOW_RATE,
+) -> dict:
+    """Plain data for the district-level 通报 across units (no rendering here).
+
+    Pass ``paths`` (read in parallel) or ready ``results``. Keys: see the README of the report template and
+    ``tests/test_units.py``; every rate is a percentage (float) plus a ``*_text`` form ("70.6%").
+    """
+    as_of = as_of or date.today()
+    d = config.rate_decimals
+    if results is None:
+        files = collect_files(paths or ())
+        results = list(run_many(files, as_of, "report", config, jobs=jobs, progress=progress))
+    units = [r for r in results if r.ok and r.total is not None]
+    failures = [r for r in results if not r.ok]
+    if not units:
+        raise NothingReadError(nothing_read_message(failures))
+    total = sum_groups("合计", (u.total for u in units if u.total is not None))
+
+    def unit_row(u: UnitResult) -> dict:
+        assert u.total is not None
+        rate = percent(u.total.rate, d)
+        return {
+            "name": u.unit,
+            "file": Path(u.file).name,
+            "total": u.total.total,
+            "completed": u.total.completed,
+            "pending": u.total.pending,
+            "long_term": u.total.long_term,
+            "overdue": u.total.overdue,
+            "rate": rate,
+            "rate_text": format_rate(u.total.rate, d),
+        }
+
+    rows = [unit_row(u) for u in units]
+    ranked = sorted(rows, key=lambda r: (r["rate"] is None, -(r["rate"] or 0), r["overdue"], r["name"]))
+    previous_rate: float | None = None
+    rank = 0
+    for position, row in enumerate(ranked, start=1):
+        if row["rate"] != previous_rate:
+            rank = position  # ties share a rank (1, 2, 2, 4)
+            previous_rate = row["rate"]
+        row["rank"] = rank
+    full = [r for r in ranked if r["rate"] is not None and r["rate"] >= 100]
+    low = [r for r in ranked if r["rate"] is not None and r["rate"] < low_rate]
+
+    # dimensions across units: summed counts; "lagging" = below the overall rate
+    by_dim: dict[str, list[GroupStats]] = {}
+    for u in units:
+        for g in u.dimensions:
+            by_dim.setdefault(g.name, []).append(g)
+    overall = percent(total.rate, d)
+    dimensions = []
+    for name, groups in by_dim.items():
+        g = sum_groups(name, groups)
+        rate = percent(g.rate, d)
+        dimensions.append(
+            {
+                "name": name,
+                "units": len(groups),
+                "total": g.total,
+                "completed": g.completed,
+                "pending": g.pending,
+                "overdue": g.overdue,
+                "rate": rate,
+                "rate_text": format_rate(g.rate, d),
+                "lagging": rate is not None and overall is not None and rate < overall,
+            }
+        )
+    lagging = sorted((x for x in dimensions if x["lagging"]), key=lambda x: (x["rate"], x["name"]))
+
+    overdue_units = sorted(
+        (
+            {
+                "name": u.unit,
+                "file": Path(u.file).name,
+                "count": len(u.overdue_items),
+                "items": u.overdue_items,
+            }
+            for u in units
+            if u.overdue_items
+        ),
+        key=lambda x: (-x["count"], x["name"]),
+    )
+    overdue_total = sum(x["count"] for x in overdue_units)
+    date_text = f"{as_of.year}年{as_of.month}月{as_of.day}日"
+    summary = (
+        f"截至{date_text}，共{len(units)}个单位报送整改台账，梳理问题{total.total}个，"
+        f"已完成{total.completed}个，整体完成率{format_rate(total.rate, d)}。"
+        f"其中完成率达到100%的单位{len(full)}个，低于{low_rate:g}%的单位{len(low)}个；"
+        f"超期未完成问题{overdue_total}个，涉及{len(overdue_units)}个单位。"
+    )
+    return {
+        "as_of": as_of.isoformat(),
+        "date_text": date_text,
+        "unit_count": len(units),
+        "total": total.total,
+        "completed": total.completed,
+        "pending": total.pending,
+        "long_term": total.long_term,
+        "rate": overall,
+        "rate_text": format_rate(total.rate, d),
+        "ranking": ranked,
+        "full_count": len(full),
+        "full_units": [r["name"] for r in full],
+        "low_threshold": low_rate,
+        "low_count": len(low),
+        "low_units": [r["name"] for r in low],
+        "dimensions": dimensions,
+        "lagging_dimensions": lagging,
+        "overdue_total": overdue_total,
+        "overdue_units": overdue_units,
+        "failures": [{"file": Path(f.file).name, "reason": f.reason} for f in failures],
+        "summary": summary,
+    }

@@ -696,3 +696,35 @@ def test_names_the_user_scoped_to_our_sheet_go_with_it(tmp_path):
     parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b"</definedNames>", name + b"</definedNames>")
     cleared, _ = clear_package(write_parts(out, parts))
     assert read_parts(cleared)["xl/workbook.xml"] == read_parts(raw)["xl/workbook.xml"]
+
+
+def test_ledger_new_workbook_with_buttons_marks_and_clears_exactly(tmp_path):
+    """The .xlsm `ledger new` ships: VBA, form buttons in the ledger sheet's VML, dropdowns, a chart."""
+    from conftest import run_ledger
+
+    from toolkit.api import check
+
+    path = tmp_path / "台账.xlsm"
+    assert run_ledger("new", path, "--sample").code == 0
+    raw = path.read_bytes()
+    ledger, report = check(path, as_of=date(2024, 12, 31))
+    assert report.findings
+    once, stats = mark_package(raw, ledger.sheet, report.findings, label=path.name)
+    assert stats.cells > 0 and stats.comments > 0
+    assert mark_package(once, ledger.sheet, report.findings, label=path.name)[0] == once
+    before, after = read_parts(raw), read_parts(once)
+    for name in (
+        "xl/vbaProject.bin",
+        "xl/charts/chart1.xml",
+        "xl/drawings/drawing1.xml",
+        "xl/sharedStrings.xml",
+    ):
+        assert after[name] == before[name]
+    vml = next(n for n in before if n.endswith(".vml"))
+    assert after[vml].startswith(before[vml][: before[vml].rfind(b"</xml>")])  # buttons kept, notes appended
+    assert after[vml].count(b'ObjectType="Button"') == before[vml].count(b'ObjectType="Button"')
+    # the marked workbook reads back to the same findings
+    marked = tmp_path / "marked.xlsm"
+    marked.write_bytes(once)
+    assert check(marked, as_of=date(2024, 12, 31))[1].flat() == report.flat()
+    assert read_parts(clear_package(once)[0]) == before

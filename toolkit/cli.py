@@ -157,6 +157,11 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
+mark_option = click.option(
+    "--mark", is_flag=True, help="把校验结果标记在工作簿里（上色、批注、校验结果表），原文件先备份。"
+)
+
+
 @main.command()
 @click.argument("path", type=click.Path())
 @as_of_option
@@ -165,6 +170,7 @@ def _pad(text: str, width: int) -> str:
 @json_option
 @history_path_option
 @no_history_option
+@mark_option
 @user_errors
 def validate(
     path: str,
@@ -174,15 +180,18 @@ def validate(
     as_json: bool,
     history_path: str | None = None,
     no_history: bool = False,
+    mark: bool = False,
 ) -> None:
     """校验台账：逐格检查，列出所有错误和提醒。
 
-    退出码：0 无错误，1 有错误，2 文件无法使用。每次校验记录一次历史快照（--no-history 不记录）。
+    退出码：0 无错误，1 有错误，2 文件无法使用，3 （--mark）标记写入了副本、原文件未改动。
+    每次校验记录一次历史快照（--no-history 不记录）。
 
     \b
     示例：
       ledger validate 台账.xlsx --as-of 2024-12-31
       ledger validate 台账.xlsx --json > 结果.json
+      ledger validate 台账.xlsx --mark
     """
     from toolkit.api import check
 
@@ -194,6 +203,8 @@ def validate(
         echo_json(report.as_dict())
     else:
         click.echo(format_report(report))
+    if mark and write_marks(path, ledger, report, quiet=as_json):
+        finish(3)
     finish(0 if report.valid else 1)
 
 
@@ -593,3 +604,32 @@ def district_report_command(
     if pdf:
         click.echo(f"已生成 PDF：{convert_to_pdf(result.path)}")
     sys.exit(result.exit_code)
+
+
+# --------------------------------------------------------------------------- marks in the file (issue 5)
+
+
+def write_marks(path: str, ledger, report, *, quiet: bool = False) -> bool:
+    """Write the marks; print one sentence (stderr when stdout carries JSON). True when it went to a copy."""
+    from toolkit.filemarks import mark_file
+
+    result = mark_file(path, ledger, report)
+    click.echo(result.message, err=quiet or result.to_copy)
+    return result.to_copy
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@user_errors
+def clear(path: str) -> None:
+    """清除标记：去掉 --mark 留下的颜色、批注和校验结果表，用户自己的格式和批注不动。
+
+    原文件先备份到旁边的“整改台账备份”文件夹。退出码：0 成功，2 文件无法使用或无法写入。
+
+    \b
+    示例：
+      ledger clear 台账.xlsx
+    """
+    from toolkit.filemarks import clear_file
+
+    click.echo(clear_file(path).message)

@@ -1,0 +1,233 @@
+"""Saving over a user's only copy without ever leaving it half-written.
+
+The steps, in order: refuse when the workbook is open (Excel/WPS ``~$name``, LibreOffice
+``.~lock.name#``) or read-only; write a temporary file in the same folder; fsync it; read it back with
+the caller's check; copy the original into a timestamped backup (the last ``KEEP_BACKUPS`` are kept);
+make sure the original did not change meanwhile; ``os.replace`` (atomic on one file system); fsync the
+folder. Any failure before the replace leaves the original untouched and raises ``OutputError`` with one
+Chinese sentence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from toolkit.errors import OutputError
+
+KEEP_BACKUPS = 5
+BACKUP_DIR = "整改台账备份"
+
+
+class FileInUseError(OutputError):
+    """The workbook is open in Excel, WPS or LibreOffice (a lock file sits beside it)."""
+
+
+class FileChangedError(OutputError):
+    """The workbook changed on disk while we were working on it."""
+
+
+@dataclass
+class SaveResult:
+    path: Path
+    backup: Path | None
+
+
+def lock_files(path: Path) -> list[Path]:
+    """Lock files that say ``path`` is open: ``~$name`` (Excel, WPS) and ``.~lock.name#`` (LibreOffice).
+
+    (Word shortens long names to ``~$`` + name[2:]; Excel does not, and checking that form too would
+    mistake the lock of ``台账.xlsx`` for one of ``新台账.xlsx``.)"""
+    folder, name = path.parent, path.name
+    candidates = [folder / f"~${name}", folder / f".~lock.{name}#"]
+    return [c for c in candidates if c.exists()]
+
+
+def _os_message(exc: OSError, path: Path) -> str:
+    if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", -1):
+        return f"磁盘空间不足，未能保存“{path.name}”，原文件未改动，请清理磁盘后再试。"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"没有权限写入“{path.parent}”，原文件未改动，请检查文件夹是否只读或换一个位置。"
+    return f"保存“{path.name}”失败（{exc.strerror or exc}），原文件未改动，请稍后再试。"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # Windows cannot open folders; NTFS journals the rename anyway
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_temp(folder: Path, data: bytes, final_name: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix=".~整改台账-", suffix=".tmp", dir=folder)
+    tmp = Path(name)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return tmp
+
+
+def is_read_only(path: Path) -> bool:
+    """Read-only by its permission bits (also true for root, who could write anyway)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not mode & stat.S_IWUSR
+
+
+def backup_path(path: Path, now: datetime | None = None) -> Path:
+    now = now or datetime.now()
+    folder = path.parent / BACKUP_DIR
+    base = f"{path.stem}-{now:%Y%m%d-%H%M%S}"
+    candidate = folder / f"{base}{path.suffix}"
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{base}-{n}{path.suffix}"
+        n += 1
+    return candidate
+
+
+def prune_backups(path: Path, keep: int = KEEP_BACKUPS) -> None:
+    folder = path.parent / BACKUP_DIR
+    pattern = re.compile(re.escape(path.stem) + r"-\d{8}-\d{6}(?:-\d+)?" + re.escape(path.suffix) + "$")
+    try:
+        found = sorted(
+            (p for p in folder.iterdir() if pattern.match(p.name)), key=lambda p: (p.stat().st_mtime, p.name)
+        )
+    except OSError:
+        return
+    for old in found[:-keep] if keep else found:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+def make_backup(path: Path, original: bytes) -> Path:
+    target = backup_path(path)
+    target.parent.mkdir(exist_ok=True)
+    tmp = _write_temp(target.parent, original, target.name)
+    try:
+        shutil.copystat(path, tmp)  # the backup keeps the original's mode and times
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+    prune_backups(path)
+    return target
+
+
+def replace_file(
+    path: str | os.PathLike,
+    data: bytes,
+    *,
+    original: bytes,
+    verify: Callable[[Path], None] | None = None,
+    backup: bool = True,
+) -> SaveResult:
+    """Atomically put ``data`` in place of ``path``, whose current content is ``original``.
+
+    ``verify(temp_path)`` reads the written file back and raises when anything is off.
+    """
+    link = Path(path)
+    path = Path(os.path.realpath(link))  # a symlink stays a link: the file it points to is replaced
+    locks = lock_files(path) + (lock_files(link) if link != path else [])
+    if locks:
+        raise FileInUseError(
+            f"“{path.name}”正在被 Excel/WPS 打开（发现“{locks[0].name}”），原文件未改动，请关闭后再运行。"
+        )
+    if is_read_only(path):
+        raise OutputError(f"“{path.name}”是只读文件，原文件未改动，请取消只读属性后再运行。")
+    before = path.stat()
+    tmp: Path | None = None
+    backup_file: Path | None = None
+    try:
+        tmp = _write_temp(path.parent, data, path.name)
+        if verify is not None:
+            try:
+                verify(tmp)
+            except OutputError:
+                raise
+            except Exception as exc:
+                raise OutputError(
+                    f"写出的“{path.name}”未通过读回检查，原文件未改动，请把此文件反馈给维护人员。"
+                ) from exc
+        os.chmod(tmp, stat.S_IMODE(before.st_mode))
+        if backup:
+            backup_file = make_backup(path, original)
+        now = path.stat()
+        if (now.st_size, now.st_mtime_ns) != (
+            before.st_size,
+            before.st_mtime_ns,
+        ) or path.read_bytes() != original:
+            raise FileChangedError(f"“{path.name}”在处理期间被修改过，原文件未改动，请保存并关闭后重新运行。")
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise OutputError(_os_message(exc, path)) from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+    return SaveResult(path, backup_file)
+
+
+def write_new(
+    path: str | os.PathLike, data: bytes, *, verify: Callable[[Path], None] | None = None
+) -> SaveResult:
+    """Write a file of our own (a results copy) atomically; overwrites an earlier copy of ours."""
+    path = Path(path)
+    tmp: Path | None = None
+    try:
+        tmp = _write_temp(path.parent, data, path.name)
+        if verify is not None:
+            try:
+                verify(tmp)
+            except OutputError:
+                raise
+            except Exception as exc:
+                raise OutputError(f"写出的“{path.name}”未通过读回检查，请把原文件反馈给维护人员。") from exc
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise OutputError(_os_message(exc, path)) from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+    return SaveResult(path, None)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

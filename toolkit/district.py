@@ -230,9 +230,7 @@ def district_document_context(data: dict, options: DistrictOptions) -> dict:
 
 def build_district_document():
     """The default district template as a python-docx Document (tags unrendered), GB/T 9704 styles."""
-    import docx
 
-    from toolkit.render import docxfmt as fmt
     from toolkit.render import template as unit_template
     from toolkit.render.template import (
         STYLE_DATE,
@@ -246,17 +244,7 @@ def build_district_document():
     )
 
     para = unit_template._para
-    document = docx.Document()
-    unit_template._setup_styles(document)
-    section = document.sections[0]
-    fmt.setup_section(section)
-    fmt.enable_odd_even_footers(document)
-    fmt.write_page_number(section.footer.paragraphs[0], align="right")
-    fmt.write_page_number(section.even_page_footer.paragraphs[0], align="left")
-    props = document.core_properties
-    props.author = "整改台账工具箱"
-    props.title = "各单位整改落实情况通报"
-    props.comments = "由整改台账工具箱生成；变量说明见 docs/历史记录与多单位.md"
+    document = unit_template.new_document("各单位整改落实情况通报", "docs/历史记录与多单位.md")
 
     para(document, "{{ title }}", STYLE_TITLE)
     para(document)
@@ -382,13 +370,11 @@ def render_district_document(
 ) -> tuple[bytes, dict, list[str]]:
     """District context numbers → .docx bytes (nothing written)."""
     from toolkit.render.render import (
-        _render_error,
-        check_output,
         clean_strings,
         load_template_bytes,
         make_environment,
         open_template,
-        place_signature,
+        render_checked,
     )
 
     options = options or DistrictOptions()
@@ -403,18 +389,7 @@ def render_district_document(
     notes: list[str] = []
     if options.chart and "chart" in used:
         notes += _chart(context, data, tpl)
-    try:
-        tpl.render(context, jinja_env=env)
-        place_signature(tpl.docx)
-        buffer = io.BytesIO()
-        tpl.save(buffer)
-    except TemplateError:
-        raise
-    except Exception as exc:  # Jinja and docxtpl raise many kinds; each becomes one sentence
-        raise _render_error(exc, name) from None
-    out = buffer.getvalue()
-    check_output(out, name)
-    return out, context, notes
+    return render_checked(tpl, env, context, name), context, notes
 
 
 def render_district_report(

@@ -414,6 +414,11 @@ def render_document(
     if options.chart and "trend_chart" in used:
         _trend_chart(context, tpl)
 
+    return render_checked(tpl, env, context, name), context, notes
+
+
+def render_checked(tpl, env, context: dict, name: str) -> bytes:
+    """Render, place the signature, save, and prove the result is a well-formed document."""
     try:
         tpl.render(context, jinja_env=env)
         place_signature(tpl.docx)
@@ -425,7 +430,7 @@ def render_document(
         raise _render_error(exc, name) from None
     out = buffer.getvalue()
     check_output(out, name)
-    return out, context, notes
+    return out
 
 
 def check_output(data: bytes, name: str) -> None:

@@ -171,8 +171,8 @@ def _left(paragraph) -> None:
     fmt.set_jc(paragraph._p, "left")
 
 
-def build_document():
-    """The default template as a python-docx Document (tags still unrendered)."""
+def new_document(title: str, variables_doc: str):
+    """An empty GB/T 9704 document: our styles, A4 margins, odd/even page numbers, properties."""
     import docx
 
     document = docx.Document()
@@ -184,8 +184,14 @@ def build_document():
     fmt.write_page_number(section.even_page_footer.paragraphs[0], align="left")
     props = document.core_properties
     props.author = "整改台账工具箱"
-    props.title = "整改落实情况通报"
-    props.comments = "由整改台账工具箱生成；变量说明见 docs/模板变量.md"
+    props.title = title
+    props.comments = f"由整改台账工具箱生成；变量说明见 {variables_doc}"
+    return document
+
+
+def build_document():
+    """The default template as a python-docx Document (tags still unrendered)."""
+    document = new_document("整改落实情况通报", "docs/模板变量.md")
 
     _para(document, "{{ title_display }}", STYLE_TITLE)
     _para(document)

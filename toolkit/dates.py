@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from toolkit.model import DATE, EMPTY, IMMEDIATE, INVALID, LONG_TERM, DateValue
@@ -61,7 +62,10 @@ def excel_serial_to_date(serial: float, date1904: bool = False) -> date | None:
     return epoch + timedelta(days=int(serial))
 
 
-def parse_text_date(text: str, year_hint: int | None = None) -> DateValue:
+YearHint = int | Callable[[], int] | None
+
+
+def parse_text_date(text: str, year_hint: YearHint = None) -> DateValue:
     raw = text
     text = _cn_numerals(text.strip()).translate(_FULLWIDTH)
     if not text:
@@ -77,7 +81,9 @@ def parse_text_date(text: str, year_hint: int | None = None) -> DateValue:
             return DateValue(raw, DATE, _within_month(int(m[1]), int(m[2]), m[3]))
         if m := _YEAR.search(text):
             return DateValue(raw, DATE, date(int(m[1]), 12, 31))
-        if year_hint is not None:
+        if year_hint is not None and (_MD.search(text) or _M_END.search(text)):
+            if callable(year_hint):  # computed only for text that really lacks a year
+                year_hint = year_hint()
             if m := _MD.search(text):
                 return DateValue(raw, DATE, date(year_hint, int(m[1]), int(m[2])))
             if m := _M_END.search(text):
@@ -94,7 +100,7 @@ def parse_text_date(text: str, year_hint: int | None = None) -> DateValue:
 _FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
-def parse_date(value: object, year_hint: int | None = None, date1904: bool = False) -> DateValue:
+def parse_date(value: object, year_hint: YearHint = None, date1904: bool = False) -> DateValue:
     """Any cell value to a DateValue; numbers are Excel serials."""
     if value is None or value == "":
         return DateValue("", EMPTY)

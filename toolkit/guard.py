@@ -269,6 +269,17 @@ def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
 
 
 XML_HEAD = 65536
+XML_PEEK = 2048  # an Office part's prolog and root tag fit in the first 2 KB
+
+
+def _prolog_done(head: bytes) -> bool:
+    """The peek holds the whole prolog and the root start tag (so nothing more needs reading)."""
+    if head[:2] in _UTF16:
+        return False
+    root = _prolog_end(head)
+    return root is not None and (root < 0 or head.find(b">", root) >= 0)
+
+
 _ROOT_TAG = re.compile(rb"<([\w.:-]+)([^>]*)")
 _UNIQUE_COUNT = re.compile(rb"""\buniqueCount\s*=\s*["']\s*(\d+)""")
 _UTF16 = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16", b"<\x00": "utf-16-le", b"\x00<": "utf-16-be"}
@@ -283,7 +294,9 @@ def _check_xml_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> N
     """
     if info.is_dir() or info.file_size == 0:
         return
-    head = _read_part(zf, info.filename, path, XML_HEAD)
+    head = _read_part(zf, info.filename, path, XML_PEEK)
+    if len(head) == XML_PEEK and not _prolog_done(head):  # an unusual prolog: look at all of it
+        head = _read_part(zf, info.filename, path, XML_HEAD)
     if (encoding := _UTF16.get(head[:2])) is not None:
         head = head[: len(head) // 2 * 2].decode(encoding, "replace").encode("utf-8")
     root = _prolog_end(head)

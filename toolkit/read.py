@@ -8,6 +8,7 @@ Reading happens after toolkit.guard has sniffed and measured the file.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -523,7 +524,8 @@ def ledger_from_rows(
     if formula_errors:
         rows = _with_errors(rows, formula_errors)
     filled = _fill_merged(rows, merged, first_data)
-    year_hint = _year_hint(info, title, rows[first_data:], columns.get("deadline"))
+    # only text like "6月底前" needs the ledger's year: work it out the first time it is asked for
+    year_hint = functools.cache(lambda: _year_hint(info, title, rows[first_data:], columns.get("deadline")))
 
     fields = list(columns.items())
     names = [f for f, _ in fields]
@@ -545,9 +547,11 @@ def ledger_from_rows(
     # column-wise conversion keeps the per-row loop small (a 100k-row ledger is 1.5M cells)
     body = rows[first_data:]
     width = max(columns.values()) + 1
-    if any(len(r) < width for r in body):
+    lengths = set(map(len, body))
+    if lengths and min(lengths) < width:
         body = [list(r) + [""] * (width - len(r)) if len(r) < width else r for r in body]
-    if body and all(len(r) == len(body[0]) for r in body):
+        lengths = set(map(len, body))
+    if len(lengths) == 1:
         transposed = list(zip(*body, strict=True))  # C speed; calamine rows are rectangular
         raw_columns = {f: transposed[c] for f, c in fields}
     else:

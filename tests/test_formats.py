@@ -267,16 +267,9 @@ def test_xls_named_xlsx_is_read_by_its_content(tmp_path):
     assert_reads_the_ledger(path)
 
 
-XLS_ERRORS_LOST = pytest.mark.xfail(
-    strict=True,
-    reason="python-calamine reads .xls error cells as empty strings and nothing recovers them yet: "
-    "they come out as missing-value, not formula-error",
-)
-
-
 @office
 @needs_soffice
-@pytest.mark.parametrize("fmt", ["ods", pytest.param("xls", marks=XLS_ERRORS_LOST)])
+@pytest.mark.parametrize("fmt", ["ods", "xls"])
 def test_formula_errors_in_xls_and_ods(tmp_path, fmt):
     (tmp_path / "src").mkdir()
     path = soffice_convert(_formula_error_workbook(tmp_path / "src" / "台账.xlsx"), fmt, tmp_path)

@@ -267,11 +267,29 @@ def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs i
         else:
             sheet = book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
-            conn.send(("ok", (rows, sheet.merged_cell_ranges or [], {}, (0, 0))))
+            errors = _xls_error_cells(path, name) if kind == "xls" else {}
+            conn.send(("ok", (rows, sheet.merged_cell_ranges or [], errors, (0, 0))))
     except BaseException as exc:  # report every failure to the parent, which decides the message
         conn.send(("error", type(exc).__name__, str(exc)[:200]))
     finally:
         conn.close()
+
+
+def _xls_error_cells(path: str, name: str) -> dict[tuple[int, int], str]:
+    """calamine reads .xls error cells (#REF! …) as empty strings; xlrd still sees them (in the child)."""
+    try:
+        import xlrd
+
+        book = xlrd.open_workbook(path, on_demand=True)
+        sheet = book.sheet_by_name(name)
+        errors = {}
+        for r in range(sheet.nrows):
+            for c, kind in enumerate(sheet.row_types(r)):
+                if kind == xlrd.XL_CELL_ERROR:
+                    errors[(r + 1, c)] = xlrd.error_text_from_code.get(sheet.cell_value(r, c), "#N/A")
+        return errors
+    except Exception:  # a file xlrd cannot follow: the ledger is still read, only error cells go unseen
+        return {}
 
 
 CHILD_MEMORY = 3 << 30

@@ -80,7 +80,8 @@ def test_each_rule_at_its_cell(tmp_path, ledger_cli):
     assert by_code["overdue"]["severity"] == "warning" and "超期92天" in by_code["overdue"]["message"]
     assert by_code["due-soon"]["severity"] == "info"
     assert by_code["unknown-status"]["value"] == "已完城"
-    assert "I4" in by_code["unknown-status"]["message"] and "已完成" in by_code["unknown-status"]["message"]
+    assert "I4" in by_code["unknown-status"]["message"]
+    assert "（是否应为“已完成”？）" in by_code["unknown-status"]["message"]
     assert "第3行" in by_code["duplicate-problem"]["message"]
     lead = next(i for i in run.json()["issues"] if i["row"] == 16)
     assert lead["severity"] == "warning" and lead["field"] == "lead"

@@ -41,7 +41,7 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("missing-value", ERROR, "必填项为空", "{cell}的“{header}”为空，请填写。"),
     Rule("missing-value-warning", WARNING, "建议填写", "{cell}的“{header}”为空，建议填写。"),
     Rule("unknown-status", ERROR, "状态无法识别",
-         "{cell}的“{header}”为“{value}”，不在状态词表中，请改为：{allowed}。"),
+         "{cell}的“{header}”为“{value}”，不在状态词表中{hint}，请改为：{allowed}。"),
     Rule("unknown-dimension", ERROR, "方面不在清单中",
          "{cell}的“{header}”为“{value}”，不在配置的方面清单中，请改为：{allowed}。"),
     Rule("bad-deadline", ERROR, "整改时限无法识别",
@@ -162,7 +162,8 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
         status = item.status
         status_text = values.get("status", "").strip()
         if status is None and status_text and "status" not in broken:
-            out.add("unknown-status", row, "status", status_text, allowed=allowed_status)
+            out.add("unknown-status", row, "status", status_text, allowed=allowed_status,
+                    hint=_status_hint(status_text, config))  # fmt: skip
         status_label = labels.get(status, status_text) if status else status_text or "空白"
         deadline = item.deadline
         if (deadline.kind == INVALID and "deadline" not in broken) or (
@@ -246,6 +247,15 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
         findings=out.findings,
         truncated=out.dropped,
     )
+
+
+def _status_hint(text: str, config: Config) -> str:
+    """ "已完城" → "（是否应为“已完成”？）": a suggestion only; the item still does not count as done."""
+    import difflib
+
+    words = {name: s.label for s in config.statuses for name in (s.label, *s.synonyms)}
+    close = difflib.get_close_matches(normalize_text(text), list(words), n=1, cutoff=0.6)
+    return f"（是否应为“{words[close[0]]}”？）" if close else ""
 
 
 def _number(value: float) -> str:

@@ -125,6 +125,7 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
     has_done_col = has("completed_on")
     has_evidence = has("evidence")
     problems_seen: dict[str, int] = {}
+    hints: dict[str, str] = {}  # one suggestion per distinct unknown status
     seq_seen: dict[float, int] = {}
     previous_seq: float | None = None
     previous_dimension: str | None = None
@@ -162,8 +163,10 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
         status = item.status
         status_text = values.get("status", "").strip()
         if status is None and status_text and "status" not in broken:
-            out.add("unknown-status", row, "status", status_text, allowed=allowed_status,
-                    hint=_status_hint(status_text, config))  # fmt: skip
+            hint = hints.get(status_text)
+            if hint is None:
+                hint = hints[status_text] = _status_hint(status_text, config)
+            out.add("unknown-status", row, "status", status_text, allowed=allowed_status, hint=hint)
         status_label = labels.get(status, status_text) if status else status_text or "空白"
         deadline = item.deadline
         if (deadline.kind == INVALID and "deadline" not in broken) or (

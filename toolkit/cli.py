@@ -98,6 +98,17 @@ def finish(code: int = 0) -> None:
     sys.exit(code)
 
 
+def scan_beside_if_plain_process(path: str):
+    """Big workbooks: the job runs in a forked child while this process scans (toolkit.guard)."""
+    import contextlib
+
+    if sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__:
+        from toolkit.guard import scan_alongside
+
+        return scan_alongside(path)
+    return contextlib.nullcontext()
+
+
 def echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -193,9 +204,15 @@ def validate(
       ledger validate 台账.xlsx --json > 结果.json
       ledger validate 台账.xlsx --mark
     """
-    from toolkit.api import check
 
     config = _config(config_path)
+    with scan_beside_if_plain_process(path):
+        _validate_body(path, as_of, sheet, config, as_json, history_path, no_history, mark)
+
+
+def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history, mark) -> None:
+    from toolkit.api import check
+
     ledger, report = check(path, as_of=as_of, sheet=sheet, config=config)
     if not no_history:
         record_history(ledger, as_of, ledger.config or config, history_path, "validate")

@@ -15,16 +15,21 @@ memory-limited child process instead. Every XML part's prolog is checked for a D
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
+import pickle
 import re
+import signal
 import stat
+import sys
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from toolkit.errors import EncryptedFileError, UnreadableFileError, UnsafeFileError
+from toolkit.errors import EncryptedFileError, LedgerError, UnreadableFileError, UnsafeFileError
 from toolkit.model import column_index
 
 MAX_PART_BYTES = 1 << 30  # one decompressed part
@@ -611,3 +616,112 @@ def _repeat(value: str | None) -> int:
         return max(1, int(value or 1))
     except ValueError:
         return 1
+
+
+# --- the scan beside the read ------------------------------------------------------------------
+# A big sheet costs the scan a third of what calamine spends on it. On a POSIX machine the CLI runs
+# its whole job in a forked child while this process scans: the child reads with calamine straight
+# away and takes the scan's results (error cells) from a pipe before it builds the ledger. If the
+# scan finds an absurd extent, or calamine aborts the child on one, this process — untouched by the
+# Rust reader — says so in one sentence and exits 2. Small workbooks are read the plain way.
+
+PARALLEL_SCAN_BYTES = 8 << 20  # uncompressed size of the largest sheet part
+_feed: _ScanFeed | None = None
+
+
+class _ScanFeed:
+    """The child's end of the pipe: the parent's scans, by part name, as they arrive."""
+
+    def __init__(self, fd: int) -> None:
+        self._file = os.fdopen(fd, "rb")
+        self._scans: dict[str, SheetScan] = {}
+
+    def get(self, part: str) -> SheetScan | None:
+        while part not in self._scans:
+            try:
+                key, scan = pickle.load(self._file)
+            except (EOFError, pickle.UnpicklingError, OSError):
+                return None
+            self._scans[key] = scan
+        return self._scans[part]
+
+
+def scanning_beside() -> bool:
+    """True in the child of scan_alongside: read first, then ask for the parent's scan."""
+    return _feed is not None
+
+
+def scan_from_parent(sheet: SheetRef) -> SheetScan:
+    """The parent's scan of this sheet (waits for it); empty when the parent had none to give."""
+    scan = _feed.get(sheet.part) if _feed is not None and sheet.part is not None else None
+    return scan or SheetScan()
+
+
+def _largest_sheet(package: Package) -> int:
+    parts = {s.part for s in package.sheets if s.part}
+    with _open_zip(package.path) as zf:
+        return max((i.file_size for i in zf.infolist() if i.filename in parts), default=0)
+
+
+@contextlib.contextmanager
+def scan_alongside(path: str | os.PathLike) -> Iterator[None]:
+    """Run the body in a forked child while this process scans the workbook (see above)."""
+    global _feed
+    threshold = int(os.environ.get("LEDGER_PARALLEL_SCAN_BYTES", PARALLEL_SCAN_BYTES))
+    try:
+        package = sniff(Path(path))
+        parallel = hasattr(os, "fork") and package.kind == "ooxml" and _largest_sheet(package) >= threshold
+    except LedgerError:
+        parallel = False  # the body reads the file again and reports the problem the usual way
+    if not parallel:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child does the job; the parent reports on it
+        os.close(write_end)
+        _feed = _ScanFeed(read_end)
+        yield
+        return
+    os.close(read_end)
+    os._exit(_scan_for_child(package, pid, write_end))
+
+
+def _scan_for_child(package: Package, pid: int, write_end: int) -> int:
+    with _open_zip(package.path) as zf:
+        sizes = {i.filename: i.file_size for i in zf.infolist()}
+    # small sheets (通报信息, 配置) first: the child asks for those before the big ledger sheet
+    sheets = sorted((s for s in package.sheets if s.part), key=lambda s: sizes.get(s.part, 0))
+    out = os.fdopen(write_end, "wb")
+    try:
+        for sheet in sheets:
+            try:
+                scan = scan_sheet(package, sheet)
+            except LedgerError:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:  # the child finished first: calamine managed, so its answer stands
+                    return _child_code(package, status)
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise
+            try:
+                pickle.dump((sheet.part, scan), out)
+                out.flush()
+            except OSError:
+                break  # the child has finished (or died): its exit status tells which
+    finally:
+        with contextlib.suppress(OSError):
+            out.close()
+    _, status = os.waitpid(pid, 0)
+    return _child_code(package, status)
+
+
+def _child_code(package: Package, status: int) -> int:
+    if os.WIFSIGNALED(status):
+        raise UnsafeFileError(
+            f"读取文件“{package.path.name}”时读取程序异常退出（需要的内存超出上限），可能是损坏或恶意文件；"
+            "请在 Excel 中打开、删除多余行列后另存再试。"
+        )
+    return os.WEXITSTATUS(status)

@@ -18,7 +18,7 @@ from pathlib import Path
 from toolkit.config import DEFAULT_CONFIG, Config, normalize_text
 from toolkit.dates import parse_date
 from toolkit.errors import EncryptedFileError, NoLedgerError, UnreadableFileError, UnsafeFileError
-from toolkit.guard import Package, ods_formula_errors, scan_sheet, sniff
+from toolkit.guard import Package, ods_formula_errors, scan_from_parent, scan_sheet, scanning_beside, sniff
 from toolkit.model import EMPTY, DateValue, Item, Ledger
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
@@ -161,15 +161,19 @@ class _CalamineSource(_Source):
         ref = self._refs.get(name)
         if ref is None:  # a sheet the guard did not see listed is never read unmeasured in-process
             return _load_in_child(self.package.path, name, self.package.kind)
-        scan = scan_sheet(self.package, ref)
-        if scan.unreferenced_cells:
-            return _load_in_child(self.package.path, name, self.package.kind)
+        beside = scanning_beside()
+        if not beside:  # the usual order: measure first, then let calamine allocate
+            scan = scan_sheet(self.package, ref)
+            if scan.unreferenced_cells:
+                return _load_in_child(self.package.path, name, self.package.kind)
         try:
             sheet = self.book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
             merged = sheet.merged_cell_ranges or []
         except Exception as exc:
             raise _broken(self.package.path, exc) from None
+        if beside:  # a forked child: calamine has read; the parent's scan arrives now (or it was killed)
+            scan = scan_from_parent(ref)
         return rows, _clip_merged(rows, merged, self.package.path, name), scan.formula_errors, (0, 0)
 
     def close(self) -> None:

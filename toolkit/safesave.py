@@ -17,7 +17,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -225,6 +225,37 @@ def write_new(
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
     return SaveResult(path, None)
+
+
+@contextlib.contextmanager
+def replacing(path: str | os.PathLike, *, keep_mode: bool = True) -> Iterator[Path]:
+    """A temporary file beside ``path`` for a writer that wants a file name (XlsxWriter, python-docx).
+
+    When the block ends without an error the file is flushed to disk, given ordinary permissions
+    (mkstemp makes it private; a result on a shared folder must open for colleagues) or those of
+    the file it replaces, and swapped in atomically. On any error ``path`` is left as it was.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, name = tempfile.mkstemp(prefix=".~整改台账-", suffix=path.suffix, dir=folder)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(_os_message(exc, path)) from None
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        mode = stat.S_IMODE(path.stat().st_mode) if keep_mode and path.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        _fsync_dir(folder)
+    except OSError as exc:
+        raise OutputError(_os_message(exc, path)) from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _umask() -> int:

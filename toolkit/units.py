@@ -493,9 +493,9 @@ def merge_ledgers(
     progress: bool | None = None,
 ) -> MergeResult:
     """Write one canonical ledger (单位 first) and a findings sheet, streaming rows as units come in."""
-    import tempfile
-
     import xlsxwriter
+
+    from toolkit.safesave import replacing
 
     out = Path(output)
     if out.exists() and not force:
@@ -503,18 +503,9 @@ def merge_ledgers(
     if (out.parent / f"~${out.name}").exists():
         raise OutputError(f"“{out}”正在被 Excel/WPS 打开，请先关闭后重试。")
     files = collect_files(paths, exclude=[out])
-    folder = out.parent if str(out.parent) else Path(".")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp.xlsx", dir=folder)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(
-            f"无法在“{folder}”中写入文件（{exc.strerror}），请检查文件夹是否存在、是否可写。"
-        ) from None
-    tmp = Path(tmp_name)
     summaries: list[UnitResult] = []
     row_count = 0
-    try:
+    with replacing(out, keep_mode=False) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False})
         header_fmt = book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True})
         date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
@@ -551,23 +542,7 @@ def merge_ledgers(
             raise NothingReadError(nothing_read_message(failures))
         write_findings_sheet(book, summaries, header_fmt, config.rate_decimals)
         book.close()
-        _normal_permissions(tmp)
-        os.replace(tmp, out)
-    except OSError as exc:
-        raise OutputError(
-            f"无法写入“{out}”（{exc.strerror or exc}），请检查文件夹是否可写、文件是否被占用。"
-        ) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return MergeResult(out, len(ok), row_count, failures)
-
-
-def _normal_permissions(path: Path) -> None:
-    """mkstemp makes owner-only files; a result on a shared folder should open for colleagues too."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
 
 
 def write_cell(sheet, row: int, col: int, value: object, date_fmt, text_fmt) -> None:

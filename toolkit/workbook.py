@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -799,15 +798,6 @@ def _int_param(raw: object) -> int | None:
 # --- ledger new ----------------------------------------------------------------------------------------
 
 
-def _file_mode(path: Path) -> int:
-    """The replaced file's permissions, or what the umask gives a new file."""
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def parse_year(text: str | None) -> str | None:
     """``--year``: 2024, 2024年 or 2024年度 (full-width digits too) → "2024"; None when not a year."""
     if text is None:
@@ -895,18 +885,8 @@ def new_ledger(
 
         vba = ledger_vba_project([SHEET_CODENAMES[name] for name in SHEET_CODENAMES])
 
-    fd, tmp_name = tempfile.mkstemp(prefix=".~ledger-", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    from toolkit.safesave import replacing
+
+    with replacing(path) as tmp:
         build_workbook(tmp, spec, vba)
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes it private; a workbook is an ordinary file
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(
-            f"无法写入“{path}”（{exc.strerror or exc}），请检查文件是否被占用或文件夹是否可写。"
-        ) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

@@ -459,38 +459,23 @@ def _lock_files(path: Path) -> list[Path]:
     return [path.with_name("~$" + name), path.with_name("~$" + name[2:]), path.with_name("~$" + name[1:])]
 
 
-def _new_file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def write_atomic(data: bytes, target: Path, *, backup: bool = True) -> Path:
-    """Temp file in the target's folder + os.replace; the previous file is kept as *.bak.docx."""
+    """Temp file beside the target + atomic swap (toolkit.safesave); the previous file is kept as *.bak.docx."""
+    from toolkit.safesave import replacing
+
     target = Path(target)
     folder = target.parent
     if not folder.is_dir():
         raise OutputError(f"输出文件夹“{folder}”不存在，请先创建或换一个位置。")
     if any(p.exists() for p in _lock_files(target)) and target.exists():
         raise OutputError(f"“{target.name}”正在 Word 或 WPS 中打开，请关闭后重试。")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem[:40]}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp makes the file private (0600); a 通报 on a shared folder must be readable like any new file
-        os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else _new_file_mode())
         if backup and target.exists():
             shutil.copy2(target, target.with_name(f"{target.stem}.bak{target.suffix}"))
-        os.replace(tmp, target)
-    except PermissionError:
-        raise OutputError(f"无法写入“{target}”，文件可能正在被打开或设为只读，请关闭后重试。") from None
     except OSError as exc:
-        raise OutputError(f"无法写入“{target}”（{exc.strerror}），请检查磁盘空间和权限。") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        raise OutputError(f"无法备份“{target}”（{exc.strerror}），请检查磁盘空间和权限。") from None
+    with replacing(target, keep_mode=False) as tmp:
+        tmp.write_bytes(data)
     return target
 
 

@@ -39,7 +39,9 @@ def test_absurd_extent_found_beside_the_read(tmp_path):
         for info in src.infolist():
             data = src.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+                data = data.replace(
+                    b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+                )
             dst.writestr(info, data)
     run = run_forced("validate", bad, "--no-history")
     assert run.code == 2, run.err

@@ -412,6 +412,24 @@ class HistoryStore:
 
     # -------------------------------------------------------- writing
 
+    def touch_if_unchanged(
+        self, name: str, content_hash: str, as_of: date, total, command: str
+    ) -> tuple[int, str] | None:
+        """Refresh the time of a stored snapshot of the same bytes, day and counts: (id, time), or None."""
+        stamp = datetime.now(UTC).isoformat(timespec="microseconds")
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT id FROM snapshots WHERE name = ? AND content_hash = ? AND as_of = ? AND total = ?"
+                " AND completed = ? AND overdue = ?",
+                (name, content_hash, as_of.isoformat(), total.total, total.completed, total.overdue),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE snapshots SET recorded_at = ?, command = ? WHERE id = ?", (stamp, command, row[0])
+            )
+            return int(row[0]), stamp
+
     def record(self, snapshot: Snapshot, recorded_at: datetime | None = None) -> int:
         """Store a snapshot (one transaction); same workbook + hash + as-of updates in place."""
         stamp = (recorded_at or datetime.now(UTC)).isoformat(timespec="microseconds")
@@ -635,6 +653,20 @@ def record_snapshot(
     if not ledger.path and history_path is None:
         return None  # nowhere to keep it: a workbook that was never saved
     try:
+        path = os.path.abspath(ledger.path) if ledger.path else ""
+        if content_hash is None and not hash_items and path and os.path.isfile(path):
+            # the same file judged on the same day again (a second click, a re-run): the stored items
+            # are these items, so only the time is updated — no rewriting a 100k-row snapshot
+            same_hash = file_hash(path)
+            with HistoryStore(resolve_history_path(ledger.path, history_path)) as store:
+                known = store.touch_if_unchanged(Path(path).name, same_hash, as_of, stats.total, command)
+                if known is not None:  # the stored snapshot stands (its items are not reloaded)
+                    total = stats.total
+                    return Snapshot(
+                        as_of, total.total, total.completed, total.overdue, total.rate, name=Path(path).name,
+                        path=path, content_hash=same_hash, recorded_at=known[1], command=command, id=known[0],
+                    )  # fmt: skip
+            content_hash = same_hash
         snapshot = snapshot_from_ledger(
             ledger, stats, as_of, content_hash=content_hash or "-", command=command
         )

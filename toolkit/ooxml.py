@@ -28,7 +28,6 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 
-RT_OFFICE_DOCUMENT = REL_NS + "/officeDocument"
 RT_WORKSHEET = REL_NS + "/worksheet"
 RT_STYLES = REL_NS + "/styles"
 RT_COMMENTS = REL_NS + "/comments"
@@ -444,13 +443,6 @@ def remove_rel(pkg: Package, source_part: str, rel_id: str) -> bool:
     return False
 
 
-def drop_rels_if_empty(pkg: Package, source_part: str, template_only: bool = True) -> None:
-    name = rels_name(source_part)
-    data = pkg.get(name)
-    if data is not None and not REL_EL_RE.search(data):
-        pkg.delete(name)
-
-
 # --------------------------------------------------------------------------- content types
 
 OVERRIDE_RE = re.compile(rb"<Override\b(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*/>")
@@ -573,12 +565,9 @@ ROW_RE = re.compile(rb"<(/?)row(?=[\s/>])([^>]*)>")
 C_OPEN_TAG_RE = re.compile(rb"<c(?=[\s/>])([^>]*)>")
 C_OPEN_RE = re.compile(rb"<c(?=[\s/>])")
 C_REF_RE = re.compile(rb"<c\s[^>]*?(?<=\s)r\s*=\s*[\"']([^\"']*)[\"']")
-C_REF_WITH_S_RE = re.compile(rb"<c\s(?=[^>]*?\ss\s*=)[^>]*?(?<=\s)r\s*=\s*[\"']([^\"']*)[\"']")
-C_S_RE = re.compile(rb"<c\s[^>]*?(?<=\s)s\s*=\s*[\"']([^\"']*)[\"']")
 R_ATTR_RE = re.compile(rb"(?<=\s)r\s*=\s*[\"']([A-Z]{1,3})([0-9]{1,7})[\"']")
 S_ATTR_RE = re.compile(rb"(?<=\s)s\s*=\s*[\"']([^\"']*)[\"']")
 REF_RE = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
-REF_RE_B = re.compile(rb"([A-Z]{1,3})([0-9]{1,7})")
 
 
 def col_index(letters: str) -> int:
@@ -890,13 +879,3 @@ WORKSHEET_TAIL_ORDER = [
     "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
     "webPublishItems", "tableParts", "extLst",
 ]  # fmt: skip
-
-
-def insertion_point(scan: SheetScan, element: str) -> int:
-    """Byte offset where a new top-level ``element`` goes, keeping the schema order."""
-    rank = WORKSHEET_TAIL_ORDER.index(element)
-    for el in scan.tail:
-        local_name = el.name.split(":")[-1]
-        if local_name in WORKSHEET_TAIL_ORDER and WORKSHEET_TAIL_ORDER.index(local_name) > rank:
-            return el.start
-    return scan.worksheet_end

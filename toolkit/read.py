@@ -44,7 +44,6 @@ _NOTE_ROW = re.compile(
 )
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _SUM_FIRST = frozenset(" 合总小共\u3000")
-_MISSING = object()
 _SUSPECT_CELL = re.compile("\x00[\\s#]")
 
 INFO_KEYS = {

@@ -20,10 +20,8 @@ from toolkit.model import (
     LONG_TERM,
     WARNING,
     Finding,
-    Item,
     Ledger,
     Report,
-    column_letter,
 )
 
 
@@ -68,7 +66,6 @@ RULES: dict[str, Rule] = {r.code: r for r in (
 PUBLIC_CODE = {"missing-column-warning": "missing-column", "missing-value-warning": "missing-value"}
 # an unrecognised status is reported as such, not guessed to be open or overdue
 OPEN_STATUSES = frozenset({"substantially_done", "in_progress", "extended", "not_started"})
-DATE_TEXT = {IMMEDIATE: "立行立改", LONG_TERM: "长期坚持"}
 
 
 class _Collector:
@@ -289,10 +286,3 @@ def _check_columns(ledger: Ledger, config: Config, out: _Collector) -> None:
                 "missing-column-warning", row, None, spec.header, header=spec.header,
                 hint="已销号的问题应附佐证材料，建议补上这一列。",
             )  # fmt: skip
-
-
-def flatten(report: Report) -> list[tuple[int | None, str | None, str]]:
-    return report.flat()
-
-
-__all__ = ["RULES", "Item", "Rule", "column_letter", "validate_ledger"]

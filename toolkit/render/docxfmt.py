@@ -127,13 +127,6 @@ def set_size(element, points: float) -> None:
     ordered_child(rpr, "w:szCs", RPR_ORDER).set(qn("w:val"), half)
 
 
-def set_bold(element, on: bool = True) -> None:
-    rpr = get_rpr(element)
-    for tag in ("w:b", "w:bCs"):
-        el = ordered_child(rpr, tag, RPR_ORDER)
-        el.set(qn("w:val"), "1" if on else "0")
-
-
 def set_char_spacing(element, twips: int) -> None:
     """Expand (positive) or condense (negative) every character by ``twips`` twentieths of a point."""
     rpr = get_rpr(element)
@@ -220,11 +213,6 @@ def set_flag(element, tag: str, on: bool = True) -> None:
     """A boolean paragraph property such as w:keepNext, w:pageBreakBefore, w:widowControl."""
     ppr = get_ppr(element)
     ordered_child(ppr, tag, PPR_ORDER).set(qn("w:val"), "1" if on else "0")
-
-
-def set_snap_to_grid(element, on: bool) -> None:
-    ppr = get_ppr(element)
-    ordered_child(ppr, "w:snapToGrid", PPR_ORDER).set(qn("w:val"), "1" if on else "0")
 
 
 def setup_section(section) -> None:

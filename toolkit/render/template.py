@@ -27,7 +27,6 @@ STYLE_ANNEX_TABLE = "附件表格文字"
 STYLE_ANNEX_HEAD = "附件表头文字"
 
 # 156 mm of text width in twips (1 mm = 56.7 twips)
-TEXT_WIDTH_TWIPS = 8845
 SUMMARY_COLUMNS = (("方面", 2645), ("问题数", 1240), ("已完成", 1240), ("长期坚持", 1240), ("正在推进", 1240),
                    ("完成率", 1240))  # fmt: skip
 SUMMARY_FIELDS = ("name", "total", "completed", "long_term", "pending", "rate")

@@ -204,9 +204,9 @@ def write_new(
 ) -> SaveResult:
     """Write a file of our own (a results copy) atomically; overwrites an earlier copy of ours."""
     path = Path(path)
-    tmp: Path | None = None
-    try:
-        tmp = _write_temp(path.parent, data, path.name)
+    with replacing(path, keep_mode=False) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
         if verify is not None:
             try:
                 verify(tmp)
@@ -214,16 +214,6 @@ def write_new(
                 raise
             except Exception as exc:
                 raise OutputError(f"写出的“{path.name}”未通过读回检查，请把原文件反馈给维护人员。") from exc
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(path.parent)
-    except OSError as exc:
-        raise OutputError(_os_message(exc, path)) from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
     return SaveResult(path, None)
 
 

@@ -74,6 +74,8 @@ STATUSES: tuple[StatusSpec, ...] = (
 
 STATUS_LABELS: dict[str, str] = {s.id: s.label for s in STATUSES}
 COMPLETED_STATUSES = frozenset(s.id for s in STATUSES if s.completed)
+# still being worked on: judged overdue against a dated deadline (long-term and excluded items never are)
+OPEN_STATUSES = frozenset(s.id for s in STATUSES if not s.completed and s.counted and s.id != "long_term")
 
 
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}

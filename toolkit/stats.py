@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from toolkit.config import DEFAULT_CONFIG, Config
+from toolkit.config import COMPLETED_STATUSES, DEFAULT_CONFIG, OPEN_STATUSES, Config
 from toolkit.model import Item, Ledger
 
 if TYPE_CHECKING:
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 GROUP_FIELDS = {"dimension": "方面", "dept": "责任部门", "lead": "责任领导"}
 UNASSIGNED = "（未填写）"
-# overdue is judged only for a recognised open status; an unknown one is a validation error instead
-OPEN_STATUSES = frozenset({"substantially_done", "in_progress", "extended", "not_started"})
 
 
 @dataclass(slots=True)
@@ -73,7 +71,7 @@ class GroupStats:
             if status == "closed":
                 self.closed += 1
         deadline = item.deadline.value
-        if status in ("completed", "closed"):
+        if status in COMPLETED_STATUSES:
             done = item.completed_on.value
             if done is not None and deadline is not None:
                 self.completed_with_deadline += 1

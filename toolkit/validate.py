@@ -9,7 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from toolkit.config import DEFAULT_CONFIG, OPTIONAL, REQUIRED, WARN_IF_EMPTY, Config, normalize_text
+from toolkit.config import (
+    COMPLETED_STATUSES,
+    DEFAULT_CONFIG,
+    OPEN_STATUSES,
+    OPTIONAL,
+    REQUIRED,
+    WARN_IF_EMPTY,
+    Config,
+    normalize_text,
+)
 from toolkit.model import (
     DATE,
     EMPTY,
@@ -64,8 +73,6 @@ RULES: dict[str, Rule] = {r.code: r for r in (
 
 # what the CLI and JSON show as the code: the "-warning" variants are the same rule, milder
 PUBLIC_CODE = {"missing-column-warning": "missing-column", "missing-value-warning": "missing-value"}
-# an unrecognised status is reported as such, not guessed to be open or overdue
-OPEN_STATUSES = frozenset({"substantially_done", "in_progress", "extended", "not_started"})
 
 
 class _Collector:
@@ -171,7 +178,7 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
         ):
             out.add("bad-deadline", row, "deadline", deadline.raw)
         done = item.completed_on
-        completed = status in ("completed", "closed")
+        completed = status in COMPLETED_STATUSES
         if has_done_col and "completed_on" not in broken:
             if done.kind in (INVALID, IMMEDIATE, LONG_TERM):
                 out.add("bad-date", row, "completed_on", done.raw)
@@ -266,7 +273,7 @@ def _check_columns(ledger: Ledger, config: Config, out: _Collector) -> None:
     """missing-column once per column, not once per row."""
     columns = ledger.columns
     row = ledger.header_row
-    any_completed = any(i.status in ("completed", "closed") for i in ledger.items)
+    any_completed = any(i.status in COMPLETED_STATUSES for i in ledger.items)
     any_closed = any(i.status == "closed" for i in ledger.items)
     for spec in config.fields:
         if spec.id in columns:

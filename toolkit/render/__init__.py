@@ -6,7 +6,6 @@ Heavy libraries (docxtpl, python-docx, matplotlib) are imported inside the funct
 from toolkit.render.context import CONTEXT_KEYS, ReportOptions, build_context
 from toolkit.render.render import (
     RenderResult,
-    build_report,
     convert_to_pdf,
     find_soffice,
     render_document,
@@ -19,7 +18,6 @@ __all__ = [
     "RenderResult",
     "ReportOptions",
     "build_context",
-    "build_report",
     "convert_to_pdf",
     "find_soffice",
     "render_document",

@@ -504,19 +504,6 @@ def render_report(
     return RenderResult(target, context["title"], notes)
 
 
-def build_report(
-    ledger: Ledger,
-    *,
-    as_of: date,
-    template: str | os.PathLike | None = None,
-    out: str | os.PathLike | None = None,
-    options: ReportOptions = DEFAULT_OPTIONS,
-    report: Report | None = None,
-) -> Path:
-    """Write the 通报 for ``ledger`` and return its path (see render_report for the notes)."""
-    return render_report(ledger, as_of=as_of, template=template, out=out, options=options, report=report).path
-
-
 def write_default_template(path: str | os.PathLike, *, force: bool = False) -> Path:
     """``ledger template``: the default template, for the user to edit in Word."""
     from toolkit.render.template import default_template_bytes

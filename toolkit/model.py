@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 if TYPE_CHECKING:
     from toolkit.config import Config
@@ -68,6 +69,98 @@ class Item:
         return self.values.get(field_id, "")
 
 
+class ItemColumns(Sequence[Item]):
+    """A ledger's items kept column by column: what the reader builds and the rules and counts scan.
+
+    On a 100k-row ledger, making an Item and a value dict per row cost more than judging the rows.
+    Validation and statistics read the columns; Items are made only for code that iterates them
+    (the 通报, history, the buttons), once, then kept. Every column has one entry per item.
+    """
+
+    __slots__ = ("_items", "cells", "completed_on", "deadlines", "dimensions", "rows", "seqs", "statuses")
+
+    def __init__(
+        self,
+        rows: list[int],
+        cells: dict[str, list[str]],
+        dimensions: list[str],
+        statuses: list[str | None],
+        deadlines: list[DateValue],
+        completed_on: list[DateValue],
+        seqs: list[float | None],
+        items: list[Item] | None = None,
+    ) -> None:
+        self.rows = rows  # Excel row numbers
+        self.cells = cells  # field id -> the cells' text as shown
+        self.dimensions = dimensions
+        self.statuses = statuses
+        self.deadlines = deadlines
+        self.completed_on = completed_on
+        self.seqs = seqs
+        self._items = items
+
+    @classmethod
+    def of(cls, items: Iterable[Item]) -> ItemColumns:
+        """The columns of any items: a reader's columns as they are, a list of Items transposed."""
+        if isinstance(items, ItemColumns):
+            return items
+        items = list(items)
+        fields = dict.fromkeys(f for item in items for f in item.values)
+        return cls(
+            [i.row for i in items],
+            {f: [i.values.get(f, "") for i in items] for f in fields},
+            [i.dimension for i in items],
+            [i.status for i in items],
+            [i.deadline for i in items],
+            [i.completed_on for i in items],
+            [i.seq for i in items],
+            items,
+        )
+
+    def column(self, field_id: str) -> list[str]:
+        """The texts of one field; empty strings when the ledger has no such column."""
+        cells = self.cells.get(field_id)
+        return cells if cells is not None else [""] * len(self.rows)
+
+    def _materialized(self) -> list[Item]:
+        if self._items is None:
+            names = list(self.cells)
+            texts = zip(*self.cells.values(), strict=True) if names else ((),) * len(self.rows)
+            self._items = list(
+                map(
+                    Item,
+                    self.rows,
+                    (dict(zip(names, t, strict=True)) for t in texts),
+                    self.dimensions,
+                    self.statuses,
+                    self.deadlines,
+                    self.completed_on,
+                    self.seqs,
+                )
+            )
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Item: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Item]: ...
+    def __getitem__(self, index: int | slice) -> Item | list[Item]:
+        return self._materialized()[index]
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self._materialized())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass(slots=True)
 class Ledger:
     path: str
@@ -75,7 +168,7 @@ class Ledger:
     header_row: int
     columns: dict[str, int]  # field id -> 0-based column index
     headers: dict[str, str]  # field id -> header text as written
-    items: list[Item]
+    items: Sequence[Item]  # a list, or the reader's ItemColumns
     dimensions: list[str]  # in ledger order of first appearance
     title: str = ""
     info: dict[str, object] = field(default_factory=dict)  # the 通报信息 sheet

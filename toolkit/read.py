@@ -8,18 +8,21 @@ Reading happens after toolkit.guard has sniffed and measured the file.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import NamedTuple
 
 from toolkit.config import DEFAULT_CONFIG, Config, normalize_text
 from toolkit.dates import parse_date
 from toolkit.errors import EncryptedFileError, NoLedgerError, UnreadableFileError, UnsafeFileError
 from toolkit.guard import Package, ods_formula_errors, scan_from_parent, scan_sheet, scanning_beside, sniff
-from toolkit.model import EMPTY, DateValue, Item, Ledger
+from toolkit.model import EMPTY, DateValue, ItemColumns, Ledger
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
 
@@ -493,22 +496,18 @@ def read_info(rows: Iterable[Sequence[object]] | None) -> dict[str, object]:
     return info
 
 
-def _year_hint(
-    info: dict[str, object], title: str, rows: Sequence[Sequence[object]], deadline_col: int | None
-) -> int:
+def _year_hint(info: dict[str, object], title: str, deadlines: Sequence[object]) -> int:
     year = info.get("year")
     if year is not None and (m := re.search(r"20\d{2}", str(year))):
         return int(m.group())
     if m := _YEAR.search(title):
         return int(m[1])
     years: Counter[int] = Counter()
-    if deadline_col is not None:
-        for row in rows[:2000]:
-            value = row[deadline_col] if deadline_col < len(row) else None
-            if isinstance(value, date):
-                years[value.year] += 1
-            elif type(value) is str and (m := _YEAR.search(value)):
-                years[int(m[1])] += 1
+    for value in deadlines[:2000]:
+        if isinstance(value, date):
+            years[value.year] += 1
+        elif type(value) is str and (m := _YEAR.search(value)):
+            years[int(m[1])] += 1
     if years:
         return years.most_common(1)[0][0]
     return date.today().year
@@ -527,7 +526,12 @@ def ledger_from_rows(
     sheet_names: Sequence[str] = (),
     origin: tuple[int, int] = (0, 0),
 ) -> Ledger:
-    """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this)."""
+    """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this).
+
+    A 100k-row ledger is 1.5M cells, so the work goes column by column through C-speed builtins
+    (zip, join, map, slice assignment), with Python loops only over the few rows that need a
+    closer look (short rows, 合计 rows) and over distinct values (statuses, dates, dimensions).
+    """
     found = find_header(rows, config)
     if found is None:
         raise NoLedgerError(
@@ -544,84 +548,221 @@ def ledger_from_rows(
     info = read_info(info_rows)
     if formula_errors:
         rows = _with_errors(rows, formula_errors)
-    filled = _fill_merged(rows, merged, first_data)
-    # only text like "6月底前" needs the ledger's year: work it out the first time it is asked for
-    year_hint = functools.cache(lambda: _year_hint(info, title, rows[first_data:], columns.get("deadline")))
-
-    fields = list(columns.items())
-    names = [f for f, _ in fields]
-    dim_col = columns.get("dimension")
-    seq_index = names.index("seq") if "seq" in columns else None
-    date_cache: dict[object, DateValue] = {}
-    empty_date = DateValue("", EMPTY)
-
-    date_cache[""] = date_cache[None] = empty_date
-
-    def parse_column(column: Sequence[object]) -> list[DateValue]:
-        """Deadlines repeat a lot: parse each distinct value once."""
-        cache = date_cache
-        return [
-            cache[v] if v in cache else cache.setdefault(v, parse_date(v, year_hint, date1904))
-            for v in column
-        ]
-
-    # column-wise conversion keeps the per-row loop small (a 100k-row ledger is 1.5M cells)
+    names = list(columns)
     body = rows[first_data:]
+    raw_columns = _columns(body, columns)
+    merges = _merges_below(rows, merged, first_data)
+    filled_counts = _fill_columns(raw_columns, columns, merges, len(body))
+
+    text_columns: dict[str, list[str]] = {}
+    error_cells: dict[tuple[int, int], str] = {}
+    for f in names:
+        column, tokens = _text_column(raw_columns[f])
+        text_columns[f] = column
+        for offset, token in tokens:
+            error_cells[(first_data + offset + 1 + origin[0], columns[f] + origin[1])] = token
+
+    kept, sections = _item_rows(rows, body, first_data, text_columns, columns, filled_counts, merges)
+
+    def pick(column: list) -> list:
+        return [column[o] for o in kept] if len(kept) != len(column) else column
+
+    cells = {f: pick(text_columns[f]) for f in names}
+    status_texts = cells.get("status")
+    if status_texts is not None:
+        lookup = {t: (config.status_for(t.strip()) if t.strip() else None) for t in set(status_texts)}
+        statuses = list(map(lookup.__getitem__, status_texts))
+    else:
+        statuses = [None] * len(kept)
+    dim_texts = cells.get("dimension")
+    if dim_texts is not None:
+        lookup_dim = {t: (clean_dimension(t) if t.strip() else "") for t in set(dim_texts)}
+        dims = [lookup_dim[t] or sec for t, sec in zip(dim_texts, sections, strict=True)]
+    else:
+        dims = sections
+    # only text like "6月底前" needs the ledger's year: work it out the first time it is asked for
+    deadline_raw = raw_columns.get("deadline")
+    year_hint = functools.cache(lambda: _year_hint(info, title, deadline_raw or ()))
+    dates = _DateColumns(year_hint, date1904)
+    empties = [dates.empty] * len(kept)
+    deadlines = dates.parse(pick(deadline_raw)) if deadline_raw is not None else empties
+    done_raw = raw_columns.get("completed_on")
+    completions = dates.parse(pick(done_raw)) if done_raw is not None else empties
+    seq_raw = raw_columns.get("seq")
+    if seq_raw is not None:
+        seq_lookup = {v: _seq(v) for v in set(seq_raw)}
+        seqs = list(map(seq_lookup.__getitem__, pick(seq_raw)))
+    else:
+        seqs = [None] * len(kept)
+    row_base = first_data + 1 + origin[0]
+    items = ItemColumns([o + row_base for o in kept], cells, dims, statuses, deadlines, completions, seqs)
+    if origin != (0, 0):
+        columns = {f: c + origin[1] for f, c in columns.items()}
+    return Ledger(
+        path=path,
+        sheet=sheet,
+        header_row=header + 1 + origin[0],
+        columns=columns,
+        headers=headers,
+        items=items,
+        dimensions=list(dict.fromkeys(d for d in dims if d)),
+        title=title,
+        info=info,
+        formula_errors=_error_cells(formula_errors, error_cells, first_data, origin),
+        sheet_names=list(sheet_names),
+        config=config,
+    )
+
+
+def _columns(body: list[list[object]], columns: dict[str, int]) -> dict[str, list]:
+    """The ledger's columns (field → cells below the header) as lists, ragged rows padded."""
     width = max(columns.values()) + 1
     lengths = set(map(len, body))
     if lengths and min(lengths) < width:
         body = [list(r) + [""] * (width - len(r)) if len(r) < width else r for r in body]
         lengths = set(map(len, body))
-    if len(lengths) == 1:
-        transposed = list(zip(*body, strict=True))  # C speed; calamine rows are rectangular
-        raw_columns = {f: transposed[c] for f, c in fields}
-    else:
-        raw_columns = {f: [r[c] for r in body] for f, c in fields}
-    text_columns = []
-    error_cells: dict[tuple[int, int], str] = {}
-    for f in names:
-        column = raw_columns[f]
-        try:
-            joined = "\x00" + "\x00".join(column)  # TypeError unless every cell is text: C speed either way
-        except TypeError:
-            kinds = set(map(type, column))
-            if kinds <= {str, float}:
-                column = [v if type(v) is str else str(int(v)) if v.is_integer() else repr(v) for v in column]
-            else:
-                memo: dict[object, str] = {}
-                column = [
-                    v if type(v) is str else (memo[v] if v in memo else memo.setdefault(v, cell_text(v)))
-                    for v in column
-                ]
-            joined = "\x00" + "\x00".join(column)
-        # a cell that starts with whitespace (maybe a stray space: an empty cell) or "#" (every error
-        # token does) is a candidate; the search runs at memchr speed over the joined column
-        if _SUSPECT_CELL.search(joined):
-            column = [v if not v.isspace() else "" for v in column]
-            for offset, value in enumerate(column):
-                if value in ERROR_TOKENS:
-                    error_cells[(first_data + offset + 1 + origin[0], columns[f] + origin[1])] = value
-        text_columns.append(column)
-    deadlines = parse_column(raw_columns["deadline"]) if "deadline" in columns else None
-    completions = parse_column(raw_columns["completed_on"]) if "completed_on" in columns else None
-    seqs = raw_columns.get("seq")
-    mapped = set(columns.values())
-    filled_by_row = {r: len(cols & mapped) for r, cols in filled.items()}
+    if len(lengths) == 1:  # calamine's grids are rectangular: transpose at C speed
+        transposed = list(zip(*body, strict=True))
+        return {f: list(transposed[c]) for f, c in columns.items()}
+    return {f: [r[c] for r in body] for f, c in columns.items()}
 
-    # pass 1: which rows are items, and the section title above each
-    text_rows = list(zip(*text_columns, strict=True))
-    seq_column = text_columns[seq_index] if seq_index is not None else None
-    nonempty = [len(t) - t.count("") for t in text_rows]
-    if seq_column is not None:
-        nonempty = [n - (s != "") for n, s in zip(nonempty, seq_column, strict=True)]
+
+class _Merge(NamedTuple):
+    """One merged block reaching below the header, in body offsets (inclusive)."""
+
+    first: int
+    last: int
+    cols: range
+    top_left: int | None  # the body offset of the cell that holds the value, if below the header
+    value: object
+
+
+def _merges_below(rows: list[list[object]], merged: Merged, first_data: int) -> list[_Merge]:
+    blocks = []
+    for (r0, c0), (r1, c1) in merged:
+        if r1 < first_data or r0 >= len(rows):
+            continue
+        value = rows[r0][c0] if c0 < len(rows[r0]) else None
+        first = max(r0, first_data) - first_data
+        last = min(r1, len(rows) - 1) - first_data
+        top_left = r0 - first_data if r0 >= first_data else None
+        blocks.append(_Merge(first, last, range(c0, c1 + 1), top_left, value))
+    return blocks
+
+
+def _fill_columns(
+    raw_columns: dict[str, list], columns: dict[str, int], merges: list[_Merge], height: int
+) -> list[int]:
+    """Copy each merged block's value down its ledger columns; return, per body row, how many
+    ledger cells were filled that way (a row of only merged copies is no item)."""
+    by_column = {c: f for f, c in columns.items()}
+    diff = [0] * (height + 1)
+    for block in merges:
+        count = 0
+        for c in block.cols:
+            field_id = by_column.get(c)
+            if field_id is not None:
+                raw_columns[field_id][block.first : block.last + 1] = [block.value] * (
+                    block.last - block.first + 1
+                )
+                count += 1
+        if count:
+            diff[block.first] += count
+            diff[block.last + 1] -= count
+            if block.top_left is not None and block.cols.start in by_column:  # the value's own cell
+                diff[block.top_left] -= 1
+                diff[block.top_left + 1] += 1
+    return list(itertools.accumulate(diff[:height]))
+
+
+def _text_column(column: list) -> tuple[list[str], list[tuple[int, str]]]:
+    """A column as the texts a clerk sees, blank-looking cells as "", and the error tokens in it."""
+    try:
+        joined = "\x00" + "\x00".join(column)  # TypeError unless every cell is text: C speed either way
+    except TypeError:
+        kinds = set(map(type, column))
+        if kinds <= {str, float}:
+            column = [v if type(v) is str else str(int(v)) if v.is_integer() else repr(v) for v in column]
+        else:
+            memo: dict[object, str] = {}
+            column = [
+                v if type(v) is str else (memo[v] if v in memo else memo.setdefault(v, cell_text(v)))
+                for v in column
+            ]
+        joined = "\x00" + "\x00".join(column)
+    tokens: list[tuple[int, str]] = []
+    # a cell that starts with whitespace (maybe only spaces: an empty cell) or "#" (every error
+    # token does) is a candidate; the search runs at memchr speed over the joined column
+    if _SUSPECT_CELL.search(joined):
+        column = [v if not v.isspace() else "" for v in column]
+        tokens = [(offset, value) for offset, value in enumerate(column) if value in ERROR_TOKENS]
+    return column, tokens
+
+
+class _DateColumns:
+    """Deadlines repeat a lot: each distinct cell value is parsed once per ledger."""
+
+    def __init__(self, year_hint, date1904: bool) -> None:
+        self.empty = DateValue("", EMPTY)
+        self.cache: dict[object, DateValue] = {"": self.empty, None: self.empty}
+        self.year_hint = year_hint
+        self.date1904 = date1904
+
+    def parse(self, column: list) -> list[DateValue]:
+        parsed = list(map(self.cache.get, column))
+        if None in parsed:
+            for value in set(column).difference(self.cache):
+                self.cache[value] = parse_date(value, self.year_hint, self.date1904)
+            parsed = list(map(self.cache.__getitem__, column))
+        return parsed
+
+
+def _item_rows(
+    rows: list[list[object]],
+    body: list[list[object]],
+    first_data: int,
+    text_columns: dict[str, list[str]],
+    columns: dict[str, int],
+    filled_counts: list[int],
+    merges: list[_Merge],
+) -> tuple[list[int], list[str]]:
+    """Which body rows are items, and the section title above each.
+
+    Only rows with few own cells (section titles, notes, blank rows) and rows that may be a
+    合计 line are looked at one by one; the runs between them are items of the current section.
+    """
+    names = list(text_columns)
+    text_rows = list(zip(*text_columns.values(), strict=True))
+    width = len(names)
+    empties = list(map(tuple.count, text_rows, itertools.repeat("")))
+    seq_column = text_columns.get("seq")
+    if seq_column is not None:  # a bare number in 序号 does not make a row an item
+        empties = [e + (s != "") for e, s in zip(empties, seq_column, strict=True)]
+    # two own cells or fewer (merged copies not counted): a title, a note, a blank line — or an item
+    short = [o for o, e in enumerate(empties) if e >= width - 2 - filled_counts[o]]
+    first_column = text_columns[names[0]]
+    maybe_sum = [o for o, t in enumerate(first_column) if not t or t[0] in _SUM_FIRST]
+    special = sorted(set(short).union(maybe_sum))
+    short_set = set(short)
+    filled = _filled_cells(special, merges) if merges and short else {}
     kept: list[int] = []
     sections: list[str] = []
     section = ""
-    for offset, count in enumerate(nonempty):
+    start = 0
+    for offset in special:
+        kept.extend(range(start, offset))
+        sections.extend([section] * (offset - start))
+        start = offset + 1
         text_row = text_rows[offset]
-        if count <= 2 + filled_by_row.get(offset + first_data, 0):
-            kind, name = _classify_short_row(rows[offset + first_data], text_row, names, columns, filled,
-                                             offset + first_data)  # fmt: skip
+        if offset in short_set:
+            row = _filled_row(body[offset], filled.get(offset, {}))
+            kind, name = _classify_short_row(
+                row,
+                text_row,
+                names,
+                columns,
+                filled.get(offset, set()),
+            )
             if kind == "section":
                 section = name
                 continue
@@ -632,49 +773,36 @@ def ledger_from_rows(
             continue
         kept.append(offset)
         sections.append(section)
+    kept.extend(range(start, len(text_rows)))
+    sections.extend([section] * (len(text_rows) - start))
+    return kept, sections
 
-    # pass 2: derived columns through per-distinct-value caches, then the items
-    def pick(column: Sequence[object]) -> list:
-        return [column[o] for o in kept] if len(kept) != len(column) else list(column)
 
-    row_numbers = [o + first_data + 1 + origin[0] for o in kept]
-    value_dicts = [dict(zip(names, text_rows[o])) for o in kept]  # noqa: B905 (rows are rectangular)
-    if "status" in columns:
-        status_texts = pick(text_columns[names.index("status")])
-        lookup = {t: (config.status_for(t.strip()) if t.strip() else None) for t in set(status_texts)}
-        statuses = list(map(lookup.__getitem__, status_texts))
-    else:
-        statuses = [None] * len(kept)
-    if dim_col is not None:
-        dim_texts = pick(text_columns[names.index("dimension")])
-        lookup_dim = {t: (clean_dimension(t) if t.strip() else "") for t in set(dim_texts)}
-        dims = [lookup_dim[t] or sec for t, sec in zip(dim_texts, sections, strict=True)]
-    else:
-        dims = sections
-    dimensions = list(dict.fromkeys(d for d in dims if d))
-    empties = [empty_date] * len(kept)
-    deadline_values = pick(deadlines) if deadlines is not None else empties
-    completion_values = pick(completions) if completions is not None else empties
-    seq_values = [_seq(v) for v in pick(seqs)] if seqs is not None else [None] * len(kept)
-    items = list(
-        map(Item, row_numbers, value_dicts, dims, statuses, deadline_values, completion_values, seq_values)
-    )
-    if origin != (0, 0):
-        columns = {f: c + origin[1] for f, c in columns.items()}
-    return Ledger(
-        path=path,
-        sheet=sheet,
-        header_row=header + 1 + origin[0],
-        columns=columns,
-        headers=headers,
-        items=items,
-        dimensions=dimensions,
-        title=title,
-        info=info,
-        formula_errors=_error_cells(formula_errors, error_cells, first_data, origin),
-        sheet_names=list(sheet_names),
-        config=config,
-    )
+def _filled_cells(offsets: list[int], merges: list[_Merge]) -> dict[int, dict[int, object]]:
+    """For the given body rows: column → merged value copied into it (the value's own cell excluded)."""
+    filled: dict[int, dict[int, object]] = {}
+    for block in merges:
+        lo = bisect.bisect_left(offsets, block.first)
+        hi = bisect.bisect_right(offsets, block.last)
+        for offset in offsets[lo:hi]:
+            cells = filled.setdefault(offset, {})
+            for c in block.cols:
+                if not (offset == block.top_left and c == block.cols.start):
+                    cells[c] = block.value
+    return filled
+
+
+def _filled_row(row: list[object], copies: dict[int, object]) -> list[object]:
+    """The row as it looks with merged cells copied in."""
+    if not copies:
+        return row
+    row = list(row)
+    need = max(copies) + 1
+    if need > len(row):
+        row.extend([""] * (need - len(row)))
+    for c, value in copies.items():
+        row[c] = value
+    return row
 
 
 def _seq(value: object) -> float | None:
@@ -690,12 +818,11 @@ def _classify_short_row(
     text_row: Sequence[str],
     names: Sequence[str],
     columns: dict[str, int],
-    filled: dict[int, set[int]],
-    index: int,
+    filled: Collection[int],
 ) -> tuple[str, str]:
-    """A row with few filled cells: ("skip", ""), ("section", name) or ("item", "")."""
+    """A row with few own cells: ("skip", ""), ("section", name) or ("item", "")."""
     own = [t for f, t in zip(names, text_row, strict=True)
-           if t.strip() and columns[f] not in filled.get(index, ())
+           if t.strip() and columns[f] not in filled
            and not (f == "seq" and _is_number_text(t))]  # fmt: skip
     if not own and not any(type(v) is str and v.strip() for v in row):
         return "skip", ""
@@ -741,23 +868,3 @@ def _with_errors(rows: list[list[object]], errors: dict[tuple[int, int], str]) -
             if col < len(row):
                 row[col] = text
     return rows
-
-
-def _fill_merged(rows: list[list[object]], merged: Merged, first_data: int) -> dict[int, set[int]]:
-    """Copy each merged block's value into all its cells below the header; return row → copied columns."""
-    filled: dict[int, set[int]] = {}
-    for (r0, c0), (r1, c1) in merged:
-        if r1 < first_data or r0 >= len(rows):
-            continue
-        top = rows[r0][c0] if c0 < len(rows[r0]) else None
-        span = range(c0, c1 + 1)
-        for r in range(max(r0, first_data), min(r1, len(rows) - 1) + 1):
-            row = rows[r]
-            if c1 >= len(row):
-                row.extend([""] * (c1 + 1 - len(row)))
-            row[c0 : c1 + 1] = [top] * len(span)
-            cols = filled.setdefault(r, set())
-            cols.update(span)
-            if r == r0:
-                cols.discard(c0)
-    return filled

@@ -7,13 +7,14 @@ people who want to go further.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
 from toolkit.config import COMPLETED_STATUSES, DEFAULT_CONFIG, OPEN_STATUSES, Config
-from toolkit.model import Item, Ledger
+from toolkit.model import Item, ItemColumns, Ledger
 
 if TYPE_CHECKING:
     import pandas
@@ -57,29 +58,19 @@ class GroupStats:
     def closed_rate(self) -> float | None:
         return self.closed / self.total if self.total else None
 
-    def add(self, item: Item, as_of: date) -> None:
-        status = item.status
+    def count_status(self, status: str | None, count: int = 1) -> None:
+        """``count`` items of one status (None: empty or not in the vocabulary, never counted as done)."""
         if status == "excluded":
-            self.excluded += 1
+            self.excluded += count
             return
-        self.total += 1
+        self.total += count
         if status is None:
-            self.unknown += 1
+            self.unknown += count
         else:
             counter = "completed" if status == "closed" else status
-            setattr(self, counter, getattr(self, counter) + 1)
+            setattr(self, counter, getattr(self, counter) + count)
             if status == "closed":
-                self.closed += 1
-        deadline = item.deadline.value
-        if status in COMPLETED_STATUSES:
-            done = item.completed_on.value
-            if done is not None and deadline is not None:
-                self.completed_with_deadline += 1
-                if done <= deadline:
-                    self.on_time += 1
-        elif status in OPEN_STATUSES and deadline is not None and deadline < as_of:
-            self.overdue += 1
-            self.overdue_rows.append(item.row)
+                self.closed += count
 
     def as_dict(self, decimals: int = 1) -> dict:
         return {
@@ -144,10 +135,13 @@ def format_rate(fraction: float | None, decimals: int = 1) -> str:
     return f"{value:.{decimals}f}%"
 
 
-def group_key(item: Item, by: str) -> str:
+def group_keys(table: ItemColumns, by: str) -> list[str]:
+    """Each item's group name: its 方面, or the trimmed 责任部门/责任领导 text."""
     if by == "dimension":
-        return item.dimension or UNASSIGNED
-    return item.get(by).strip() or UNASSIGNED
+        return [d or UNASSIGNED for d in table.dimensions]
+    texts = table.column(by)
+    names = {t: t.strip() or UNASSIGNED for t in set(texts)}
+    return list(map(names.__getitem__, texts))
 
 
 def compute_stats(
@@ -157,18 +151,40 @@ def compute_stats(
     order: Iterable[str] = (),
     config: Config = DEFAULT_CONFIG,
 ) -> Stats:
-    """Count items per group; groups come in ``order`` first, then in order of first appearance."""
+    """Count items per group; groups come in ``order`` first, then in order of first appearance.
+
+    Counted column-wise: statuses per group through one Counter, dates only for the items
+    whose status makes them matter (completed: on time?; open: overdue?).
+    """
     if by not in GROUP_FIELDS:
         raise ValueError(by)
+    table = ItemColumns.of(items)
+    keys = group_keys(table, by)
+    statuses = table.statuses
     total = GroupStats("合计")
     groups: dict[str, GroupStats] = {name: GroupStats(name) for name in order}
-    for item in items:
-        total.add(item, as_of)
-        key = group_key(item, by)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = GroupStats(key)
-        group.add(item, as_of)
+    for name in dict.fromkeys(keys):
+        if name not in groups:
+            groups[name] = GroupStats(name)
+    for (key, status), count in Counter(zip(keys, statuses, strict=True)).items():
+        groups[key].count_status(status, count)
+        total.count_status(status, count)
+    deadlines = table.deadlines
+    dones = table.completed_on
+    for i, status in enumerate(statuses):
+        if status in COMPLETED_STATUSES:
+            done, deadline = dones[i].value, deadlines[i].value
+            if done is not None and deadline is not None:
+                on_time = int(done <= deadline)
+                for g in (groups[keys[i]], total):
+                    g.completed_with_deadline += 1
+                    g.on_time += on_time
+        elif status in OPEN_STATUSES:
+            deadline = deadlines[i].value
+            if deadline is not None and deadline < as_of:
+                for g in (groups[keys[i]], total):
+                    g.overdue += 1
+                    g.overdue_rows.append(table.rows[i])
     return Stats(
         as_of, by, total, [g for g in groups.values() if g.total or g.excluded], config.rate_decimals
     )

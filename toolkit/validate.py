@@ -6,6 +6,11 @@ decides where a rule applies. Messages name the cell and say what to do.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import operator
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -28,7 +33,9 @@ from toolkit.model import (
     INVALID,
     LONG_TERM,
     WARNING,
+    DateValue,
     Finding,
+    ItemColumns,
     Ledger,
     Report,
 )
@@ -110,150 +117,265 @@ def _short(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+Describe = Callable[[int], tuple[str, str, dict[str, object]]]  # item index → (code, value, extra)
+
+
+@dataclass(slots=True)
+class _Hits:
+    """The items one rule flags (indices in ledger order) and how to word each finding."""
+
+    field: str | None
+    indices: list[int]
+    describe: Describe
+    final: bool = False  # a formula error: the cell's other findings are dropped, never this one
+
+
+_SPACE = re.compile(r"\s")
+
+
 def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = DEFAULT_CONFIG) -> Report:
-    """Every finding in the ledger, in row order, capped at config.max_findings."""
+    """Every finding in the ledger, in row order, capped at config.max_findings.
+
+    Each rule scans whole columns and yields the indices of the items it flags; messages are
+    written only for the findings kept under the cap (a 100k-row ledger may have 40k overdue rows).
+    """
     as_of = as_of or date.today()
     out = _Collector(ledger, config, as_of)
-    columns = ledger.columns
-    _check_columns(ledger, config, out)
-
-    required = [(s.id, s.requirement) for s in config.fields
-                if s.requirement != OPTIONAL and s.id in columns and s.id != "dimension"]  # fmt: skip
-    text_fields = list(columns)
-    required_fields = [f for f, _ in required]
-    labels = {s.id: s.label for s in config.statuses}
-    allowed_status = "、".join(s.label for s in config.statuses)
-    allowed_dims = {normalize_text(d).removesuffix("方面"): d for d in config.dimensions}
-    soon = timedelta(days=config.due_soon_days)
-    has = columns.__contains__
-    has_done_col = has("completed_on")
-    has_evidence = has("evidence")
-    problems_seen: dict[str, int] = {}
-    hints: dict[str, str] = {}  # one suggestion per distinct unknown status
-    seq_seen: dict[float, int] = {}
-    previous_seq: float | None = None
-    previous_dimension: str | None = None
-    error_cells = set(ledger.formula_errors)
-    error_rows = {r for r, _ in error_cells}
-
-    for item in ledger.items:
-        row = item.row
-        values = item.values
-        # formula errors first: such a cell says nothing else
-        broken: set[str] = set()
-        if row in error_rows:  # a cell showing #REF! says nothing else
-            for field_id in text_fields:
-                if (row, columns[field_id]) in error_cells:
-                    out.add("formula-error", row, field_id, values[field_id])
-                    broken.add(field_id)
-        # required values
-        if not item.dimension and "dimension" not in broken and has("dimension"):
-            out.add("missing-value", row, "dimension")
-            # without the column and without section titles, missing-column already said it
-        if "" in map(values.__getitem__, required_fields):
-            for field_id, requirement in required:
-                if field_id not in broken and not values[field_id]:
-                    out.add(
-                        "missing-value" if requirement == REQUIRED else "missing-value-warning", row, field_id
-                    )
-        if (
-            allowed_dims
-            and item.dimension
-            and "dimension" not in broken
-            and normalize_text(item.dimension) not in allowed_dims
-        ):
-            field_id = "dimension" if has("dimension") else None
-            out.add("unknown-dimension", row, field_id, item.dimension, allowed="、".join(config.dimensions))
-        status = item.status
-        status_text = values.get("status", "").strip()
-        if status is None and status_text and "status" not in broken:
-            hint = hints.get(status_text)
-            if hint is None:
-                hint = hints[status_text] = _status_hint(status_text, config)
-            out.add("unknown-status", row, "status", status_text, allowed=allowed_status, hint=hint)
-        status_label = labels.get(status, status_text) if status else status_text or "空白"
-        deadline = item.deadline
-        if (deadline.kind == INVALID and "deadline" not in broken) or (
-            deadline.kind == DATE and not 2000 <= deadline.value.year <= 2100
-        ):
-            out.add("bad-deadline", row, "deadline", deadline.raw)
-        done = item.completed_on
-        completed = status in COMPLETED_STATUSES
-        if has_done_col and "completed_on" not in broken:
-            if done.kind in (INVALID, IMMEDIATE, LONG_TERM):
-                out.add("bad-date", row, "completed_on", done.raw)
-            elif completed and done.kind == EMPTY:
-                out.add("missing-completion-date", row, "completed_on", status=status_label)
-            elif done.kind == DATE:
-                if completed and done.value > as_of:  # type: ignore[operator]
-                    out.add("completion-in-future", row, "completed_on", _cn_date(done.value))  # type: ignore[arg-type]
-                elif completed and deadline.value is not None and done.value > deadline.value:  # type: ignore[operator]
-                    out.add(
-                        "late-completion",
-                        row,
-                        "completed_on",
-                        _cn_date(done.value),  # type: ignore[arg-type]
-                        deadline=_cn_date(deadline.value),
-                    )
-                elif not completed and status not in (None, "excluded"):
-                    out.add("unexpected-completion-date", row, "completed_on", done.raw, status=status_label)
-        if (
-            status == "closed"
-            and has_evidence
-            and not values["evidence"].strip()
-            and "evidence" not in broken
-        ):
-            out.add("closed-without-evidence", row, "evidence")
-        if status in OPEN_STATUSES and deadline.value is not None:
-            if deadline.value < as_of:
-                out.add(
-                    "overdue",
-                    row,
-                    "deadline",
-                    deadline.raw,
-                    deadline=_cn_date(deadline.value),
-                    status=status_label,
-                    days=(as_of - deadline.value).days,
-                )
-            elif deadline.value - as_of <= soon:
-                out.add(
-                    "due-soon",
-                    row,
-                    "deadline",
-                    deadline.raw,
-                    deadline=_cn_date(deadline.value),
-                    days=(deadline.value - as_of).days,
-                )
-        # duplicates and numbering
-        problem = values.get("problem")
-        if problem and "problem" not in broken:
-            # memchr-fast probes; the full fold runs only on text that has spaces in it
-            spaced = " " in problem or "\n" in problem or "\u3000" in problem or "\t" in problem
-            key = "".join(problem.split()) if spaced else problem
-            if key:
-                first = problems_seen.setdefault(key, row)
-                if first != row:
-                    out.add("duplicate-problem", row, "problem", _short(problem), first=first)
-        if item.seq is not None:
-            seq = item.seq
-            restart = seq == 1 and previous_dimension is not None and item.dimension != previous_dimension
-            if restart:
-                seq_seen.clear()
-            first = seq_seen.setdefault(seq, row)
-            if first != row:
-                out.add("seq-duplicate", row, "seq", _number(seq), first=first)
-            elif previous_seq is not None and not restart and seq != previous_seq + 1:
-                out.add("seq-gap", row, "seq", _number(seq), previous=_number(previous_seq))
-            previous_seq = seq
-        previous_dimension = item.dimension
+    table = ItemColumns.of(ledger.items)
+    _check_columns(ledger, table, config, out)
+    hits = _item_rules(ledger, table, config, as_of)
+    total = sum(len(h.indices) for h in hits)
+    rows = table.rows
+    # rules come in the order a row's findings are listed; merge them by row
+    streams = [zip(h.indices, itertools.repeat(rank)) for rank, h in enumerate(hits)]
+    room = max(0, config.max_findings - len(out.findings))
+    taken = 0
+    for index, rank in itertools.islice(heapq.merge(*streams), room):
+        code, value, extra = hits[rank].describe(index)
+        out.add(code, rows[index], hits[rank].field, value, **extra)
+        taken += 1
+    out.dropped += total - taken
     return Report(
         file=ledger.path,
         sheet=ledger.sheet,
         as_of=as_of,
-        rows=len(ledger.items),
+        rows=len(table),
         findings=out.findings,
         truncated=out.dropped,
     )
+
+
+def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date) -> list[_Hits]:
+    """Every per-item rule, in the order one row's findings are listed."""
+    columns = ledger.columns
+    has = columns.__contains__
+    statuses = table.statuses
+    dims = table.dimensions
+    deadlines = table.deadlines
+    labels = {s.id: s.label for s in config.statuses}
+    status_texts = table.column("status")
+
+    def status_label(i: int) -> str:
+        status, text = statuses[i], status_texts[i].strip()
+        return labels.get(status, text) if status else text or "空白"
+
+    hits: list[_Hits] = []
+
+    # formula errors first: a cell showing #REF! says nothing else
+    broken: set[tuple[int, str | None]] = set()
+    if ledger.formula_errors:
+        error_cells = ledger.formula_errors
+        error_rows = {r for r, _ in error_cells}
+        at_rows = [(i, r) for i, r in enumerate(table.rows) if r in error_rows]
+        for field_id, col in columns.items():
+            indices = [i for i, r in at_rows if (r, col) in error_cells]
+            broken.update((i, field_id) for i in indices)
+            cells = table.column(field_id)
+            hits.append(_Hits(field_id, indices, lambda i, c=cells: ("formula-error", c[i], {}), final=True))
+
+    # required values
+    if has("dimension"):
+        hits.append(_Hits("dimension", [i for i, d in enumerate(dims) if not d], _constant("missing-value")))
+    for spec in config.fields:
+        if spec.requirement != OPTIONAL and spec.id in columns and spec.id != "dimension":
+            cells = table.column(spec.id)
+            code = "missing-value" if spec.requirement == REQUIRED else "missing-value-warning"
+            hits.append(_Hits(spec.id, [i for i, v in enumerate(cells) if not v] if "" in cells else [],
+                              _constant(code)))  # fmt: skip
+
+    allowed_dims = {normalize_text(d).removesuffix("方面") for d in config.dimensions}
+    unknown_dims = (
+        {d for d in set(dims) if d and normalize_text(d) not in allowed_dims} if allowed_dims else ()
+    )
+    if unknown_dims:
+        extra = {"allowed": "、".join(config.dimensions)}
+        hits.append(_Hits("dimension" if has("dimension") else None,
+                          [i for i, d in enumerate(dims) if d in unknown_dims],
+                          lambda i: ("unknown-dimension", dims[i], extra)))  # fmt: skip
+
+    if None in statuses:
+        hints: dict[str, str] = {}  # one suggestion per distinct unknown word
+        allowed_status = "、".join(s.label for s in config.statuses)
+
+        def unknown_status(i: int) -> tuple[str, str, dict[str, object]]:
+            text = status_texts[i].strip()
+            if text not in hints:
+                hints[text] = _status_hint(text, config)
+            return "unknown-status", text, {"allowed": allowed_status, "hint": hints[text]}
+
+        unknown = [
+            i for i, (s, t) in enumerate(zip(statuses, status_texts, strict=True)) if s is None and t.strip()
+        ]
+        hits.append(_Hits("status", unknown, unknown_status))
+
+    # dates are shared objects (one per distinct cell value): judge each once, then find its rows
+    bad = {id(d) for d in _distinct(deadlines) if _bad_deadline(d)}
+    hits.append(_Hits("deadline", [i for i, k in enumerate(map(id, deadlines)) if k in bad] if bad else [],
+                      lambda i: ("bad-deadline", deadlines[i].raw, {})))  # fmt: skip
+
+    completed = list(map({s: s in COMPLETED_STATUSES for s in set(statuses)}.__getitem__, statuses))
+    if has("completed_on"):
+        hits.append(_completion_hits(table, completed, status_label, as_of))
+
+    if has("evidence"):
+        evidence = table.column("evidence")
+        closed = [i for i, s in enumerate(statuses) if s == "closed" and not evidence[i].strip()]
+        hits.append(_Hits("evidence", closed, _constant("closed-without-evidence")))
+
+    soon = as_of + timedelta(days=config.due_soon_days)
+    due = [i for i, s in enumerate(statuses) if s in OPEN_STATUSES and _due_by(deadlines[i], soon)]
+
+    def overdue(i: int) -> tuple[str, str, dict[str, object]]:
+        raw, day = deadlines[i].raw, deadlines[i].value
+        assert day is not None
+        if day < as_of:
+            return (
+                "overdue",
+                raw,
+                {"deadline": _cn_date(day), "status": status_label(i), "days": (as_of - day).days},
+            )
+        return "due-soon", raw, {"deadline": _cn_date(day), "days": (day - as_of).days}
+
+    hits.append(_Hits("deadline", due, overdue))
+
+    if "problem" in table.cells:
+        hits.append(_duplicate_problems(table.cells["problem"], table.rows))
+    hits.append(_numbering(table.seqs, dims, table.rows))
+
+    if broken:
+        for h in hits:
+            if not h.final:
+                h.indices = [i for i in h.indices if (i, h.field) not in broken]
+    return [h for h in hits if h.indices]
+
+
+def _constant(code: str) -> Describe:
+    return lambda i: (code, "", {})
+
+
+def _distinct(values: list[DateValue]) -> Iterable[DateValue]:
+    return dict(zip(map(id, values), values, strict=True)).values()
+
+
+def _bad_deadline(d: DateValue) -> bool:
+    return d.kind == INVALID or (d.kind == DATE and not 2000 <= d.value.year <= 2100)  # type: ignore[union-attr]
+
+
+def _due_by(deadline: DateValue, day: date) -> bool:
+    return deadline.value is not None and deadline.value <= day
+
+
+def _completion_hits(
+    table: ItemColumns, completed: list[bool], status_label: Callable[[int], str], as_of: date
+) -> _Hits:
+    """完成时间 against the status, the as-of date and the deadline: at most one finding a row."""
+    dones = table.completed_on
+    deadlines = table.deadlines
+    statuses = table.statuses
+    kinds = [d.kind for d in dones]
+    flagged = [
+        i for i, (kind, done) in enumerate(zip(kinds, completed, strict=True))
+        if kind in _NOT_A_DATE or (done and kind == EMPTY) or (kind == DATE and (done or statuses[i] not in _NO_STATUS))
+    ]  # fmt: skip
+
+    def describe(i: int) -> tuple[str, str, dict[str, object]]:
+        done = dones[i]
+        if done.kind != DATE:
+            if done.kind == EMPTY:
+                return "missing-completion-date", "", {"status": status_label(i)}
+            return "bad-date", done.raw, {}
+        day: date = done.value  # type: ignore[assignment]
+        if not completed[i]:
+            return "unexpected-completion-date", done.raw, {"status": status_label(i)}
+        if day > as_of:
+            return "completion-in-future", _cn_date(day), {}
+        return "late-completion", _cn_date(day), {"deadline": _cn_date(deadlines[i].value)}  # type: ignore[arg-type]
+
+    def is_finding(i: int) -> bool:
+        done = dones[i]
+        if done.kind != DATE or not completed[i] or done.value > as_of:  # type: ignore[operator]
+            return True
+        deadline = deadlines[i].value
+        return deadline is not None and done.value > deadline  # type: ignore[operator]
+
+    return _Hits("completed_on", [i for i in flagged if is_finding(i)], describe)
+
+
+_NOT_A_DATE = frozenset({INVALID, IMMEDIATE, LONG_TERM})
+_NO_STATUS = frozenset({None, "excluded"})
+
+
+def _duplicate_problems(problems: list[str], rows: list[int]) -> _Hits:
+    """The same problem twice (whitespace aside): flagged at each later row, naming the first."""
+    keys = (
+        [("".join(p.split()) if _SPACE.search(p) else p) for p in problems]
+        if _has_space(problems)
+        else problems
+    )
+    first: dict[str, int] = {}
+    repeats: list[int] = []
+    if len(set(keys)) < len(keys) - max(0, keys.count("") - 1):
+        for i, key in enumerate(keys):
+            if key and first.setdefault(key, i) != i:
+                repeats.append(i)
+    return _Hits(
+        "problem",
+        repeats,
+        lambda i: ("duplicate-problem", _short(problems[i]), {"first": rows[first[keys[i]]]}),
+    )
+
+
+def _has_space(texts: list[str]) -> bool:
+    return _SPACE.search("\x00".join(texts)) is not None
+
+
+def _numbering(seqs: list[float | None], dims: list[str], rows: list[int]) -> _Hits:
+    """序号 repeated or skipping; numbering may restart at 1 in each 方面."""
+    found: dict[int, tuple[str, str, dict[str, object]]] = {}
+    if not _consecutive(seqs):
+        seen: dict[float, int] = {}
+        previous: float | None = None
+        previous_dimension: str | None = None
+        for i, (seq, dimension) in enumerate(zip(seqs, dims, strict=True)):
+            if seq is not None:
+                restart = seq == 1 and previous_dimension is not None and dimension != previous_dimension
+                if restart:
+                    seen.clear()
+                first = seen.setdefault(seq, i)
+                if first != i:
+                    found[i] = ("seq-duplicate", _number(seq), {"first": rows[first]})
+                elif previous is not None and not restart and seq != previous + 1:
+                    found[i] = ("seq-gap", _number(seq), {"previous": _number(previous)})
+                previous = seq
+            previous_dimension = dimension
+    return _Hits("seq", list(found), found.__getitem__)
+
+
+def _consecutive(seqs: list[float | None]) -> bool:
+    """1, 2, 3, … (or any run without a gap): nothing to report, checked at C speed."""
+    if not seqs or None in seqs:
+        return not any(s is not None for s in seqs)
+    return all(map(operator.eq, seqs[1:], map(operator.add, seqs[:-1], itertools.repeat(1.0))))
 
 
 def _status_hint(text: str, config: Config) -> str:
@@ -269,16 +391,17 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else str(value)
 
 
-def _check_columns(ledger: Ledger, config: Config, out: _Collector) -> None:
+def _check_columns(ledger: Ledger, table: ItemColumns, config: Config, out: _Collector) -> None:
     """missing-column once per column, not once per row."""
     columns = ledger.columns
     row = ledger.header_row
-    any_completed = any(i.status in COMPLETED_STATUSES for i in ledger.items)
-    any_closed = any(i.status == "closed" for i in ledger.items)
+    present = set(table.statuses)
+    any_completed = not present.isdisjoint(COMPLETED_STATUSES)
+    any_closed = "closed" in present
     for spec in config.fields:
         if spec.id in columns:
             continue
-        if spec.id == "dimension" and all(item.dimension for item in ledger.items):
+        if spec.id == "dimension" and all(table.dimensions):
             continue  # section-title rows give every item its dimension
         if spec.requirement == REQUIRED:
             out.add("missing-column", row, None, spec.header, header=spec.header)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, overload
@@ -69,6 +69,39 @@ class Item:
         return self.values.get(field_id, "")
 
 
+class LazyTexts:
+    """A column whose texts are worked out only when asked for.
+
+    The reader keeps the parsed values of dates, 序号, statuses and 方面; their cell texts are
+    wanted only for messages and for whoever makes Items, so they wait until then.
+    """
+
+    __slots__ = ("to_text", "values")
+
+    def __init__(self, values: Sequence[object], to_text: Callable[[object], str]) -> None:
+        self.values = values
+        self.to_text = to_text
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index: int) -> str:
+        return self.to_text(self.values[index])
+
+    def tolist(self) -> list[str]:
+        kinds = set(map(type, self.values))
+        if bool in kinds and (int in kinds or float in kinds):  # True == 1.0: no memo by value
+            return [self.to_text(v) for v in self.values]
+        memo = {v: self.to_text(v) for v in set(self.values)}
+        return list(map(memo.__getitem__, self.values))
+
+    def blank_indices(self) -> list[int]:
+        blank = {v for v in set(self.values) if not self.to_text(v)}
+        if not blank:  # blank cells are "", None or spaces: never equal to a number
+            return []
+        return [i for i, v in enumerate(self.values) if v in blank]
+
+
 class ItemColumns(Sequence[Item]):
     """A ledger's items kept column by column: what the reader builds and the rules and counts scan.
 
@@ -77,27 +110,30 @@ class ItemColumns(Sequence[Item]):
     (the 通报, history, the buttons), once, then kept. Every column has one entry per item.
     """
 
-    __slots__ = ("_items", "cells", "completed_on", "deadlines", "dimensions", "rows", "seqs", "statuses")
+    __slots__ = ("_cells", "_items", "_no_blanks", "completed_on", "deadlines", "dimensions", "rows", "seqs",
+                 "statuses")  # fmt: skip
 
     def __init__(
         self,
         rows: list[int],
-        cells: dict[str, list[str]],
+        cells: dict[str, Sequence[str] | LazyTexts],
         dimensions: list[str],
         statuses: list[str | None],
         deadlines: list[DateValue],
         completed_on: list[DateValue],
         seqs: list[float | None],
         items: list[Item] | None = None,
+        no_blanks: Iterable[str] = (),
     ) -> None:
         self.rows = rows  # Excel row numbers
-        self.cells = cells  # field id -> the cells' text as shown
+        self._cells = cells  # field id -> the cells' text as shown (some worked out on demand)
         self.dimensions = dimensions
         self.statuses = statuses
         self.deadlines = deadlines
         self.completed_on = completed_on
         self.seqs = seqs
         self._items = items
+        self._no_blanks = frozenset(no_blanks)  # fields the reader saw no blank cell in
 
     @classmethod
     def of(cls, items: Iterable[Item]) -> ItemColumns:
@@ -117,15 +153,40 @@ class ItemColumns(Sequence[Item]):
             items,
         )
 
-    def column(self, field_id: str) -> list[str]:
+    @property
+    def fields(self) -> list[str]:
+        return list(self._cells)
+
+    def column(self, field_id: str) -> Sequence[str]:
         """The texts of one field; empty strings when the ledger has no such column."""
-        cells = self.cells.get(field_id)
-        return cells if cells is not None else [""] * len(self.rows)
+        cells = self._cells.get(field_id)
+        if cells is None:
+            return [""] * len(self.rows)
+        if isinstance(cells, LazyTexts):
+            cells = self._cells[field_id] = cells.tolist()
+        return cells
+
+    def cell(self, field_id: str, index: int) -> str:
+        """One cell's text, without working out the whole column."""
+        cells = self._cells.get(field_id)
+        return "" if cells is None else cells[index]
+
+    def blanks(self, field_id: str) -> list[int]:
+        """Indices of the items whose cell in this field is empty (or only spaces)."""
+        cells = self._cells.get(field_id)
+        if cells is None:
+            return list(range(len(self.rows)))
+        if isinstance(cells, LazyTexts):
+            return cells.blank_indices()
+        if field_id in self._no_blanks or "" not in cells:
+            return []
+        return [i for i, v in enumerate(cells) if not v]
 
     def _materialized(self) -> list[Item]:
         if self._items is None:
-            names = list(self.cells)
-            texts = zip(*self.cells.values(), strict=True) if names else ((),) * len(self.rows)
+            names = self.fields
+            columns = [self.column(f) for f in names]
+            texts = zip(*columns, strict=True) if names else ((),) * len(self.rows)
             self._items = list(
                 map(
                     Item,

@@ -11,9 +11,11 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import operator
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import NamedTuple
@@ -22,7 +24,7 @@ from toolkit.config import DEFAULT_CONFIG, Config, normalize_text
 from toolkit.dates import parse_date
 from toolkit.errors import EncryptedFileError, NoLedgerError, UnreadableFileError, UnsafeFileError
 from toolkit.guard import Package, ods_formula_errors, scan_from_parent, scan_sheet, scanning_beside, sniff
-from toolkit.model import EMPTY, DateValue, ItemColumns, Ledger
+from toolkit.model import EMPTY, DateValue, ItemColumns, LazyTexts, Ledger
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
 
@@ -528,9 +530,10 @@ def ledger_from_rows(
 ) -> Ledger:
     """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this).
 
-    A 100k-row ledger is 1.5M cells, so the work goes column by column through C-speed builtins
-    (zip, join, map, slice assignment), with Python loops only over the few rows that need a
-    closer look (short rows, 合计 rows) and over distinct values (statuses, dates, dimensions).
+    A 100k-row ledger is 1.5M cells, and every pass over a column costs about as much as the
+    next, so each column is read once at C speed: text columns through one join, the others
+    (status, 方面, dates, 序号) through one lookup of each distinct value. Python loops run only
+    over distinct values and over the few rows that need a closer look (titles, notes, 合计).
     """
     found = find_header(rows, config)
     if found is None:
@@ -548,54 +551,70 @@ def ledger_from_rows(
     info = read_info(info_rows)
     if formula_errors:
         rows = _with_errors(rows, formula_errors)
-    names = list(columns)
     body = rows[first_data:]
-    raw_columns = _columns(body, columns)
+    raw = _columns(body, columns)
     merges = _merges_below(rows, merged, first_data)
-    filled_counts = _fill_columns(raw_columns, columns, merges, len(body))
+    fills = _fill_columns(raw, columns, merges, len(body))
 
-    text_columns: dict[str, list[str]] = {}
-    error_cells: dict[tuple[int, int], str] = {}
-    for f in names:
-        column, tokens = _text_column(raw_columns[f])
-        text_columns[f] = column
-        for offset, token in tokens:
-            error_cells[(first_data + offset + 1 + origin[0], columns[f] + origin[1])] = token
-
-    kept, sections = _item_rows(rows, body, first_data, text_columns, columns, filled_counts, merges)
-
-    def pick(column: list) -> list:
-        return [column[o] for o in kept] if len(kept) != len(column) else column
-
-    cells = {f: pick(text_columns[f]) for f in names}
-    status_texts = cells.get("status")
-    if status_texts is not None:
-        lookup = {t: (config.status_for(t.strip()) if t.strip() else None) for t in set(status_texts)}
-        statuses = list(map(lookup.__getitem__, status_texts))
-    else:
-        statuses = [None] * len(kept)
-    dim_texts = cells.get("dimension")
-    if dim_texts is not None:
-        lookup_dim = {t: (clean_dimension(t) if t.strip() else "") for t in set(dim_texts)}
-        dims = [lookup_dim[t] or sec for t, sec in zip(dim_texts, sections, strict=True)]
-    else:
-        dims = sections
+    # text columns: one join each tells whether all cells are text, which look blank, which are tokens
+    texts: dict[str, Sequence[str]] = {}
+    no_blanks: set[str] = set()
+    tokens: dict[str, list[tuple[int, str]]] = {}
+    for f in columns:
+        if f not in _VALUE_FIELDS:
+            texts[f], tokens[f], has_blank = _text_column(raw[f])
+            if not has_blank:
+                no_blanks.add(f)
+    # value columns: each distinct cell value is judged once
+    for f in _VALUE_FIELDS.intersection(columns):
+        tokens[f] = []
+    statuses = _per_value(
+        raw.get("status"),
+        lambda v: config.status_for(t) if (t := blank_or_text(v).strip()) else None,
+        tokens.get("status", []),
+    )
+    dim_names = _per_value(
+        raw.get("dimension"),
+        lambda v: clean_dimension(t) if (t := blank_or_text(v)).strip() else "",
+        tokens.get("dimension", []),
+    )
+    seq_values = _per_value(raw.get("seq"), _seq, tokens.get("seq", []))
+    deadline_raw = raw.get("deadline")
     # only text like "6月底前" needs the ledger's year: work it out the first time it is asked for
-    deadline_raw = raw_columns.get("deadline")
     year_hint = functools.cache(lambda: _year_hint(info, title, deadline_raw or ()))
     dates = _DateColumns(year_hint, date1904)
-    empties = [dates.empty] * len(kept)
-    deadlines = dates.parse(pick(deadline_raw)) if deadline_raw is not None else empties
-    done_raw = raw_columns.get("completed_on")
-    completions = dates.parse(pick(done_raw)) if done_raw is not None else empties
-    seq_raw = raw_columns.get("seq")
-    if seq_raw is not None:
-        seq_lookup = {v: _seq(v) for v in set(seq_raw)}
-        seqs = list(map(seq_lookup.__getitem__, pick(seq_raw)))
-    else:
-        seqs = [None] * len(kept)
-    row_base = first_data + 1 + origin[0]
-    items = ItemColumns([o + row_base for o in kept], cells, dims, statuses, deadlines, completions, seqs)
+    deadlines = dates.parse(deadline_raw, tokens.get("deadline", []))
+    completions = dates.parse(raw.get("completed_on"), tokens.get("completed_on", []))
+
+    kept, sections = _item_rows(body, raw, texts, columns, fills, merges)
+
+    def pick(column: Sequence) -> list:
+        return [column[o] for o in kept] if len(kept) != len(column) else list(column)
+
+    n = len(kept)
+    dims = (
+        [name or section for name, section in zip(pick(dim_names), sections, strict=True)]
+        if dim_names is not None
+        else sections
+    )
+    cells: dict[str, Sequence[str] | LazyTexts] = {
+        f: (pick(texts[f]) if f in texts else LazyTexts(pick(raw[f]), blank_or_text)) for f in columns
+    }
+    items = ItemColumns(
+        [o + first_data + 1 + origin[0] for o in kept],
+        cells,
+        dims,
+        pick(statuses) if statuses is not None else [None] * n,
+        pick(deadlines) if deadlines is not None else [dates.empty] * n,
+        pick(completions) if completions is not None else [dates.empty] * n,
+        pick(seq_values) if seq_values is not None else [None] * n,
+        no_blanks=no_blanks,  # dropping title or note rows cannot make a cell blank
+    )
+    error_cells = {
+        (first_data + offset + 1 + origin[0], columns[f] + origin[1]): token
+        for f, found_tokens in tokens.items()
+        for offset, token in found_tokens
+    }
     if origin != (0, 0):
         columns = {f: c + origin[1] for f, c in columns.items()}
     return Ledger(
@@ -605,7 +624,7 @@ def ledger_from_rows(
         columns=columns,
         headers=headers,
         items=items,
-        dimensions=list(dict.fromkeys(d for d in dims if d)),
+        dimensions=[d for d in dict.fromkeys(dims) if d],
         title=title,
         info=info,
         formula_errors=_error_cells(formula_errors, error_cells, first_data, origin),
@@ -614,8 +633,18 @@ def ledger_from_rows(
     )
 
 
-def _columns(body: list[list[object]], columns: dict[str, int]) -> dict[str, list]:
-    """The ledger's columns (field → cells below the header) as lists, ragged rows padded."""
+# columns read as parsed values (one lookup per distinct value) rather than as text
+_VALUE_FIELDS = frozenset({"status", "dimension", "seq", "deadline", "completed_on"})
+
+
+def blank_or_text(value: object) -> str:
+    """A cell's text as the rules see it: only spaces counts as empty."""
+    text = cell_text(value)
+    return "" if text.isspace() else text
+
+
+def _columns(body: list[list[object]], columns: dict[str, int]) -> dict[str, Sequence]:
+    """The ledger's columns (field → cells below the header), ragged rows padded."""
     width = max(columns.values()) + 1
     lengths = set(map(len, body))
     if lengths and min(lengths) < width:
@@ -623,7 +652,7 @@ def _columns(body: list[list[object]], columns: dict[str, int]) -> dict[str, lis
         lengths = set(map(len, body))
     if len(lengths) == 1:  # calamine's grids are rectangular: transpose at C speed
         transposed = list(zip(*body, strict=True))
-        return {f: list(transposed[c]) for f, c in columns.items()}
+        return {f: transposed[c] for f, c in columns.items()}
     return {f: [r[c] for r in body] for f, c in columns.items()}
 
 
@@ -650,53 +679,100 @@ def _merges_below(rows: list[list[object]], merged: Merged, first_data: int) -> 
     return blocks
 
 
+@dataclass(slots=True)
+class _Fills:
+    """Where merged values were copied: a row of only copies is no item."""
+
+    counts: list[int]  # per body row: ledger cells holding a copy
+    blank_rows: set[int]  # body rows where a copied value is blank
+    spans: dict[str, list[tuple[int, int]]]  # field → body offsets (first, last) holding copies
+
+
 def _fill_columns(
-    raw_columns: dict[str, list], columns: dict[str, int], merges: list[_Merge], height: int
-) -> list[int]:
-    """Copy each merged block's value down its ledger columns; return, per body row, how many
-    ledger cells were filled that way (a row of only merged copies is no item)."""
+    raw: dict[str, Sequence], columns: dict[str, int], merges: list[_Merge], height: int
+) -> _Fills:
+    """Copy each merged block's value down its ledger columns (slice assignment: C speed)."""
     by_column = {c: f for f, c in columns.items()}
     diff = [0] * (height + 1)
+    blank_rows: set[int] = set()
+    spans: dict[str, list[tuple[int, int]]] = {}
     for block in merges:
         count = 0
         for c in block.cols:
             field_id = by_column.get(c)
-            if field_id is not None:
-                raw_columns[field_id][block.first : block.last + 1] = [block.value] * (
-                    block.last - block.first + 1
-                )
-                count += 1
+            if field_id is None:
+                continue
+            column = raw[field_id]
+            if not isinstance(column, list):
+                column = raw[field_id] = list(column)
+            column[block.first : block.last + 1] = [block.value] * (block.last - block.first + 1)
+            first = block.first + (1 if block.top_left == block.first and c == block.cols.start else 0)
+            if first <= block.last:
+                spans.setdefault(field_id, []).append((first, block.last))
+            count += 1
         if count:
             diff[block.first] += count
             diff[block.last + 1] -= count
             if block.top_left is not None and block.cols.start in by_column:  # the value's own cell
                 diff[block.top_left] -= 1
                 diff[block.top_left + 1] += 1
-    return list(itertools.accumulate(diff[:height]))
+            if not blank_or_text(block.value):
+                blank_rows.update(range(block.first, block.last + 1))
+    return _Fills(list(itertools.accumulate(diff[:height])), blank_rows, spans)
 
 
-def _text_column(column: list) -> tuple[list[str], list[tuple[int, str]]]:
-    """A column as the texts a clerk sees, blank-looking cells as "", and the error tokens in it."""
+def _text_column(column: Sequence) -> tuple[Sequence[str], list[tuple[int, str]], bool]:
+    """A column as the texts a clerk sees (blank-looking cells as ""), its error tokens, and
+    whether any cell is blank."""
     try:
         joined = "\x00" + "\x00".join(column)  # TypeError unless every cell is text: C speed either way
     except TypeError:
-        kinds = set(map(type, column))
-        if kinds <= {str, float}:
-            column = [v if type(v) is str else str(int(v)) if v.is_integer() else repr(v) for v in column]
-        else:
-            memo: dict[object, str] = {}
-            column = [
-                v if type(v) is str else (memo[v] if v in memo else memo.setdefault(v, cell_text(v)))
-                for v in column
-            ]
+        column = LazyTexts(column, cell_text).tolist()
         joined = "\x00" + "\x00".join(column)
-    tokens: list[tuple[int, str]] = []
     # a cell that starts with whitespace (maybe only spaces: an empty cell) or "#" (every error
     # token does) is a candidate; the search runs at memchr speed over the joined column
-    if _SUSPECT_CELL.search(joined):
-        column = [v if not v.isspace() else "" for v in column]
-        tokens = [(offset, value) for offset, value in enumerate(column) if value in ERROR_TOKENS]
-    return column, tokens
+    if not _SUSPECT_CELL.search(joined):
+        return column, [], "\x00\x00" in joined or joined.endswith("\x00")
+    column = [v if not v.isspace() else "" for v in column]
+    tokens = [(offset, value) for offset, value in enumerate(column) if value in ERROR_TOKENS]
+    return column, tokens, "" in column
+
+
+def _per_value(
+    column: Sequence | None, judge: Callable[[object], object], tokens: list[tuple[int, str]]
+) -> list | None:
+    """``judge`` of every cell, called once per distinct value (one C-speed pass over the column);
+    error tokens in the column are added to ``tokens``."""
+    if column is None:
+        return None
+    memo = _Memo(judge)
+    judged = memo.judge_all(column)
+    tokens.extend(memo.tokens_in(column))
+    return judged
+
+
+class _Memo(dict):
+    __slots__ = ("judge",)
+
+    def __init__(self, judge: Callable[[object], object]) -> None:
+        super().__init__()
+        self.judge = judge
+
+    def __missing__(self, key: object) -> object:
+        value = self[key] = self.judge(key)
+        return value
+
+    def judge_all(self, column: Sequence) -> list:
+        judged = list(map(self.__getitem__, column))
+        if (1 in self or 0 in self) and bool in set(map(type, column)):
+            # True == 1.0 as a dict key, yet a TRUE cell is no 序号 1: judge booleans apart
+            judged = [self.judge(v) for v in column]
+        return judged
+
+    def tokens_in(self, column: Sequence) -> list[tuple[int, str]]:
+        """Error tokens typed or pasted into the column, found among the distinct values first."""
+        found = ERROR_TOKENS.intersection(k for k in self if type(k) is str)
+        return [(offset, v) for offset, v in enumerate(column) if v in found] if found else []
 
 
 class _DateColumns:
@@ -704,47 +780,62 @@ class _DateColumns:
 
     def __init__(self, year_hint, date1904: bool) -> None:
         self.empty = DateValue("", EMPTY)
-        self.cache: dict[object, DateValue] = {"": self.empty, None: self.empty}
-        self.year_hint = year_hint
-        self.date1904 = date1904
+        self.memo = _Memo(lambda v: parse_date(v, year_hint, date1904))
+        self.memo[""] = self.memo[None] = self.empty
 
-    def parse(self, column: list) -> list[DateValue]:
-        parsed = list(map(self.cache.get, column))
-        if None in parsed:
-            for value in set(column).difference(self.cache):
-                self.cache[value] = parse_date(value, self.year_hint, self.date1904)
-            parsed = list(map(self.cache.__getitem__, column))
+    def parse(self, column: Sequence | None, tokens: list[tuple[int, str]]) -> list[DateValue] | None:
+        if column is None:
+            return None
+        parsed = self.memo.judge_all(column)
+        tokens.extend(self.memo.tokens_in(column))
         return parsed
 
 
 def _item_rows(
-    rows: list[list[object]],
     body: list[list[object]],
-    first_data: int,
-    text_columns: dict[str, list[str]],
+    raw: dict[str, Sequence],
+    texts: dict[str, Sequence[str]],
     columns: dict[str, int],
-    filled_counts: list[int],
+    fills: _Fills,
     merges: list[_Merge],
 ) -> tuple[list[int], list[str]]:
     """Which body rows are items, and the section title above each.
 
-    Only rows with few own cells (section titles, notes, blank rows) and rows that may be a
-    合计 line are looked at one by one; the runs between them are items of the current section.
+    A row with three own non-empty text cells is an item unless it is a 合计 line; only the other
+    rows (titles, notes, blank lines, sparse items) and possible 合计 lines are looked at one by
+    one. The runs between them are items of the current section.
     """
-    names = list(text_columns)
-    text_rows = list(zip(*text_columns.values(), strict=True))
-    width = len(names)
-    empties = list(map(tuple.count, text_rows, itertools.repeat("")))
-    seq_column = text_columns.get("seq")
-    if seq_column is not None:  # a bare number in 序号 does not make a row an item
-        empties = [e + (s != "") for e, s in zip(empties, seq_column, strict=True)]
-    # two own cells or fewer (merged copies not counted): a title, a note, a blank line — or an item
-    short = [o for o, e in enumerate(empties) if e >= width - 2 - filled_counts[o]]
-    first_column = text_columns[names[0]]
-    maybe_sum = [o for o, t in enumerate(first_column) if not t or t[0] in _SUM_FIRST]
+    height = len(body)
+    names = list(columns)
+    proof = [f for f in _PROOF_FIELDS if f in texts][:3]
+    if len(proof) == 3:
+        full = list(map(all, zip(*(texts[f] for f in proof), strict=True)))
+        for f in proof:  # a copy from a merged cell is not the row's own
+            for first, last in fills.spans.get(f, ()):
+                full[first : last + 1] = [False] * (last - first + 1)
+        for offset in fills.blank_rows:
+            full[offset] = False
+        sparse = list(itertools.compress(range(height), map(operator.not_, full)))
+    else:
+        sparse = list(range(height))
+
+    def text_row(offset: int) -> list[str]:
+        return [texts[f][offset] if f in texts else blank_or_text(raw[f][offset]) for f in names]
+
+    # rows with few own cells: count exactly (序号 does not count; merged copies are allowed for)
+    short = []
+    for offset in sparse:
+        row_texts = text_row(offset)
+        filled = sum(1 for t in row_texts if t) - (
+            1 if "seq" in columns and row_texts[names.index("seq")] else 0
+        )
+        if filled <= 2 + fills.counts[offset]:
+            short.append(offset)
+    first_texts = texts[names[0]] if names[0] in texts else LazyTexts(raw[names[0]], blank_or_text).tolist()
+    maybe_sum = [o for o, t in enumerate(first_texts) if not t or t[0] in _SUM_FIRST]
     special = sorted(set(short).union(maybe_sum))
     short_set = set(short)
-    filled = _filled_cells(special, merges) if merges and short else {}
+    copies = _filled_cells(special, merges) if merges and short else {}
     kept: list[int] = []
     sections: list[str] = []
     section = ""
@@ -753,29 +844,28 @@ def _item_rows(
         kept.extend(range(start, offset))
         sections.extend([section] * (offset - start))
         start = offset + 1
-        text_row = text_rows[offset]
+        row_texts = text_row(offset)
         if offset in short_set:
-            row = _filled_row(body[offset], filled.get(offset, {}))
-            kind, name = _classify_short_row(
-                row,
-                text_row,
-                names,
-                columns,
-                filled.get(offset, set()),
-            )
+            row = _filled_row(body[offset], copies.get(offset, {}))
+            kind, name = _classify_short_row(row, row_texts, names, columns, copies.get(offset, {}))
             if kind == "section":
                 section = name
                 continue
             if kind == "skip":
                 continue
-        first_text = text_row[0] or next((t for t in text_row if t), "")
+        first_text = row_texts[0] or next((t for t in row_texts if t), "")
         if first_text[:1] in _SUM_FIRST and _SUM_ROW.match(first_text.lstrip()):
             continue
         kept.append(offset)
         sections.append(section)
-    kept.extend(range(start, len(text_rows)))
-    sections.extend([section] * (len(text_rows) - start))
+    kept.extend(range(start, height))
+    sections.extend([section] * (height - start))
     return kept, sections
+
+
+# text fields whose three non-empty own cells prove a row is an item, most often filled first
+_PROOF_FIELDS = ("problem", "measures", "dept", "owner", "lead", "progress", "source", "outcome", "notes",
+                 "evidence")  # fmt: skip
 
 
 def _filled_cells(offsets: list[int], merges: list[_Merge]) -> dict[int, dict[int, object]]:

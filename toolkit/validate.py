@@ -9,8 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import operator
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -127,10 +126,9 @@ class _Hits:
     field: str | None
     indices: list[int]
     describe: Describe
-    final: bool = False  # a formula error: the cell's other findings are dropped, never this one
-
-
-_SPACE = re.compile(r"\s")
+    # a cell showing #REF! says nothing else: most rules skip it (numbering, dates past due and
+    # out-of-range years still speak, as the cell's neighbours and parsed value allow)
+    unless_broken: bool = True
 
 
 def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = DEFAULT_CONFIG) -> Report:
@@ -173,10 +171,9 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
     dims = table.dimensions
     deadlines = table.deadlines
     labels = {s.id: s.label for s in config.statuses}
-    status_texts = table.column("status")
 
     def status_label(i: int) -> str:
-        status, text = statuses[i], status_texts[i].strip()
+        status, text = statuses[i], table.cell("status", i).strip()
         return labels.get(status, text) if status else text or "空白"
 
     hits: list[_Hits] = []
@@ -190,18 +187,17 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
         for field_id, col in columns.items():
             indices = [i for i, r in at_rows if (r, col) in error_cells]
             broken.update((i, field_id) for i in indices)
-            cells = table.column(field_id)
-            hits.append(_Hits(field_id, indices, lambda i, c=cells: ("formula-error", c[i], {}), final=True))
+            hits.append(
+                _Hits(field_id, indices, _cell_text(table, "formula-error", field_id), unless_broken=False)
+            )
 
     # required values
     if has("dimension"):
         hits.append(_Hits("dimension", [i for i, d in enumerate(dims) if not d], _constant("missing-value")))
     for spec in config.fields:
         if spec.requirement != OPTIONAL and spec.id in columns and spec.id != "dimension":
-            cells = table.column(spec.id)
             code = "missing-value" if spec.requirement == REQUIRED else "missing-value-warning"
-            hits.append(_Hits(spec.id, [i for i, v in enumerate(cells) if not v] if "" in cells else [],
-                              _constant(code)))  # fmt: skip
+            hits.append(_Hits(spec.id, table.blanks(spec.id), _constant(code)))
 
     allowed_dims = {normalize_text(d).removesuffix("方面") for d in config.dimensions}
     unknown_dims = (
@@ -218,28 +214,32 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
         allowed_status = "、".join(s.label for s in config.statuses)
 
         def unknown_status(i: int) -> tuple[str, str, dict[str, object]]:
-            text = status_texts[i].strip()
+            text = table.cell("status", i).strip()
             if text not in hints:
                 hints[text] = _status_hint(text, config)
             return "unknown-status", text, {"allowed": allowed_status, "hint": hints[text]}
 
-        unknown = [
-            i for i, (s, t) in enumerate(zip(statuses, status_texts, strict=True)) if s is None and t.strip()
-        ]
+        unknown = [i for i, s in enumerate(statuses) if s is None and table.cell("status", i).strip()]
         hits.append(_Hits("status", unknown, unknown_status))
 
     # dates are shared objects (one per distinct cell value): judge each once, then find its rows
-    bad = {id(d) for d in _distinct(deadlines) if _bad_deadline(d)}
-    hits.append(_Hits("deadline", [i for i, k in enumerate(map(id, deadlines)) if k in bad] if bad else [],
-                      lambda i: ("bad-deadline", deadlines[i].raw, {})))  # fmt: skip
+    distinct_deadlines = _distinct(deadlines)
+    invalid = {id(d) for d in distinct_deadlines if d.kind == INVALID}
+    out_of_range = {id(d) for d in distinct_deadlines if d.kind == DATE and not 2000 <= d.value.year <= 2100}  # type: ignore[union-attr]
+    bad = invalid | out_of_range
+    flagged = [i for i, k in enumerate(map(id, deadlines)) if k in bad] if bad else []
+    describe: Describe = lambda i: ("bad-deadline", deadlines[i].raw, {})  # noqa: E731
+    hits.append(_Hits("deadline", [i for i in flagged if id(deadlines[i]) in invalid], describe))
+    hits.append(_Hits("deadline", [i for i in flagged if id(deadlines[i]) in out_of_range], describe, False))
 
     completed = list(map({s: s in COMPLETED_STATUSES for s in set(statuses)}.__getitem__, statuses))
     if has("completed_on"):
         hits.append(_completion_hits(table, completed, status_label, as_of))
 
     if has("evidence"):
-        evidence = table.column("evidence")
-        closed = [i for i, s in enumerate(statuses) if s == "closed" and not evidence[i].strip()]
+        closed = [
+            i for i, s in enumerate(statuses) if s == "closed" and not table.cell("evidence", i).strip()
+        ]
         hits.append(_Hits("evidence", closed, _constant("closed-without-evidence")))
 
     soon = as_of + timedelta(days=config.due_soon_days)
@@ -256,15 +256,15 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
             )
         return "due-soon", raw, {"deadline": _cn_date(day), "days": (day - as_of).days}
 
-    hits.append(_Hits("deadline", due, overdue))
+    hits.append(_Hits("deadline", due, overdue, unless_broken=False))
 
-    if "problem" in table.cells:
-        hits.append(_duplicate_problems(table.cells["problem"], table.rows))
+    if "problem" in columns:
+        hits.append(_duplicate_problems(table.column("problem"), table.rows))
     hits.append(_numbering(table.seqs, dims, table.rows))
 
     if broken:
         for h in hits:
-            if not h.final:
+            if h.unless_broken:
                 h.indices = [i for i in h.indices if (i, h.field) not in broken]
     return [h for h in hits if h.indices]
 
@@ -273,12 +273,12 @@ def _constant(code: str) -> Describe:
     return lambda i: (code, "", {})
 
 
-def _distinct(values: list[DateValue]) -> Iterable[DateValue]:
-    return dict(zip(map(id, values), values, strict=True)).values()
+def _cell_text(table: ItemColumns, code: str, field_id: str) -> Describe:
+    return lambda i: (code, table.cell(field_id, i), {})
 
 
-def _bad_deadline(d: DateValue) -> bool:
-    return d.kind == INVALID or (d.kind == DATE and not 2000 <= d.value.year <= 2100)  # type: ignore[union-attr]
+def _distinct(values: list[DateValue]) -> list[DateValue]:
+    return list(dict(zip(map(id, values), values, strict=True)).values())
 
 
 def _due_by(deadline: DateValue, day: date) -> bool:
@@ -325,16 +325,15 @@ _NOT_A_DATE = frozenset({INVALID, IMMEDIATE, LONG_TERM})
 _NO_STATUS = frozenset({None, "excluded"})
 
 
-def _duplicate_problems(problems: list[str], rows: list[int]) -> _Hits:
-    """The same problem twice (whitespace aside): flagged at each later row, naming the first."""
-    keys = (
-        [("".join(p.split()) if _SPACE.search(p) else p) for p in problems]
-        if _has_space(problems)
-        else problems
-    )
+def _duplicate_problems(problems: Sequence[str], rows: list[int]) -> _Hits:
+    """The same problem twice (spacing aside): flagged at each later row, naming the first."""
+    joined = "\x00".join(problems)
+    keys = problems
+    if any(space in joined for space in _SPACES):  # memchr-fast probes over the whole column
+        keys = ["".join(p.split()) if any(space in p for space in _SPACES) else p for p in problems]
     first: dict[str, int] = {}
     repeats: list[int] = []
-    if len(set(keys)) < len(keys) - max(0, keys.count("") - 1):
+    if len(set(keys)) < len(keys):  # some text twice (or several blank cells): find which
         for i, key in enumerate(keys):
             if key and first.setdefault(key, i) != i:
                 repeats.append(i)
@@ -345,8 +344,7 @@ def _duplicate_problems(problems: list[str], rows: list[int]) -> _Hits:
     )
 
 
-def _has_space(texts: list[str]) -> bool:
-    return _SPACE.search("\x00".join(texts)) is not None
+_SPACES = (" ", "\n", "\u3000", "\t")
 
 
 def _numbering(seqs: list[float | None], dims: list[str], rows: list[int]) -> _Hits:
@@ -368,7 +366,7 @@ def _numbering(seqs: list[float | None], dims: list[str], rows: list[int]) -> _H
                     found[i] = ("seq-gap", _number(seq), {"previous": _number(previous)})
                 previous = seq
             previous_dimension = dimension
-    return _Hits("seq", list(found), found.__getitem__)
+    return _Hits("seq", list(found), found.__getitem__, unless_broken=False)
 
 
 def _consecutive(seqs: list[float | None]) -> bool:

@@ -89,9 +89,14 @@ jobs_option = click.option(
 )
 
 
+def _plain_process() -> bool:
+    """Run as a command (not inside a test runner that captures the output)."""
+    return sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__
+
+
 def finish(code: int = 0) -> None:
     """Exit without tearing down a 100k-item ledger object by object (a real process only)."""
-    if sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__:
+    if _plain_process():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
@@ -102,7 +107,7 @@ def scan_beside_if_plain_process(path: str):
     """Big workbooks: the job runs in a forked child while this process scans (toolkit.guard)."""
     import contextlib
 
-    if sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__:
+    if _plain_process():
         from toolkit.guard import scan_alongside
 
         return scan_alongside(path)
@@ -206,6 +211,10 @@ def validate(
     """
 
     config = _config(config_path)
+    if _plain_process():  # one workbook, then os._exit: freeing what was read only costs time
+        from toolkit.read import keep_readers_until_exit
+
+        keep_readers_until_exit()
     with scan_beside_if_plain_process(path):
         _validate_body(path, as_of, sheet, config, as_json, history_path, no_history, mark)
 

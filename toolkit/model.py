@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -176,11 +178,18 @@ class ItemColumns(Sequence[Item]):
         cells = self._cells.get(field_id)
         if cells is None:
             return list(range(len(self.rows)))
+        # parsed columns know their blanks: a blank status is no status, a blank date is EMPTY
+        if field_id == "status":
+            return [i for i, s in enumerate(self.statuses) if s is None and not cells[i].strip()]
+        if field_id in ("deadline", "completed_on"):
+            dates = self.deadlines if field_id == "deadline" else self.completed_on
+            empty = {id(d) for d in dict(zip(map(id, dates), dates, strict=True)).values() if d.kind == EMPTY}
+            return [i for i, k in enumerate(map(id, dates)) if k in empty] if empty else []
         if isinstance(cells, LazyTexts):
             return cells.blank_indices()
         if field_id in self._no_blanks or "" not in cells:
             return []
-        return [i for i, v in enumerate(cells) if not v]
+        return list(itertools.compress(range(len(cells)), map(operator.not_, cells)))
 
     def _materialized(self) -> list[Item]:
         if self._items is None:

@@ -49,6 +49,8 @@ _NOTE_ROW = re.compile(
 )
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _SUM_FIRST = frozenset(" 合总小共\u3000")
+# first characters that make a row worth a look: a 合计 line, or a blank-looking first cell
+_CHECK_FIRST = _SUM_FIRST | frozenset(c for c in map(chr, range(0x3001)) if c.isspace())
 _SUSPECT_CELL = re.compile("\x00[\\s#]")
 
 INFO_KEYS = {
@@ -134,12 +136,24 @@ class _Source:
         pass
 
 
+# Freeing a 100k-row calamine sheet costs ~50 ms. A process that ends with os._exit (the CLI,
+# see toolkit.cli.finish) lets the exit take the readers instead: keep_readers_until_exit().
+_KEPT_UNTIL_EXIT: list[object] | None = None
+
+
+def keep_readers_until_exit() -> None:
+    global _KEPT_UNTIL_EXIT
+    if _KEPT_UNTIL_EXIT is None:
+        _KEPT_UNTIL_EXIT = []
+
+
 class _CalamineSource(_Source):
     """OOXML read in-process: the guard has proved each sheet's extent before calamine sees it."""
 
     def __init__(self, package: Package) -> None:
         import python_calamine as pc
 
+        self._loaded: list[object] = []
         self.package = package
         self.date1904 = package.date1904
         self._refs = {s.name: s for s in package.sheets}
@@ -176,12 +190,17 @@ class _CalamineSource(_Source):
             merged = sheet.merged_cell_ranges or []
         except Exception as exc:
             raise _broken(self.package.path, exc) from None
+        self._loaded.append(sheet)
         if beside:  # a forked child: calamine has read; the parent's scan arrives now (or it was killed)
             scan = scan_from_parent(ref)
         return rows, _clip_merged(rows, merged, self.package.path, name), scan.formula_errors, (0, 0)
 
     def close(self) -> None:
-        self.book.close()
+        if _KEPT_UNTIL_EXIT is not None:
+            _KEPT_UNTIL_EXIT.extend([self.book, *self._loaded])
+        else:
+            self.book.close()
+        self._loaded = []
 
 
 def _broken(path: Path, exc: Exception) -> UnreadableFileError | EncryptedFileError | UnsafeFileError:
@@ -578,7 +597,7 @@ def ledger_from_rows(
         lambda v: clean_dimension(t) if (t := blank_or_text(v)).strip() else "",
         tokens.get("dimension", []),
     )
-    seq_values = _per_value(raw.get("seq"), _seq, tokens.get("seq", []))
+    seq_values = _seq_column(raw.get("seq"), tokens.get("seq", []))
     deadline_raw = raw.get("deadline")
     # only text like "6月底前" needs the ledger's year: work it out the first time it is asked for
     year_hint = functools.cache(lambda: _year_hint(info, title, deadline_raw or ()))
@@ -588,8 +607,8 @@ def ledger_from_rows(
 
     kept, sections = _item_rows(body, raw, texts, columns, fills, merges)
 
-    def pick(column: Sequence) -> list:
-        return [column[o] for o in kept] if len(kept) != len(column) else list(column)
+    def pick(column: Sequence) -> Sequence:
+        return [column[o] for o in kept] if len(kept) != len(column) else column
 
     n = len(kept)
     dims = (
@@ -775,6 +794,16 @@ class _Memo(dict):
         return [(offset, v) for offset, v in enumerate(column) if v in found] if found else []
 
 
+def _seq_column(column: Sequence | None, tokens: list[tuple[int, str]]) -> list[float | None] | None:
+    """序号 as numbers; a column of numbers (each one different) needs no per-value work."""
+    if column is None:
+        return None
+    kinds = set(map(type, column))
+    if kinds == {float}:
+        return list(column)
+    return _per_value(column, _seq, tokens)
+
+
 class _DateColumns:
     """Deadlines repeat a lot: each distinct cell value is parsed once per ledger."""
 
@@ -831,8 +860,12 @@ def _item_rows(
         )
         if filled <= 2 + fills.counts[offset]:
             short.append(offset)
-    first_texts = texts[names[0]] if names[0] in texts else LazyTexts(raw[names[0]], blank_or_text).tolist()
-    maybe_sum = [o for o, t in enumerate(first_texts) if not t or t[0] in _SUM_FIRST]
+    # a 合计 line starts with 合/总/小/共 (or its first cell is blank); numbers and dates never do
+    maybe_sum = [
+        o
+        for o, v in enumerate(raw[names[0]])
+        if v is None or (type(v) is str and (not v or v[0] in _CHECK_FIRST))
+    ]
     special = sorted(set(short).union(maybe_sum))
     short_set = set(short)
     copies = _filled_cells(special, merges) if merges and short else {}

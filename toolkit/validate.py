@@ -243,7 +243,8 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
         hits.append(_Hits("evidence", closed, _constant("closed-without-evidence")))
 
     soon = as_of + timedelta(days=config.due_soon_days)
-    due = [i for i, s in enumerate(statuses) if s in OPEN_STATUSES and _due_by(deadlines[i], soon)]
+    open_rows = [i for i, s in enumerate(statuses) if s in OPEN_STATUSES]
+    due = [i for i in open_rows if (day := deadlines[i].value) is not None and day <= soon]
 
     def overdue(i: int) -> tuple[str, str, dict[str, object]]:
         raw, day = deadlines[i].raw, deadlines[i].value
@@ -281,10 +282,6 @@ def _distinct(values: list[DateValue]) -> list[DateValue]:
     return list(dict(zip(map(id, values), values, strict=True)).values())
 
 
-def _due_by(deadline: DateValue, day: date) -> bool:
-    return deadline.value is not None and deadline.value <= day
-
-
 def _completion_hits(
     table: ItemColumns, completed: list[bool], status_label: Callable[[int], str], as_of: date
 ) -> _Hits:
@@ -292,7 +289,7 @@ def _completion_hits(
     dones = table.completed_on
     deadlines = table.deadlines
     statuses = table.statuses
-    kinds = [d.kind for d in dones]
+    kinds = list(map(operator.attrgetter("kind"), dones))
     flagged = [
         i for i, (kind, done) in enumerate(zip(kinds, completed, strict=True))
         if kind in _NOT_A_DATE or (done and kind == EMPTY) or (kind == DATE and (done or statuses[i] not in _NO_STATUS))

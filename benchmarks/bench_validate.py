@@ -122,6 +122,11 @@ def main() -> None:
     args = parser.parse_args()
     env_python = sys.executable
     os.environ["PYTHONPATH"] = str(ROOT)
+    # an installed package has its bytecode compiled; a checkout run with PYTHONDONTWRITEBYTECODE
+    # would otherwise recompile every edited module on each run
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "toolkit"), quiet=1)
     big = build_ledger(DATA / f"ledger-{args.rows}.xlsx", args.rows)
     small = build_ledger(DATA / "ledger-1000.xlsx", 1000)
     ledger = [env_python, "-m", "toolkit", "validate", "--as-of", "2024-12-31"]

@@ -171,20 +171,24 @@ def compute_stats(
         total.count_status(status, count)
     deadlines = table.deadlines
     dones = table.completed_on
-    for i, status in enumerate(statuses):
-        if status in COMPLETED_STATUSES:
-            done, deadline = dones[i].value, deadlines[i].value
-            if done is not None and deadline is not None:
-                on_time = int(done <= deadline)
-                for g in (groups[keys[i]], total):
-                    g.completed_with_deadline += 1
-                    g.on_time += on_time
-        elif status in OPEN_STATUSES:
-            deadline = deadlines[i].value
-            if deadline is not None and deadline < as_of:
-                for g in (groups[keys[i]], total):
-                    g.overdue += 1
-                    g.overdue_rows.append(table.rows[i])
+    rows = table.rows
+    for i in [i for i, status in enumerate(statuses) if status in COMPLETED_STATUSES]:
+        done, deadline = dones[i].value, deadlines[i].value
+        if done is not None and deadline is not None:
+            group = groups[keys[i]]
+            group.completed_with_deadline += 1
+            if done <= deadline:
+                group.on_time += 1
+    for i in [i for i, status in enumerate(statuses) if status in OPEN_STATUSES]:
+        deadline = deadlines[i].value
+        if deadline is not None and deadline < as_of:
+            groups[keys[i]].overdue_rows.append(rows[i])
+            total.overdue_rows.append(rows[i])
+    for group in groups.values():
+        group.overdue = len(group.overdue_rows)
+        total.completed_with_deadline += group.completed_with_deadline
+        total.on_time += group.on_time
+    total.overdue = len(total.overdue_rows)
     return Stats(
         as_of, by, total, [g for g in groups.values() if g.total or g.excluded], config.rate_decimals
     )

@@ -237,9 +237,8 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
         hits.append(_completion_hits(table, completed, status_label, as_of))
 
     if has("evidence"):
-        closed = [
-            i for i, s in enumerate(statuses) if s == "closed" and not table.cell("evidence", i).strip()
-        ]
+        evidence = table.column("evidence")
+        closed = [i for i in [i for i, s in enumerate(statuses) if s == "closed"] if not evidence[i].strip()]
         hits.append(_Hits("evidence", closed, _constant("closed-without-evidence")))
 
     soon = as_of + timedelta(days=config.due_soon_days)
@@ -290,9 +289,14 @@ def _completion_hits(
     deadlines = table.deadlines
     statuses = table.statuses
     kinds = list(map(operator.attrgetter("kind"), dones))
+    days = list(map(operator.attrgetter("value"), dones))
+    limits = list(map(operator.attrgetter("value"), deadlines))
+    columns = zip(kinds, completed, days, limits, statuses, strict=True)
+    # one pass: a date where none belongs, a missing one, one in the future or after the deadline
     flagged = [
-        i for i, (kind, done) in enumerate(zip(kinds, completed, strict=True))
-        if kind in _NOT_A_DATE or (done and kind == EMPTY) or (kind == DATE and (done or statuses[i] not in _NO_STATUS))
+        i for i, (kind, done, day, limit, status) in enumerate(columns)
+        if kind in _NOT_A_DATE or (kind == EMPTY and done) or (kind == DATE and (
+            (done and (day > as_of or (limit is not None and day > limit))) or (not done and status not in _NO_STATUS)))
     ]  # fmt: skip
 
     def describe(i: int) -> tuple[str, str, dict[str, object]]:
@@ -308,14 +312,7 @@ def _completion_hits(
             return "completion-in-future", _cn_date(day), {}
         return "late-completion", _cn_date(day), {"deadline": _cn_date(deadlines[i].value)}  # type: ignore[arg-type]
 
-    def is_finding(i: int) -> bool:
-        done = dones[i]
-        if done.kind != DATE or not completed[i] or done.value > as_of:  # type: ignore[operator]
-            return True
-        deadline = deadlines[i].value
-        return deadline is not None and done.value > deadline  # type: ignore[operator]
-
-    return _Hits("completed_on", [i for i in flagged if is_finding(i)], describe)
+    return _Hits("completed_on", flagged, describe)
 
 
 _NOT_A_DATE = frozenset({INVALID, IMMEDIATE, LONG_TERM})

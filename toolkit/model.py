@@ -180,7 +180,10 @@ class ItemColumns(Sequence[Item]):
             return list(range(len(self.rows)))
         # parsed columns know their blanks: a blank status is no status, a blank date is EMPTY
         if field_id == "status":
-            return [i for i, s in enumerate(self.statuses) if s is None and not cells[i].strip()]
+            if None not in self.statuses:
+                return []
+            texts = self.column("status")
+            return [i for i, s in enumerate(self.statuses) if s is None and not texts[i].strip()]
         if field_id in ("deadline", "completed_on"):
             dates = self.deadlines if field_id == "deadline" else self.completed_on
             empty = {id(d) for d in dict(zip(map(id, dates), dates, strict=True)).values() if d.kind == EMPTY}

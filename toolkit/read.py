@@ -620,7 +620,7 @@ def ledger_from_rows(
         f: (pick(texts[f]) if f in texts else LazyTexts(pick(raw[f]), blank_or_text)) for f in columns
     }
     items = ItemColumns(
-        [o + first_data + 1 + origin[0] for o in kept],
+        list(map((first_data + 1 + origin[0]).__add__, kept)),
         cells,
         dims,
         pick(statuses) if statuses is not None else [None] * n,
@@ -743,15 +743,19 @@ def _fill_columns(
 def _text_column(column: Sequence) -> tuple[Sequence[str], list[tuple[int, str]], bool]:
     """A column as the texts a clerk sees (blank-looking cells as ""), its error tokens, and
     whether any cell is blank."""
+    if not column:
+        return column, [], False
     try:
-        joined = "\x00" + "\x00".join(column)  # TypeError unless every cell is text: C speed either way
+        joined = "\x00".join(column)  # TypeError unless every cell is text: C speed either way
     except TypeError:
         column = LazyTexts(column, cell_text).tolist()
-        joined = "\x00" + "\x00".join(column)
+        joined = "\x00".join(column)
     # a cell that starts with whitespace (maybe only spaces: an empty cell) or "#" (every error
     # token does) is a candidate; the search runs at memchr speed over the joined column
-    if not _SUSPECT_CELL.search(joined):
-        return column, [], "\x00\x00" in joined or joined.endswith("\x00")
+    first = column[0][:1]
+    if not (first.isspace() or first == "#" or _SUSPECT_CELL.search(joined)):
+        blank = not first or "\x00\x00" in joined or joined.endswith("\x00")
+        return column, [], blank
     column = [v if not v.isspace() else "" for v in column]
     tokens = [(offset, value) for offset, value in enumerate(column) if value in ERROR_TOKENS]
     return column, tokens, "" in column

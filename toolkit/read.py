@@ -605,7 +605,8 @@ def ledger_from_rows(
     deadlines = dates.parse(deadline_raw, tokens.get("deadline", []))
     completions = dates.parse(raw.get("completed_on"), tokens.get("completed_on", []))
 
-    kept, sections = _item_rows(body, raw, texts, columns, fills, merges)
+    numbers_only = {"seq"} if seq_values is raw.get("seq") else set()
+    kept, sections = _item_rows(body, raw, texts, columns, fills, merges, no_blanks, numbers_only)
 
     def pick(column: Sequence) -> Sequence:
         return [column[o] for o in kept] if len(kept) != len(column) else column
@@ -802,9 +803,8 @@ def _seq_column(column: Sequence | None, tokens: list[tuple[int, str]]) -> list[
     """序号 as numbers; a column of numbers (each one different) needs no per-value work."""
     if column is None:
         return None
-    kinds = set(map(type, column))
-    if kinds == {float}:
-        return list(column)
+    if set(map(type, column)) == {float}:
+        return column  # (the caller tells a column of plain numbers by its identity)
     return _per_value(column, _seq, tokens)
 
 
@@ -831,6 +831,8 @@ def _item_rows(
     columns: dict[str, int],
     fills: _Fills,
     merges: list[_Merge],
+    no_blanks: Collection[str],
+    numbers_only: Collection[str],
 ) -> tuple[list[int], list[str]]:
     """Which body rows are items, and the section title above each.
 
@@ -842,7 +844,10 @@ def _item_rows(
     names = list(columns)
     proof = [f for f in _PROOF_FIELDS if f in texts][:3]
     if len(proof) == 3:
-        full = list(map(all, zip(*(texts[f] for f in proof), strict=True)))
+        if all(f in no_blanks for f in proof):  # known from the joins: no need to look again
+            full = [True] * height
+        else:
+            full = list(map(all, zip(*(texts[f] for f in proof), strict=True)))
         for f in proof:  # a copy from a merged cell is not the row's own
             for first, last in fills.spans.get(f, ()):
                 full[first : last + 1] = [False] * (last - first + 1)
@@ -865,11 +870,15 @@ def _item_rows(
         if filled <= 2 + fills.counts[offset]:
             short.append(offset)
     # a 合计 line starts with 合/总/小/共 (or its first cell is blank); numbers and dates never do
-    maybe_sum = [
-        o
-        for o, v in enumerate(raw[names[0]])
-        if v is None or (type(v) is str and (not v or v[0] in _CHECK_FIRST))
-    ]
+    maybe_sum = (
+        []
+        if names[0] in numbers_only
+        else [
+            o
+            for o, v in enumerate(raw[names[0]])
+            if v is None or (type(v) is str and (not v or v[0] in _CHECK_FIRST))
+        ]
+    )
     special = sorted(set(short).union(maybe_sum))
     short_set = set(short)
     copies = _filled_cells(special, merges) if merges and short else {}

@@ -76,6 +76,12 @@ def test_blob_round_trip_keeps_every_field():
     assert list(back) == states
 
 
+def test_hand_made_states_round_trip_exactly():
+    """Text is kept as given, even where the reader would have folded it (spaces in a 序号)."""
+    states = [ItemState(2, " 1 ", "甲", " 问题 ", "completed", " 已完成 ", " 办 ", " 2024-6-30 ", None, True)]
+    assert list(decode_items(encode_items(ItemStates.from_states(states)))) == states
+
+
 @pytest.mark.parametrize("count", [0, 1])
 def test_blob_round_trip_empty_and_single(count):
     states = tricky_states()[:count]
@@ -96,6 +102,8 @@ def test_snapshot_items_are_columns_until_used(tmp_path):
     wb = tmp_path / "台账.xlsx"
     wb.write_bytes(b"v1")
     led = seventeen(str(wb), 12)
+    led.items[0].seq, led.items[0].values["seq"] = None, "（ １ ）"  # a 序号 cell without a number
+    led.items[1].seq = 2.5
     stats = ledger_stats(led, DEC1)
     snap = snapshot_from_ledger(led, stats, DEC1)
     assert isinstance(snap.items, ItemStates)
@@ -107,6 +115,7 @@ def test_snapshot_items_are_columns_until_used(tmp_path):
         for it in led.items
     ]  # fmt: skip
     assert list(snap.items) == expected
+    assert [s.seq for s in snap.items[:3]] == ["(1)", "2.5", "3"]
     assert sum(s.overdue for s in snap.items) == 5
     assert list(decode_items(encode_items(snap.items))) == expected
 

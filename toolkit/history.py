@@ -220,8 +220,8 @@ class ItemStates(Sequence[ItemState]):
     """A snapshot's items kept column by column; ItemState objects are made on first access, once.
 
     Recording a snapshot only needs the columns (they go straight into the blob), so ``ledger validate``
-    never builds 100k objects; comparing and listing index the sequence like a list. ``seq`` is kept as
-    the reader gave it (number and text) and formatted on access.
+    never builds 100k objects; comparing and listing index the sequence like a list. The 序号 is kept as
+    a number, formatted on access (``format_seq``), or, for a cell without a number, as its final text.
     """
 
     __slots__ = (
@@ -272,7 +272,7 @@ class ItemStates(Sequence[ItemState]):
         states = list(states)
         table = cls(
             [s.row for s in states],
-            [None] * len(states),  # the seq is already formatted: kept as text
+            [None] * len(states),  # the seq is formatted already: kept as its final text
             [s.seq for s in states],
             [s.dimension for s in states],
             [s.problem for s in states],
@@ -290,7 +290,7 @@ class ItemStates(Sequence[ItemState]):
         if self._states is None:
             columns = zip(
                 self.rows,
-                map(format_seq, self.seq_values, self.seq_texts),
+                _format_seqs(self.seq_values, self.seq_texts),
                 self.dimensions,
                 self.problems,
                 self.statuses,
@@ -602,6 +602,19 @@ def format_seq(item_seq: float | None, raw: str) -> str:
     return normalize_text(raw)
 
 
+def _format_seqs(values: Sequence[float | None], texts: Sequence[str]) -> Iterable[str]:
+    """The 序号 texts of a column: ``format_seq`` of the numbers, the text where there is none. Whole
+    numbers only (the usual 序号 column) go through C-level maps."""
+    if None not in values:
+        with suppress(ValueError, OverflowError, TypeError):
+            whole = list(map(int, values))  # type: ignore[arg-type]
+            if whole == list(values):
+                return map(str, whole)
+    return (
+        text if value is None else format_seq(value, text) for value, text in zip(values, texts, strict=True)
+    )
+
+
 def chinese_date(value: date) -> str:
     """2024年11月1日: the way a 通报 writes a date."""
     return f"{value.year}年{value.month}月{value.day}日"
@@ -712,12 +725,13 @@ def item_states(items: Sequence[Item], overdue_rows: set[int] | frozenset[int]) 
 def _texts_without_number(
     numbers: Sequence[float | None], texts: Sequence, *, from_dicts: bool = False
 ) -> list[str]:
-    """The 序号 text only where the cell held no number: ``format_seq`` reads the text only then."""
+    """The 序号 as ``format_seq`` gives it where the cell held no number, "" elsewhere (numbers are
+    formatted when the items are used)."""
     if None not in numbers:
         return [""] * len(numbers)
     if from_dicts:
-        return [t.get("seq", "") if n is None else "" for n, t in zip(numbers, texts, strict=True)]
-    return [t if n is None else "" for n, t in zip(numbers, texts, strict=True)]
+        texts = [t.get("seq", "") if n is None else "" for n, t in zip(numbers, texts, strict=True)]
+    return [format_seq(None, t) if n is None else "" for n, t in zip(numbers, texts, strict=True)]
 
 
 def items_hash(items: Iterable[ItemState]) -> str:
@@ -1051,11 +1065,11 @@ def record_snapshot(
         return None  # nowhere to keep it: a workbook that was never saved
     try:
         path = os.path.abspath(ledger.path) if ledger.path else ""
-        if content_hash is None and not hash_items and path and os.path.isfile(path):
-            # the same file judged on the same day again (a second click, a re-run): the stored items
-            # are these items, so only the time is updated — no rewriting a 100k-row snapshot
-            same_hash = file_hash(path)
-            with HistoryStore(resolve_history_path(ledger.path, history_path)) as store:
+        with HistoryStore(resolve_history_path(ledger.path, history_path)) as store:
+            if content_hash is None and not hash_items and path and os.path.isfile(path):
+                # the same file judged on the same day again (a second click, a re-run): the stored items
+                # are these items, so only the time is updated — no rewriting a 100k-row snapshot
+                same_hash = file_hash(path)
                 known = store.touch_if_unchanged(Path(path).name, same_hash, as_of, stats.total, command)
                 if known is not None:  # the stored snapshot stands (its items are not reloaded)
                     total = stats.total
@@ -1063,17 +1077,15 @@ def record_snapshot(
                         as_of, total.total, total.completed, total.overdue, total.rate, name=Path(path).name,
                         path=path, content_hash=same_hash, recorded_at=known[1], command=command, id=known[0],
                     )  # fmt: skip
-            content_hash = same_hash
-        snapshot = snapshot_from_ledger(
-            ledger, stats, as_of, content_hash=content_hash or "-", command=command
-        )
-        if content_hash is None:
-            path = snapshot.path
-            use_file = not hash_items and path and os.path.isfile(path)
-            snapshot.content_hash = file_hash(path) if use_file else items_hash(snapshot.items)
-        target = resolve_history_path(ledger.path, history_path)
-        with HistoryStore(target) as store:
-            store.record(snapshot)
+                content_hash = same_hash
+            snapshot = snapshot_from_ledger(
+                ledger, stats, as_of, content_hash=content_hash or "-", command=command
+            )
+            if content_hash is None:
+                path = snapshot.path
+                use_file = not hash_items and path and os.path.isfile(path)
+                snapshot.content_hash = file_hash(path) if use_file else items_hash(snapshot.items)
+            store.record(snapshot)  # no transaction is open while the snapshot is built
         return snapshot
     except (HistoryError, OSError, sqlite3.Error) as exc:
         if strict:
@@ -1142,19 +1154,28 @@ class Comparison:
 
 def match_items(previous: Sequence[ItemState], current: Sequence[ItemState]) -> list[tuple[int, int]]:
     """Pairs (previous index, current index) of the same problem; see the module docstring for the key."""
+    previous, current = list(previous), list(current)  # plain lists: indexed 100k times below
     pairs: list[tuple[int, int]] = []
     free_prev = set(range(len(previous)))
     free_cur = set(range(len(current)))
+    # problem hashes once per item (None without text); whitespace is all normalize_text can fold away
+    # entirely, so "has text" needs no full-width folding of every problem
+    prev_hash = [
+        problem_hash(it.problem) if it.problem and not it.problem.isspace() else None for it in previous
+    ]
+    cur_hash = [
+        problem_hash(it.problem) if it.problem and not it.problem.isspace() else None for it in current
+    ]
 
-    def take(key_of, unique: bool) -> None:
+    def take(key_of: Callable[[list[ItemState], list[str | None], int], object], unique: bool) -> None:
         prev_by: dict[object, list[int]] = {}
         for i in sorted(free_prev):
-            key = key_of(previous[i])
+            key = key_of(previous, prev_hash, i)
             if key is not None:
                 prev_by.setdefault(key, []).append(i)
         cur_by: dict[object, list[int]] = {}
         for j in sorted(free_cur):
-            key = key_of(current[j])
+            key = key_of(current, cur_hash, j)
             if key is not None:
                 cur_by.setdefault(key, []).append(j)
         for key, cur_list in cur_by.items():
@@ -1168,25 +1189,25 @@ def match_items(previous: Sequence[ItemState], current: Sequence[ItemState]) -> 
                 free_prev.discard(i)
                 free_cur.discard(j)
 
-    def has_text(it: ItemState) -> bool:
-        return bool(normalize_text(it.problem))
-
-    take(lambda it: (it.seq, it.problem_hash) if has_text(it) else None, unique=False)
-    take(lambda it: it.problem_hash if has_text(it) else None, unique=True)
-    take(lambda it: (it.seq, normalize_text(it.dimension)) if it.seq else None, unique=True)
+    take(lambda items, hashes, i: (items[i].seq, hashes[i]) if hashes[i] is not None else None, unique=False)
+    take(lambda items, hashes, i: hashes[i], unique=True)
+    take(
+        lambda items, _, i: (items[i].seq, normalize_text(items[i].dimension)) if items[i].seq else None, True
+    )
     return sorted(pairs, key=lambda p: p[1])
 
 
 def compare(previous: Snapshot, current: Snapshot, decimals: int = 1) -> Comparison:
     """What changed between two snapshots (both with items loaded)."""
-    pairs = match_items(previous.items, current.items)
+    before_items, now_items = list(previous.items), list(current.items)
+    pairs = match_items(before_items, now_items)
     matched_prev = {i for i, _ in pairs}
     matched_cur = {j for _, j in pairs}
     newly_completed: list[ItemState] = []
     reopened: list[ItemState] = []
     newly_overdue: list[ItemState] = []
     for i, j in pairs:
-        before, now = previous.items[i], current.items[j]
+        before, now = before_items[i], now_items[j]
         if now.completed and not before.completed:
             newly_completed.append(now)
         elif before.completed and not now.completed:
@@ -1205,8 +1226,8 @@ def compare(previous: Snapshot, current: Snapshot, decimals: int = 1) -> Compari
         newly_completed=newly_completed,
         reopened=reopened,
         newly_overdue=newly_overdue,
-        added=[it for j, it in enumerate(current.items) if j not in matched_cur],
-        removed=[it for i, it in enumerate(previous.items) if i not in matched_prev],
+        added=[it for j, it in enumerate(now_items) if j not in matched_cur],
+        removed=[it for i, it in enumerate(before_items) if i not in matched_prev],
         rate_change=rate_change,
         decimals=decimals,
     )

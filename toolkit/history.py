@@ -51,7 +51,7 @@ from datetime import UTC, date, datetime
 from itertools import accumulate, repeat
 from operator import attrgetter, is_not
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from toolkit.config import COMPLETED_STATUSES, normalize_text
 from toolkit.errors import LedgerError
@@ -686,15 +686,12 @@ def item_states(items: Sequence[Item], overdue_rows: set[int] | frozenset[int]) 
     ``deadlines`` and ``column(field)``, as ``toolkit.model.ItemColumns``) hands its columns over as they
     are; any other sequence is walked once and transposed by C-level ``map`` calls.
     """
-    if all(hasattr(items, name) for name in _COLUMN_STORE) and len(items.rows) == len(items):  # type: ignore[attr-defined]
-        store = items
-        rows = store.rows  # type: ignore[attr-defined]
-        column = store.column  # type: ignore[attr-defined]
-        seq_values = store.seqs  # type: ignore[attr-defined]
-        seq_texts = _texts_without_number(seq_values, column("seq"))
-        dimensions, statuses = store.dimensions, store.statuses  # type: ignore[attr-defined]
-        problems, depts, status_texts = column("problem"), column("dept"), column("status")
-        deadlines = store.deadlines  # type: ignore[attr-defined]
+    store: Any = items
+    if all(hasattr(store, name) for name in _COLUMN_STORE) and len(store.rows) == len(items):
+        rows, seq_values, dimensions, statuses = store.rows, store.seqs, store.dimensions, store.statuses
+        seq_texts = _seq_texts(seq_values, lambda: store.column("seq"))
+        problems, depts, status_texts = store.column("problem"), store.column("dept"), store.column("status")
+        deadlines = store.deadlines
     else:
         listed = items if isinstance(items, list) else list(items)
         rows = list(map(_ROW, listed))
@@ -703,7 +700,7 @@ def item_states(items: Sequence[Item], overdue_rows: set[int] | frozenset[int]) 
         statuses = list(map(_STATUS, listed))
         deadlines = list(map(_DEADLINE, listed))
         values = list(map(_VALUES, listed))
-        seq_texts = _texts_without_number(seq_values, values, from_dicts=True)
+        seq_texts = _seq_texts(seq_values, lambda: [v.get("seq", "") for v in values])
         problems = [v.get("problem", "") for v in values]
         depts = [v.get("dept", "") for v in values]
         status_texts = [v.get("status", "") for v in values]
@@ -722,16 +719,12 @@ def item_states(items: Sequence[Item], overdue_rows: set[int] | frozenset[int]) 
     )
 
 
-def _texts_without_number(
-    numbers: Sequence[float | None], texts: Sequence, *, from_dicts: bool = False
-) -> list[str]:
+def _seq_texts(numbers: Sequence[float | None], texts: Callable[[], Sequence[str]]) -> list[str]:
     """The 序号 as ``format_seq`` gives it where the cell held no number, "" elsewhere (numbers are
-    formatted when the items are used)."""
+    formatted when the items are used); the cell texts are fetched only when some cell has no number."""
     if None not in numbers:
         return [""] * len(numbers)
-    if from_dicts:
-        texts = [t.get("seq", "") if n is None else "" for n, t in zip(numbers, texts, strict=True)]
-    return [format_seq(None, t) if n is None else "" for n, t in zip(numbers, texts, strict=True)]
+    return [format_seq(None, t) if n is None else "" for n, t in zip(numbers, texts(), strict=True)]
 
 
 def items_hash(items: Iterable[ItemState]) -> str:

@@ -730,8 +730,13 @@ def _seq_texts(numbers: Sequence[float | None], texts: Callable[[], Sequence[str
 def items_hash(items: Iterable[ItemState]) -> str:
     """A stand-in content hash when there is no file (an unsaved workbook read through xlwings)."""
     digest = hashlib.sha256()
-    for item in items:
-        digest.update(repr((item.row, item.seq, item.problem, item.status_text, item.deadline)).encode())
+    if isinstance(items, ItemStates):  # straight from the columns: no ItemState objects needed
+        seqs = _format_seqs(items.seq_values, items.seq_texts)
+        fields = zip(items.rows, seqs, items.problems, items.status_texts, items.deadlines, strict=True)
+    else:
+        fields = ((it.row, it.seq, it.problem, it.status_text, it.deadline) for it in items)
+    for values in fields:
+        digest.update(repr(values).encode())
     return "items:" + digest.hexdigest()
 
 

@@ -338,12 +338,13 @@ def encode_items(states: ItemStates) -> bytes:
 
     Why this shape: a row per item cost ~30 MB and ~0.7 s on 100k items. Columns compress far better
     than rows (a 方面 or 状态 column is a few words repeated), and each column is encoded by one C call:
-    a text column is its cells joined by NUL (``json.dumps`` of the same lists costs ~20 ms a column),
-    numbers are little-endian int32/float64 arrays (row numbers as differences, so
-    they compress to almost nothing), flags are bytes. zlib level 1: on 100k items level 6 is three
-    times slower for a blob only ~20% smaller. A text column that does hold NUL, or a value that
-    is not text, falls back to a JSON array. The header names every segment, so a later format can
-    add columns that older readers skip.
+    a text column is its cells joined by NUL, numbers are little-endian int32/float64 arrays (row numbers
+    as differences, so they compress to almost nothing), flags are bytes. Not JSON arrays per field:
+    ``json.dumps`` of a 100k-text list costs ~20 ms a column, as much as compressing it. Not pickle: a
+    history file in a shared folder is untrusted input, and unpickling runs code. zlib level 1: level 6
+    takes three times the CPU for a blob 10–20 % smaller. A text column that holds NUL, or a value that
+    is not text, falls back to a JSON array. The header names every segment, so a later format can add
+    columns that older readers skip.
     """
     segments = [
         ("row", *_int_segment(_differences(states.rows), "i32diff")),

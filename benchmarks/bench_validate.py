@@ -97,9 +97,12 @@ def run(cmd: list[str]) -> tuple[float, float, int]:
     return wall, cpu, usage.ru_maxrss
 
 
-def compare(label: str, ours: list[str], theirs: list[str], repeat: int) -> None:
+def compare(label: str, ours: list[str], theirs: list[str], repeat: int, before=None) -> None:
+    """``before`` runs ahead of each of our runs (not timed): e.g. removing the history file."""
     results: dict[str, list[tuple[float, float, int]]] = {"ours": [], "theirs": []}
     for _ in range(repeat):
+        if before is not None:
+            before()
         results["ours"].append(run(ours))
         results["theirs"].append(run(theirs))
     o_wall = min(r[0] for r in results["ours"])
@@ -113,6 +116,12 @@ def compare(label: str, ours: list[str], theirs: list[str], repeat: int) -> None
         f"  theirs : wall {t_wall:6.3f} s  cpu {t_cpu:6.3f} s  peak {max(r[2] for r in results['theirs']) / 1024:7.1f} MB"
     )
     print(f"  ratio  : wall {o_wall / t_wall:5.2f}x  cpu {o_cpu / t_cpu:5.2f}x")
+    print(f"  diff   : wall {o_wall - t_wall:+6.3f} s  cpu {o_cpu - t_cpu:+6.3f} s")
+
+
+def remove_history(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
 def main() -> None:
@@ -136,12 +145,30 @@ def main() -> None:
         [env_python, "-c", BARE_READ, str(big)],
         args.repeat,
     )
-    # the default also records a history snapshot (issue 6): one row per item in SQLite
+    # the default also records a history snapshot (issue 6): what the first snapshot of a file adds,
+    # side by side with the same command without history (a fresh history file before each run) ...
+    db = DATA / "bench-history.sqlite"
+    compare(
+        f"{args.rows} rows: ledger validate, first snapshot (new history file) vs --no-history",
+        [*ledger, "--history", str(db), str(big)],
+        [*ledger, "--no-history", str(big)],
+        args.repeat,
+        before=lambda: remove_history(db),
+    )
+    print(f"  history file after one snapshot: {db.stat().st_size / 1e6:.2f} MB")
+    # ... and what judging the same file on the same day again adds (only the time is refreshed)
+    compare(
+        f"{args.rows} rows: ledger validate, same file and day again vs --no-history",
+        [*ledger, "--history", str(db), str(big)],
+        [*ledger, "--no-history", str(big)],
+        args.repeat,
+    )
     compare(
         f"{args.rows} rows: ledger validate (with its history snapshot) vs bare calamine read",
-        [*ledger, "--history", str(DATA / "bench-history.sqlite"), str(big)],
+        [*ledger, "--history", str(db), str(big)],
         [env_python, "-c", BARE_READ, str(big)],
         args.repeat,
+        before=lambda: remove_history(db),
     )
     compare(
         "1000 rows: ledger validate vs python -c 'import pandas' (target < 1x)",

@@ -284,12 +284,16 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     with HistoryStore(db) as store:
         assert store.integrity() == "ok"
         assert store.conn.execute("SELECT count(*) FROM snapshots").fetchone()[0] == workers * each
-        assert store.conn.execute("SELECT count(*) FROM snapshot_items").fetchone()[0] == workers * each * 17
+        blobs = store.conn.execute("SELECT count(*), sum(count) FROM snapshot_item_blobs").fetchone()
+        assert blobs == (workers * each, workers * each * 17)
         dims = store.conn.execute("SELECT count(*) FROM snapshot_dimensions").fetchone()[0]
         assert dims == workers * each * 2
         for w in range(workers):
             snaps = store.snapshots(f"单位{w}.xlsx")
             assert [s.completed for s in snaps] == [(w + n) % 18 for n in range(each)]
+            for snap in snaps:
+                items = store.load_details(snap).items
+                assert sum(it.completed for it in items) == snap.completed and len(items) == 17
 
 
 def test_recorded_at_is_utc_iso(tmp_path):

@@ -51,10 +51,11 @@ from datetime import UTC, date, datetime
 from itertools import accumulate, repeat
 from operator import attrgetter, is_not
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, TypeVar, overload
 
 from toolkit.config import COMPLETED_STATUSES, normalize_text
 from toolkit.errors import LedgerError
+from toolkit.model import ItemColumns
 from toolkit.stats import percent
 
 if TYPE_CHECKING:
@@ -677,18 +678,16 @@ _STATUS = attrgetter("status")
 _DEADLINE = attrgetter("deadline")
 _RAW = attrgetter("raw")
 _VALUE = attrgetter("value")
-_COLUMN_STORE = ("rows", "seqs", "dimensions", "statuses", "deadlines", "column")
 
 
 def item_states(items: Sequence[Item], overdue_rows: set[int] | frozenset[int]) -> ItemStates:
     """The columns a snapshot keeps, taken from a ledger's items without making an object per item.
 
-    A reader that keeps the items column by column (``rows``, ``seqs``, ``dimensions``, ``statuses``,
-    ``deadlines`` and ``column(field)``, as ``toolkit.model.ItemColumns``) hands its columns over as they
-    are; any other sequence is walked once and transposed by C-level ``map`` calls.
+    The reader's ``ItemColumns`` hand their columns over as they are; any other sequence is walked
+    once and transposed by C-level ``map`` calls.
     """
-    store: Any = items
-    if all(hasattr(store, name) for name in _COLUMN_STORE) and len(store.rows) == len(items):
+    if isinstance(items, ItemColumns):  # the reader's columns: no Item made
+        store = items
         rows, seq_values, dimensions, statuses = store.rows, store.seqs, store.dimensions, store.statuses
         seq_texts = _seq_texts(seq_values, lambda: store.column("seq"))
         problems, depts, status_texts = store.column("problem"), store.column("dept"), store.column("status")

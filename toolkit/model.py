@@ -71,6 +71,10 @@ class Item:
         return self.values.get(field_id, "")
 
 
+# the spacing the duplicate-problem rule ignores ("问题 一" repeats "问题一")
+FOLDED_SPACES = (" ", "\n", "\u3000", "\t")
+
+
 class LazyTexts:
     """A column whose texts are worked out only when asked for.
 
@@ -78,17 +82,24 @@ class LazyTexts:
     wanted only for messages and for whoever makes Items, so they wait until then.
     """
 
-    __slots__ = ("to_text", "values")
+    __slots__ = ("_memo", "to_text", "values")
 
     def __init__(self, values: Sequence[object], to_text: Callable[[object], str]) -> None:
         self.values = values
         self.to_text = to_text
+        self._memo: dict[str, str] = {}  # texts of text cells asked for one by one
 
     def __len__(self) -> int:
         return len(self.values)
 
     def __getitem__(self, index: int) -> str:
-        return self.to_text(self.values[index])
+        value = self.values[index]
+        if type(value) is not str:
+            return self.to_text(value)
+        text = self._memo.get(value)
+        if text is None:
+            text = self._memo[value] = self.to_text(value)
+        return text
 
     def tolist(self) -> list[str]:
         kinds = set(map(type, self.values))
@@ -113,7 +124,7 @@ class ItemColumns(Sequence[Item]):
     """
 
     __slots__ = ("_cells", "_items", "_no_blanks", "completed_on", "deadlines", "dimensions", "rows", "seqs",
-                 "statuses")  # fmt: skip
+                 "statuses", "unspaced")  # fmt: skip
 
     def __init__(
         self,
@@ -126,6 +137,7 @@ class ItemColumns(Sequence[Item]):
         seqs: list[float | None],
         items: list[Item] | None = None,
         no_blanks: Iterable[str] = (),
+        unspaced: Iterable[str] = (),
     ) -> None:
         self.rows = rows  # Excel row numbers
         self._cells = cells  # field id -> the cells' text as shown (some worked out on demand)
@@ -136,6 +148,8 @@ class ItemColumns(Sequence[Item]):
         self.seqs = seqs
         self._items = items
         self._no_blanks = frozenset(no_blanks)  # fields the reader saw no blank cell in
+        # fields the reader saw no space, tab, newline or 全角空格 in: nothing to fold there
+        self.unspaced = frozenset(unspaced)
 
     @classmethod
     def of(cls, items: Iterable[Item]) -> ItemColumns:
@@ -180,10 +194,7 @@ class ItemColumns(Sequence[Item]):
             return list(range(len(self.rows)))
         # parsed columns know their blanks: a blank status is no status, a blank date is EMPTY
         if field_id == "status":
-            if None not in self.statuses:
-                return []
-            texts = self.column("status")
-            return [i for i, s in enumerate(self.statuses) if s is None and not texts[i].strip()]
+            return [i for i, s in enumerate(self.statuses) if s is None and not cells[i].strip()]
         if field_id in ("deadline", "completed_on"):
             dates = self.deadlines if field_id == "deadline" else self.completed_on
             empty = {id(d) for d in dict(zip(map(id, dates), dates, strict=True)).values() if d.kind == EMPTY}

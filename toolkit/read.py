@@ -24,7 +24,7 @@ from toolkit.config import DEFAULT_CONFIG, Config, normalize_text
 from toolkit.dates import parse_date
 from toolkit.errors import EncryptedFileError, NoLedgerError, UnreadableFileError, UnsafeFileError
 from toolkit.guard import Package, ods_formula_errors, scan_from_parent, scan_sheet, scanning_beside, sniff
-from toolkit.model import EMPTY, DateValue, ItemColumns, LazyTexts, Ledger
+from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
 
@@ -579,11 +579,14 @@ def ledger_from_rows(
     texts: dict[str, Sequence[str]] = {}
     no_blanks: set[str] = set()
     tokens: dict[str, list[tuple[int, str]]] = {}
+    unspaced: set[str] = set()
     for f in columns:
         if f not in _VALUE_FIELDS:
-            texts[f], tokens[f], has_blank = _text_column(raw[f])
+            texts[f], tokens[f], has_blank, has_space = _text_column(raw[f], probe_spaces=f == "problem")
             if not has_blank:
                 no_blanks.add(f)
+            if not has_space:
+                unspaced.add(f)
     # value columns: each distinct cell value is judged once
     for f in _VALUE_FIELDS.intersection(columns):
         tokens[f] = []
@@ -629,6 +632,7 @@ def ledger_from_rows(
         pick(completions) if completions is not None else [dates.empty] * n,
         pick(seq_values) if seq_values is not None else [None] * n,
         no_blanks=no_blanks,  # dropping title or note rows cannot make a cell blank
+        unspaced=unspaced,
     )
     error_cells = {
         (first_data + offset + 1 + origin[0], columns[f] + origin[1]): token
@@ -741,25 +745,28 @@ def _fill_columns(
     return _Fills(list(itertools.accumulate(diff[:height])), blank_rows, spans)
 
 
-def _text_column(column: Sequence) -> tuple[Sequence[str], list[tuple[int, str]], bool]:
-    """A column as the texts a clerk sees (blank-looking cells as ""), its error tokens, and
-    whether any cell is blank."""
+def _text_column(
+    column: Sequence, probe_spaces: bool = False
+) -> tuple[Sequence[str], list[tuple[int, str]], bool, bool]:
+    """A column as the texts a clerk sees (blank-looking cells as ""), its error tokens, whether any
+    cell is blank and (when probed, else True) whether any cell holds a space or line break."""
     if not column:
-        return column, [], False
+        return column, [], False, False
     try:
         joined = "\x00".join(column)  # TypeError unless every cell is text: C speed either way
     except TypeError:
         column = LazyTexts(column, cell_text).tolist()
         joined = "\x00".join(column)
+    spaced = not probe_spaces or any(space in joined for space in FOLDED_SPACES)  # memchr-fast
     # a cell that starts with whitespace (maybe only spaces: an empty cell) or "#" (every error
     # token does) is a candidate; the search runs at memchr speed over the joined column
     first = column[0][:1]
     if not (first.isspace() or first == "#" or _SUSPECT_CELL.search(joined)):
         blank = not first or "\x00\x00" in joined or joined.endswith("\x00")
-        return column, [], blank
+        return column, [], blank, spaced
     column = [v if not v.isspace() else "" for v in column]
     tokens = [(offset, value) for offset, value in enumerate(column) if value in ERROR_TOKENS]
-    return column, tokens, "" in column
+    return column, tokens, "" in column, spaced
 
 
 def _per_value(

@@ -27,6 +27,7 @@ from toolkit.model import (
     DATE,
     EMPTY,
     ERROR,
+    FOLDED_SPACES,
     IMMEDIATE,
     INFO,
     INVALID,
@@ -259,7 +260,7 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
     hits.append(_Hits("deadline", due, overdue, unless_broken=False))
 
     if "problem" in columns:
-        hits.append(_duplicate_problems(table.column("problem"), table.rows))
+        hits.append(_duplicate_problems(table.column("problem"), table.rows, "problem" in table.unspaced))
     hits.append(_numbering(table.seqs, dims, table.rows))
 
     if broken:
@@ -319,12 +320,11 @@ _NOT_A_DATE = frozenset({INVALID, IMMEDIATE, LONG_TERM})
 _NO_STATUS = frozenset({None, "excluded"})
 
 
-def _duplicate_problems(problems: Sequence[str], rows: list[int]) -> _Hits:
+def _duplicate_problems(problems: Sequence[str], rows: list[int], spaced_known_absent: bool) -> _Hits:
     """The same problem twice (spacing aside): flagged at each later row, naming the first."""
-    joined = "\x00".join(problems)
     keys = problems
-    if any(space in joined for space in _SPACES):  # memchr-fast probes over the whole column
-        keys = ["".join(p.split()) if any(space in p for space in _SPACES) else p for p in problems]
+    if not spaced_known_absent and any(space in "\x00".join(problems) for space in FOLDED_SPACES):
+        keys = ["".join(p.split()) if any(space in p for space in FOLDED_SPACES) else p for p in problems]
     first: dict[str, int] = {}
     repeats: list[int] = []
     if len(set(keys)) < len(keys):  # some text twice (or several blank cells): find which
@@ -336,9 +336,6 @@ def _duplicate_problems(problems: Sequence[str], rows: list[int]) -> _Hits:
         repeats,
         lambda i: ("duplicate-problem", _short(problems[i]), {"first": rows[first[keys[i]]]}),
     )
-
-
-_SPACES = (" ", "\n", "\u3000", "\t")
 
 
 def _numbering(seqs: list[float | None], dims: list[str], rows: list[int]) -> _Hits:

@@ -16,7 +16,6 @@ memory-limited child process instead. Every XML part's prolog is checked for a D
 from __future__ import annotations
 
 import contextlib
-import html
 import io
 import os
 import pickle
@@ -29,7 +28,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from toolkit.errors import EncryptedFileError, LedgerError, UnreadableFileError, UnsafeFileError
 from toolkit.model import column_index
@@ -447,7 +446,11 @@ def _attrs(blob: bytes) -> dict[str, str]:
 
 def _unescape(text: str) -> str:
     """XML references in attribute values, numeric ones included (calamine resolves them too)."""
-    return html.unescape(text) if "&" in text else text
+    if "&" not in text:
+        return text
+    import html
+
+    return html.unescape(text)
 
 
 def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str], data: bytes | None) -> Package:
@@ -458,7 +461,7 @@ def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str], data: bytes
     for blob in _REL_TAG.findall(rels_blob):
         attrs = _attrs(blob)
         target = attrs.get("Target", "")
-        resolved = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        resolved = target.lstrip("/") if target.startswith("/") else "xl/" + target  # normalised below
         rid = attrs.get("Id", "")
         if rid in targets:
             raise _ambiguous(path, f"关系编号“{rid}”")

@@ -9,7 +9,6 @@ Reading happens after toolkit.guard has sniffed and measured the file.
 from __future__ import annotations
 
 import functools
-import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -223,6 +222,8 @@ def _open_book(path: str, kind: str, data: bytes | None = None):
 
     ``data``: the bytes the guard already read and checked; calamine reads those, not the file again.
     """
+    import io
+
     import python_calamine as pc
 
     if data is not None:

@@ -293,24 +293,26 @@ def _summarize_batch(paths: list[str]) -> list[UnitResult]:
 
 
 def _batches(paths: list[str], jobs: int) -> list[list[int]]:
-    """Consecutive files in batches of up to BATCH_FILES (fewer when there are few files, so every worker
-    gets several batches and they finish together); a file over BATCH_BYTES is a batch of its own."""
-    size = max(1, min(BATCH_FILES, len(paths) // (jobs * 4)))
-    batches: list[list[int]] = []
-    current: list[int] = []
-    weight = 0
-    for i, path in enumerate(paths):
+    """Consecutive files in batches that shrink towards the end (a quarter of a worker's share of what is
+    left, at most BATCH_FILES), so the workers finish together; a file over BATCH_BYTES goes alone."""
+    sizes = []
+    for path in paths:
         try:
-            nbytes = os.stat(path).st_size
+            sizes.append(os.stat(path).st_size)
         except OSError:
-            nbytes = 0  # the worker reports it
-        if current and (len(current) >= size or weight + nbytes > BATCH_BYTES):
-            batches.append(current)
-            current, weight = [], 0
-        current.append(i)
-        weight += nbytes
-    if current:
-        batches.append(current)
+            sizes.append(0)  # the worker reports it
+    batches: list[list[int]] = []
+    i = 0
+    while i < len(paths):
+        want = max(1, min(BATCH_FILES, (len(paths) - i) // (jobs * 4)))
+        batch = [i]
+        weight = sizes[i]
+        i += 1
+        while i < len(paths) and len(batch) < want and weight + sizes[i] <= BATCH_BYTES:
+            batch.append(i)
+            weight += sizes[i]
+            i += 1
+        batches.append(batch)
     return batches
 
 

@@ -509,6 +509,9 @@ def _normalise_part(target: str) -> str:
 # literal prefixes keep these at memchr speed; refs in single quotes are caught apart
 # a cell beyond column Z (group 1, 2) or a row/cell beyond row 99999 (group 3)
 _BIG_REF = re.compile(rb'r="(?:([A-Z]{2,3})(\d+)|[A-Z]?(\d{6,}))')
+# matches wherever _BIG_REF does (and a little more) at a third less cost: the usual sheet has no such
+# reference, and this one search proves it; when it finds one, _BIG_REF.findall measures exactly
+_BIG_REF_ANY = re.compile(rb'r="[A-Z]?+(?:\d{6}|[A-Z])')
 _FIRST_REF = re.compile(rb"""<(?:\w+:)?c\b[^>]*?\br=["']([A-Z]{1,3})(\d+)""")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
 _ERROR_CELL = re.compile(
@@ -604,7 +607,7 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
         if m := _FIRST_REF.search(data):
             scan.max_row = max(scan.max_row, int(m[2]))
     scan.max_col = max(scan.max_col, 26)
-    for letters, row, tall_row in _BIG_REF.findall(data):
+    for letters, row, tall_row in _BIG_REF.findall(data) if _BIG_REF_ANY.search(data) else ():
         if letters:
             scan.max_col = max(scan.max_col, column_index(letters.decode()) + 1)
             scan.max_row = max(scan.max_row, int(row))

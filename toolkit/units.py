@@ -11,11 +11,12 @@ failures listed); 2 nothing could be read at all (or no ledger files were found)
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +27,8 @@ from toolkit.errors import LedgerError, OutputError
 from toolkit.stats import GroupStats, format_rate, ledger_stats, percent
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from toolkit.model import Ledger
 
 LEDGER_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
@@ -270,7 +273,8 @@ def run_many(
                 advance()
                 yield result
             return
-        yield from _run_parallel(paths, as_of, mode, config, jobs, advance)
+        run = _run_forked if hasattr(os, "fork") else _run_pool
+        yield from run(paths, as_of, mode, config, jobs, advance)
 
 
 WORKER_DIED = "读取此文件时读取进程意外退出（可能是损坏或异常的文件），请用 ledger validate 单独检查此文件。"
@@ -316,22 +320,18 @@ def _batches(paths: list[str], jobs: int) -> list[list[int]]:
     return batches
 
 
-def _run_parallel(
+def _run_pool(
     paths: list[str], as_of: date, mode: str, config: Config, jobs: int, advance: Callable[[], None]
 ) -> Iterator[UnitResult]:
-    """The windowed pool, a batch of files per task (see _batches). If a worker dies (a file that
-    crashes the reader, the OOM killer), the pool is rebuilt and the files of every batch that was in
-    flight are re-read one at a time, so only the culprit fails."""
-    import multiprocessing
-
-    import python_calamine  # noqa: F401  # imported once here, inherited by the forked workers
-
-    import toolkit.read  # noqa: F401
-
-    context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
+    """Where there is no fork (Windows): a process pool, a batch of files per task (see _batches), at most
+    2 × jobs batches in flight. If a worker dies (a file that crashes the reader, the OOM killer), the pool
+    is rebuilt and the files of every batch that was in flight are re-read one at a time, so only the
+    culprit fails."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     def new_pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(jobs, context, initializer=_start_worker, initargs=(as_of, mode, config))
+        return ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(as_of, mode, config))
 
     batches = _batches(paths, jobs)
     window = jobs * 2
@@ -378,6 +378,157 @@ def _run_parallel(
                 yield result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------- forked workers (POSIX)
+# A worker is a fork of this process (everything already imported): file indexes go down one pipe, the
+# pickled summaries of a batch come back up another, each message prefixed with its length. The parent
+# only waits in select() and unpickles, so it takes next to no CPU from the workers. When a worker dies,
+# its pipe ends: the batch it was reading is read again file by file, each alone, and a file whose
+# worker dies a second time fails with WORKER_DIED; the batches queued behind it go to the other workers.
+
+_DEPTH = 2  # batches queued per worker, so it never waits for the parent between two
+
+
+@dataclass(slots=True)
+class _Task:
+    files: list[int]
+    alone: bool = False  # a second try after a worker died: dying again names the culprit
+
+
+@dataclass(slots=True)
+class _Worker:
+    pid: int
+    send_fd: int
+    recv_fd: int
+    tasks: deque[_Task] = field(default_factory=deque)
+    buffer: bytearray = field(default_factory=bytearray)
+
+
+def _frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(8, "little") + payload
+
+
+def _fork_worker(paths: list[str], job: tuple[date, str, Config], others: list[_Worker]) -> _Worker:
+    task_recv, task_send = os.pipe()
+    result_recv, result_send = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns
+        code = 1
+        try:
+            os.close(task_send)
+            os.close(result_recv)
+            for other in others:  # or a dead sibling's pipe would never report its end
+                os.close(other.send_fd)
+                os.close(other.recv_fd)
+            _worker_loop(task_recv, result_send, paths, job)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(task_recv)
+    os.close(result_send)
+    return _Worker(pid, task_send, result_recv)
+
+
+def _worker_loop(task_fd: int, result_fd: int, paths: list[str], job: tuple[date, str, Config]) -> None:
+    import pickle
+
+    as_of, mode, config = job
+    with os.fdopen(task_fd, "rb") as tasks, os.fdopen(result_fd, "wb") as results:
+        while len(header := tasks.read(8)) == 8:
+            batch = pickle.loads(tasks.read(int.from_bytes(header, "little")))
+            summaries = [summarize_file(paths[i], as_of, mode, config) for i in batch]
+            results.write(_frame(pickle.dumps(summaries, pickle.HIGHEST_PROTOCOL)))
+            results.flush()
+
+
+def _run_forked(
+    paths: list[str], as_of: date, mode: str, config: Config, jobs: int, advance: Callable[[], None]
+) -> Iterator[UnitResult]:
+    """Batches (see _batches) over ``jobs`` forked workers; results handed on in file order.
+
+    A batch is sent only while it is within 2 × jobs batches of the one whose results are due next,
+    so however slow one file is, only that many batches' summaries wait in memory.
+    """
+    import pickle
+    import select
+
+    import python_calamine  # noqa: F401  # imported once here, inherited by the forked workers
+
+    import toolkit.read  # noqa: F401
+
+    job = (as_of, mode, config)
+    batches = _batches(paths, jobs)
+    batch_of = [b for b, files in enumerate(batches) for _ in files]
+    queue = deque(_Task(files) for files in batches)
+    window = 2 * jobs
+    done: dict[int, UnitResult] = {}
+    workers: list[_Worker] = []
+    next_file = 0
+
+    def lost(worker: _Worker) -> None:
+        """The worker's pipe ended: it died. Its batch is retried file by file; the rest is requeued."""
+        os.close(worker.send_fd)
+        os.close(worker.recv_fd)
+        os.waitpid(worker.pid, 0)
+        workers.remove(worker)
+        if not worker.tasks:
+            return
+        task = worker.tasks.popleft()
+        queue.extendleft(reversed(worker.tasks))
+        if task.alone:
+            done[task.files[0]] = UnitResult(file=paths[task.files[0]], reason=WORKER_DIED)
+        else:
+            queue.extendleft(_Task([i], alone=True) for i in reversed(task.files))
+
+    def received(worker: _Worker) -> None:
+        buffer = worker.buffer
+        while len(buffer) >= 8 and len(buffer) >= 8 + (size := int.from_bytes(buffer[:8], "little")):
+            summaries = pickle.loads(bytes(buffer[8 : 8 + size]))
+            del buffer[: 8 + size]
+            for i, summary in zip(worker.tasks.popleft().files, summaries, strict=True):
+                done[i] = summary
+
+    try:
+        while next_file < len(paths):
+            while next_file in done:
+                advance()
+                yield done.pop(next_file)
+                next_file += 1
+            if next_file >= len(paths):
+                break
+            while queue and len(workers) < jobs and len(workers) < len(queue):
+                workers.append(_fork_worker(paths, job, workers))
+            for worker in workers:
+                while (
+                    queue
+                    and len(worker.tasks) < _DEPTH
+                    and batch_of[queue[0].files[0]] < batch_of[next_file] + window
+                ):
+                    task = queue.popleft()
+                    worker.tasks.append(task)
+                    with contextlib.suppress(BrokenPipeError):  # a dead worker: its pipe's end says so
+                        os.write(worker.send_fd, _frame(pickle.dumps(task.files)))
+            busy = {w.recv_fd: w for w in workers if w.tasks}
+            if not busy:  # cannot happen (see the window above); never wait for nothing
+                raise RuntimeError("no batch in flight")
+            for fd in select.select(list(busy), [], [])[0]:
+                worker = busy[fd]
+                data = os.read(fd, 1 << 16)
+                if data:
+                    worker.buffer += data
+                    received(worker)
+                else:
+                    lost(worker)
+    finally:
+        for worker in workers:  # a worker ends when its task pipe closes; one still busy is stopped
+            os.close(worker.send_fd)
+            os.close(worker.recv_fd)
+            if worker.tasks:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
+        for worker in workers:
+            os.waitpid(worker.pid, 0)
 
 
 def _stderr_is_tty() -> bool:

@@ -1,8 +1,9 @@
 """Many ledgers at once: one per unit, rolled up for a district office.
 
-Files are read in worker processes (one per core) in a bounded window: a worker reads one workbook,
-counts it and sends back a small summary (``UnitResult``), never the ledger itself, so memory stays flat
-however many files there are. A file that cannot be read becomes a failure with its reason; the others go on.
+Files are read in worker processes (one per core, forked once with everything imported) in batches and
+in a bounded window: a worker reads a few workbooks, counts each and sends back small summaries
+(``UnitResult``), never the ledgers, so memory stays flat however many files there are. A file that cannot
+be read becomes a failure with its reason; the others go on.
 
 Exit codes of the commands built on this module (``ledger stats --by unit``, ``ledger merge``):
 0 every file was read; 1 some files failed (results for the others are still printed or written, the
@@ -176,8 +177,9 @@ def summarize_file(
 ) -> UnitResult:
     """Read one unit's file and boil it down (runs in a worker process).
 
-    ``mode``: "stats" counts; "report" also lists overdue items; "merge" also validates and returns
-    the canonical rows. Any failure becomes ``reason`` (never an exception), so one bad file stops nothing.
+    ``mode``: "stats" counts the file as a whole; "report" also per dimension and lists overdue items;
+    "merge" also validates and returns the canonical rows. Any failure becomes ``reason`` (never an
+    exception), so one bad file stops nothing. Only what the mode needs travels back to the parent.
     """
     result = UnitResult(file=str(path))
     try:
@@ -186,7 +188,8 @@ def summarize_file(
         config = ledger.config or config  # the workbook's 配置 sheet applies to its own ledger
         stats = ledger_stats(ledger, as_of, "dimension", config)
         result.total = stats.total
-        result.dimensions = stats.groups
+        if mode == "report":
+            result.dimensions = stats.groups
         if mode in ("report", "merge"):
             overdue = set(stats.total.overdue_rows)
             result.overdue_items = [
@@ -260,8 +263,8 @@ def run_many(
 ) -> Iterator[UnitResult]:
     """Summaries in file order, read by ``jobs`` processes (default: all cores) in a bounded window.
 
-    At most ``2 × jobs`` files are in flight; a result is handed on as soon as every earlier file is
-    done, so the caller can stream (write rows, print) without keeping everything.
+    At most ``2 × jobs`` batches (see _batches) are in flight; a result is handed on as soon as every
+    earlier file is done, so the caller can stream (write rows, print) without keeping everything.
     """
     jobs = max(1, jobs or os.cpu_count() or 1)
     paths = [str(f) for f in files]
@@ -616,7 +619,6 @@ def stats_by_unit(
     units: list[UnitResult] = []
     failures: list[UnitResult] = []
     for result in run_many(files, as_of, "stats", config, jobs=jobs, progress=progress):
-        result.dimensions = []  # not needed here: keep the parent small
         (units if result.ok else failures).append(result)
     if not units:
         raise NothingReadError(nothing_read_message(failures))

@@ -41,7 +41,7 @@ MAX_FILE_BYTES = 500 << 20
 CHUNK = 4 << 20
 MAX_PARTS = 10_000
 MAX_INDEX_BYTES = 64 << 20  # workbook.xml and its relationships
-IN_MEMORY_BYTES = 16 << 20  # a package up to this size is read once: guard, scan and reader share the bytes
+IN_MEMORY_BYTES = 4 << 20  # a package up to this size is read once: guard, scan and reader share the bytes
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"

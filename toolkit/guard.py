@@ -69,6 +69,7 @@ class Package:
     date1904: bool = False
     data: bytes | None = field(default=None, repr=False)
     zip: zipfile.ZipFile | None = field(default=None, repr=False)
+    small: dict[str, bytes] = field(default_factory=dict, repr=False)  # sheet parts sniff read whole
 
 
 def sniff(path: Path) -> Package:
@@ -220,6 +221,7 @@ def _sniff_zip(path: Path, data: bytes | None) -> Package:
 
 
 def _sniff_open_zip(path: Path, zf: zipfile.ZipFile, data: bytes | None) -> Package:
+    small: dict[str, bytes] = {}  # parts the prolog check read whole (index, rels, small sheets)
     infos = zf.infolist()
     _check_sizes(path, infos)
     names = {info.filename for info in infos}
@@ -234,7 +236,8 @@ def _sniff_open_zip(path: Path, zf: zipfile.ZipFile, data: bytes | None) -> Pack
                 f"文件“{path.name}”含有路径异常的部件“{info.filename}”，Excel 不会生成这样的文件，"
                 "可能是恶意文件，已拒绝读取。"
             )
-        _check_xml_part(zf, info, path, data)
+        if (part := _check_xml_part(zf, info, path, data)) is not None:
+            small[info.filename] = part
     if "mimetype" in names and _read_part(zf, "mimetype", path, 100, data).startswith(
         b"application/vnd.oasis.opendocument"
     ):
@@ -260,7 +263,7 @@ def _sniff_open_zip(path: Path, zf: zipfile.ZipFile, data: bytes | None) -> Pack
                 f"文件“{path.name}”缺少工作簿主体（xl/workbook.xml），可能已损坏；请用 Excel 打开修复后另存。"
             )
         raise UnreadableFileError(f"文件“{path.name}”是一个压缩包，不是 Excel 工作簿；请选择台账文件。")
-    return _ooxml_package(path, zf, names, data)
+    return _ooxml_package(path, zf, names, data, small)
 
 
 def _odd_name(name: str) -> bool:
@@ -373,24 +376,25 @@ _UTF16 = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16", b"<\x00": "utf-16-le", b
 
 def _check_xml_part(
     zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, data: bytes | None = None
-) -> None:
+) -> bytes | None:
     """Office never writes a DTD: one in a package is an entity bomb or an external-entity probe.
 
     Only the prolog is read (the first 64 KB of each part; comments and processing instructions
     are skipped properly, so a comment cannot hide a DTD). The shared-string table's root tag is
     checked too: python-calamine reserves ``uniqueCount`` strings when the workbook opens.
+    Returns the part when what was read is all of it (small parts: nobody needs to read them again).
     """
     if info.is_dir() or info.file_size == 0:
-        return
-    head = _read_part(zf, info, path, XML_PEEK, data)
+        return None
+    whole = head = _read_part(zf, info, path, XML_PEEK, data)
     if len(head) == XML_PEEK and not _prolog_done(head):  # an unusual prolog: look at all of it
-        head = _read_part(zf, info, path, XML_HEAD, data)
+        whole = head = _read_part(zf, info, path, XML_HEAD, data)
     if (encoding := _UTF16.get(head[:2])) is not None:
         head = head[: len(head) // 2 * 2].decode(encoding, "replace").encode("utf-8")
     root = _prolog_end(head)
     if root is None:
         if len(head) < XML_HEAD:  # the whole part and no element: not XML; the reader decides
-            return
+            return None
         raise UnsafeFileError(
             f"文件“{path.name}”的“{info.filename}”开头 64 KB 内没有任何内容，Excel 不会生成这样的文件，"
             "可能是恶意文件，已拒绝读取。"
@@ -408,6 +412,7 @@ def _check_xml_part(
                 f"文件“{path.name}”声称含有 {int(count[1]):,} 个不同的文本，远超台账可能的数量，"
                 "可能是损坏或恶意文件，已拒绝读取；请确认文件来源。"
             )
+    return whole if len(whole) == info.file_size else None
 
 
 def _prolog_end(head: bytes) -> int | None:
@@ -453,10 +458,16 @@ def _unescape(text: str) -> str:
     return html.unescape(text)
 
 
-def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str], data: bytes | None) -> Package:
-    workbook = _read_part(zf, "xl/workbook.xml", path, MAX_INDEX_BYTES, data)
+def _ooxml_package(
+    path: Path, zf: zipfile.ZipFile, names: set[str], data: bytes | None, small: dict[str, bytes]
+) -> Package:
+    workbook = small.get("xl/workbook.xml")
+    if workbook is None:
+        workbook = _read_part(zf, "xl/workbook.xml", path, MAX_INDEX_BYTES, data)
     rels_name = "xl/_rels/workbook.xml.rels"
-    rels_blob = _read_part(zf, rels_name, path, MAX_INDEX_BYTES, data) if rels_name in names else b""
+    rels_blob = small.get(rels_name)
+    if rels_blob is None:
+        rels_blob = _read_part(zf, rels_name, path, MAX_INDEX_BYTES, data) if rels_name in names else b""
     targets = {}
     for blob in _REL_TAG.findall(rels_blob):
         attrs = _attrs(blob)
@@ -485,7 +496,9 @@ def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str], data: bytes
             raise _ambiguous(path, f"工作表名“{sheet.name}”")
         seen.add(key)
     date1904 = re.search(rb'date1904\s*=\s*["\']\s*(1|true)', workbook) is not None
-    return Package(path, "ooxml", sheets, date1904)
+    package = Package(path, "ooxml", sheets, date1904)
+    package.small = {s.part: small[s.part] for s in sheets if s.part in small}
+    return package
 
 
 def _ambiguous(path: Path, what: str) -> UnsafeFileError:
@@ -555,6 +568,9 @@ def scan_sheet(package: Package, sheet: SheetRef) -> SheetScan:
 
 def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
     """The part in 4 MB chunks, each starting with the last 4 KB of the one before."""
+    if (whole := package.small.get(sheet.part or "")) is not None:  # read whole by sniff already
+        yield whole
+        return
     if package.data is not None and package.zip is not None:  # a small part of a package in memory: at once
         info = package.zip.NameToInfo.get(sheet.part or "")
         if (

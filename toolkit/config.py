@@ -7,6 +7,7 @@ Rules read these tables; nothing here is code paths. A TOML file (``--config``) 
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -191,8 +192,6 @@ def load_config(path: str | Path | None, base: Config = DEFAULT_CONFIG) -> Confi
     """Read a TOML config; see README 配置文件 for the keys."""
     if path is None:
         return base
-    import tomllib  # only with --config: not on every command's start-up
-
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))

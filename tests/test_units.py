@@ -18,6 +18,7 @@ from unit_workbooks import (
 from toolkit.config import DEFAULT_CONFIG
 from toolkit.units import (
     FINDINGS_SHEET,
+    FORKED_WORKERS,
     MERGED_SHEET,
     WORKER_DIED,
     NoLedgerFilesError,
@@ -189,7 +190,6 @@ def test_merge_refuses_to_overwrite(units_dir, tmp_path, ledger_cli):
     run = ledger_cli("merge", units_dir / "01甲.xlsx", "-o", out, "--force")
     assert run.code == 0, run.err
     assert "已汇总 1 个单位、17 条问题" in run.out
-    import os
     import stat
 
     umask = os.umask(0)
@@ -279,7 +279,7 @@ def test_a_worker_that_dies_fails_only_its_own_file(units_dir, monkeypatch):
 
 def test_a_worker_that_dies_in_a_batch_fails_only_its_own_files(units_dir, monkeypatch):
     """Sixty files make batches of several: the batch is retried file by file, the rest go on."""
-    if not hasattr(os, "fork"):
+    if not FORKED_WORKERS:
         pytest.skip("the stand-in crash needs forked workers")
     import toolkit.units
 

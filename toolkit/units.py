@@ -276,7 +276,7 @@ def run_many(
                 advance()
                 yield result
             return
-        run = _run_forked if hasattr(os, "fork") else _run_pool
+        run = _run_forked if FORKED_WORKERS else _run_pool
         yield from run(paths, as_of, mode, config, jobs, advance)
 
 
@@ -391,6 +391,8 @@ def _run_pool(
 # worker dies a second time fails with WORKER_DIED; the batches queued behind it go to the other workers.
 
 _DEPTH = 2  # batches queued per worker, so it never waits for the parent between two
+# Linux and the like; macOS forks too, but its system libraries are not fork-safe (Python spawns there)
+FORKED_WORKERS = hasattr(os, "fork") and sys.platform != "darwin"
 
 
 @dataclass(slots=True)

@@ -386,7 +386,7 @@ def _run_pool(
 # ---------------------------------------------------------------- forked workers (POSIX)
 # A worker is a fork of this process (everything already imported): file indexes go down one pipe, the
 # pickled summaries of a batch come back up another, each message prefixed with its length. The parent
-# only waits in select() and unpickles, so it takes next to no CPU from the workers. When a worker dies,
+# only waits in poll() and unpickles, so it takes next to no CPU from the workers. When a worker dies,
 # its pipe ends: the batch it was reading is read again file by file, each alone, and a file whose
 # worker dies a second time fails with WORKER_DIED; the batches queued behind it go to the other workers.
 
@@ -517,7 +517,10 @@ def _run_forked(
             busy = {w.recv_fd: w for w in workers if w.tasks}
             if not busy:  # cannot happen (see the window above); never wait for nothing
                 raise RuntimeError("no batch in flight")
-            for fd in select.select(list(busy), [], [])[0]:
+            poller = select.poll()  # not select(): any number of descriptors, however high
+            for fd in busy:
+                poller.register(fd, select.POLLIN)
+            for fd, _event in poller.poll():
                 worker = busy[fd]
                 data = os.read(fd, 1 << 16)
                 if data:

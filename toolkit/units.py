@@ -642,7 +642,7 @@ def nothing_read_message(failures: Sequence[UnitResult]) -> str:
 
 def units_table(result: UnitsStats) -> str:
     """The plain Chinese table for ``ledger stats --by unit``."""
-    from toolkit.history import render_table
+    from toolkit.texttable import render_table
 
     d = result.decimals
     headers = ["单位", "问题总数", "已完成", "完成率", "超期未完成", "文件"]

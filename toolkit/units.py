@@ -115,8 +115,11 @@ class UnitResult:
 
 
 def is_candidate(path: Path) -> bool:
-    name = path.name
-    if name.startswith(("~$", ".")) or path.suffix.lower() not in LEDGER_SUFFIXES:
+    return _candidate_name(path.name)
+
+
+def _candidate_name(name: str) -> bool:
+    if name.startswith(("~$", ".")) or os.path.splitext(name)[1].lower() not in LEDGER_SUFFIXES:
         return False
     return not any(part in name for part in SKIP_NAME_PARTS)
 
@@ -135,15 +138,15 @@ def collect_files(
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            children = sorted(
-                (p for p in path.iterdir() if p.is_file() and is_candidate(p)), key=lambda p: p.name
-            )
+            with os.scandir(path) as entries:  # names first: a stat only for the candidates
+                names = sorted(e.name for e in entries if _candidate_name(e.name) and e.is_file())
+            folder = os.path.abspath(path)
+            children = [(path / name, os.path.join(folder, name)) for name in names]
         elif path.exists():
-            children = [path]
+            children = [(path, os.path.abspath(path))]
         else:
             raise NoLedgerFilesError(f"找不到“{path}”，请检查文件或文件夹路径。")
-        for child in children:
-            key = os.path.abspath(child)
+        for child, key in children:
             if key in seen or key in skip:
                 continue
             seen.add(key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -13,11 +15,16 @@ from unit_workbooks import (
     write_unit_ledger,
 )
 
+from toolkit.config import DEFAULT_CONFIG
 from toolkit.units import (
     FINDINGS_SHEET,
+    FORKED_WORKERS,
     MERGED_SHEET,
+    WORKER_DIED,
     NoLedgerFilesError,
     NothingReadError,
+    _run_forked,
+    _run_pool,
     collect_files,
     district_context,
     run_many,
@@ -183,7 +190,6 @@ def test_merge_refuses_to_overwrite(units_dir, tmp_path, ledger_cli):
     run = ledger_cli("merge", units_dir / "01甲.xlsx", "-o", out, "--force")
     assert run.code == 0, run.err
     assert "已汇总 1 个单位、17 条问题" in run.out
-    import os
     import stat
 
     umask = os.umask(0)
@@ -269,3 +275,37 @@ def test_a_worker_that_dies_fails_only_its_own_file(units_dir, monkeypatch):
     assert "读取进程意外退出" in by_name["02乙.xlsx"].reason
     assert by_name["01甲.xlsx"].ok and by_name["03丙社区.xlsx"].ok
     assert by_name["03丙社区.xlsx"].total.completed == 9
+
+
+def test_a_worker_that_dies_in_a_batch_fails_only_its_own_files(units_dir, monkeypatch):
+    """Sixty files make batches of several: the batch is retried file by file, the rest go on."""
+    if not FORKED_WORKERS:
+        pytest.skip("the stand-in crash needs forked workers")
+    import toolkit.units
+
+    monkeypatch.setattr(toolkit.units, "summarize_file", _crash_on_bad)
+    files = collect_files([units_dir]) * 10
+    results = list(run_many(files, AS_OF, jobs=2))
+    assert [r.file for r in results] == [str(f) for f in files]
+    died = [Path(r.file).name for r in results if r.reason == WORKER_DIED]
+    assert died == ["02乙.xlsx"] * 10
+    assert [r.total.completed for r in results if Path(r.file).name == "03丙社区.xlsx"] == [9] * 10
+
+
+def test_the_process_pool_where_there_is_no_fork_agrees(units_dir, monkeypatch):
+    """The Windows path (a process pool) gives what the forked workers give, crash included."""
+    import toolkit.units
+
+    files = [str(f) for f in collect_files([units_dir])] * 3
+
+    def run(runner) -> list[tuple]:
+        return [
+            (r.file, r.unit, r.reason, r.total and r.total.completed)
+            for r in runner(files, AS_OF, "stats", DEFAULT_CONFIG, 2, lambda: None)
+        ]
+
+    assert run(_run_pool) == run(_run_forked)
+    if multiprocessing.get_start_method() == "fork":
+        monkeypatch.setattr(toolkit.units, "summarize_file", _crash_on_bad)
+        reasons = {Path(f).name: reason for f, _, reason, _ in run(_run_pool)}
+        assert reasons["02乙.xlsx"] == WORKER_DIED and reasons["01甲.xlsx"] == ""

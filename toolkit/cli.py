@@ -598,7 +598,7 @@ def stats_by_unit_command(
     else:
         click.echo(f"统计日期：{as_of.isoformat()}")
         click.echo(units_table(result))
-    sys.exit(result.exit_code)
+    finish(result.exit_code)
 
 
 def district_report_command(

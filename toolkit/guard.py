@@ -16,18 +16,19 @@ memory-limited child process instead. Every XML part's prolog is checked for a D
 from __future__ import annotations
 
 import contextlib
-import html
+import io
 import os
 import pickle
 import re
 import signal
 import stat
+import struct
 import sys
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from toolkit.errors import EncryptedFileError, LedgerError, UnreadableFileError, UnsafeFileError
 from toolkit.model import column_index
@@ -40,6 +41,7 @@ MAX_FILE_BYTES = 500 << 20
 CHUNK = 4 << 20
 MAX_PARTS = 10_000
 MAX_INDEX_BYTES = 64 << 20  # workbook.xml and its relationships
+IN_MEMORY_BYTES = 4 << 20  # a package up to this size is read once: guard, scan and reader share the bytes
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -54,12 +56,20 @@ class SheetRef:
 
 @dataclass(slots=True)
 class Package:
-    """What the sniffing learned: the format and, for OOXML, the sheet parts."""
+    """What the sniffing learned: the format and, for OOXML, the sheet parts.
+
+    A zip package up to IN_MEMORY_BYTES keeps its bytes and its parsed directory: the sheet scans
+    read from them and calamine is handed the very same bytes, so nothing is read twice and the
+    file cannot change between the guard's look and the reader's.
+    """
 
     path: Path
     kind: str  # ooxml | ods | xls | html
     sheets: list[SheetRef] = field(default_factory=list)
     date1904: bool = False
+    data: bytes | None = field(default=None, repr=False)
+    zip: zipfile.ZipFile | None = field(default=None, repr=False)
+    small: dict[str, bytes] = field(default_factory=dict, repr=False)  # sheet parts sniff read whole
 
 
 def sniff(path: Path) -> Package:
@@ -73,7 +83,11 @@ def sniff(path: Path) -> Package:
             raise UnreadableFileError(f"“{path}”不是普通文件（可能是设备或管道），请指定台账文件。")
         size = info.st_size
         with path.open("rb") as fh:
-            head = fh.read(4096)
+            if 0 < size <= IN_MEMORY_BYTES:
+                data: bytes | None = fh.read(size + 1)  # one byte more tells a file that grew meanwhile
+                head = data[:4096]
+            else:
+                data, head = None, fh.read(4096)
     except FileNotFoundError:
         raise UnreadableFileError(f"找不到文件“{path}”，请检查路径是否正确。") from None
     except IsADirectoryError:
@@ -87,7 +101,7 @@ def sniff(path: Path) -> Package:
             f"文件“{name}”大于 {MAX_FILE_BYTES >> 20} MB，不像是一份台账，请确认文件后重试。"
         )
     if head.startswith(ZIP_MAGIC) or head.startswith(b"PK\x05\x06"):
-        return _sniff_zip(path)
+        return _sniff_zip(path, data if data is not None and len(data) == size else None)
     if head.startswith(OLE_MAGIC):
         kind = _ole_kind(path)
         if kind == "encrypted":
@@ -173,60 +187,83 @@ def _ole_kind(path: Path) -> str:
     return "unknown"
 
 
-def _open_zip(path: Path) -> zipfile.ZipFile:
+def _open_zip(path: Path, data: bytes | None = None) -> zipfile.ZipFile:
     try:
-        return zipfile.ZipFile(path)
+        return zipfile.ZipFile(path if data is None else io.BytesIO(data))
     except (zipfile.BadZipFile, EOFError, OSError):
         raise UnreadableFileError(
             f"文件“{path.name}”已损坏或不完整（可能下载或复制时被截断），请重新获取文件或用 Excel 打开修复后另存。"
         ) from None
 
 
-def _sniff_zip(path: Path) -> Package:
-    with _open_zip(path) as zf:
-        infos = zf.infolist()
-        _check_sizes(path, infos)
-        names = {info.filename for info in infos}
-        if len(names) != len(infos):
-            # the guard and the reader could each pick a different copy of a part
+@contextlib.contextmanager
+def _package_zip(package: Package) -> Iterator[zipfile.ZipFile]:
+    """The package's zip: the one sniff opened on the bytes in memory, else the file opened anew."""
+    if package.zip is not None:
+        yield package.zip
+    else:
+        with _open_zip(package.path) as zf:
+            yield zf
+
+
+def _sniff_zip(path: Path, data: bytes | None) -> Package:
+    zf = _open_zip(path, data)
+    try:
+        package = _sniff_open_zip(path, zf, data)
+    except BaseException:
+        zf.close()
+        raise
+    if data is None:
+        zf.close()
+    else:
+        package.data, package.zip = data, zf
+    return package
+
+
+def _sniff_open_zip(path: Path, zf: zipfile.ZipFile, data: bytes | None) -> Package:
+    small: dict[str, bytes] = {}  # parts the prolog check read whole (index, rels, small sheets)
+    infos = zf.infolist()
+    _check_sizes(path, infos)
+    names = {info.filename for info in infos}
+    if len(names) != len(infos):
+        # the guard and the reader could each pick a different copy of a part
+        raise UnsafeFileError(
+            f"文件“{path.name}”的压缩包中有重名的部件，Excel 不会生成这样的文件，可能是损坏或恶意文件，已拒绝读取。"
+        )
+    for info in infos:
+        if _odd_name(info.filename):
             raise UnsafeFileError(
-                f"文件“{path.name}”的压缩包中有重名的部件，Excel 不会生成这样的文件，可能是损坏或恶意文件，已拒绝读取。"
+                f"文件“{path.name}”含有路径异常的部件“{info.filename}”，Excel 不会生成这样的文件，"
+                "可能是恶意文件，已拒绝读取。"
             )
-        for info in infos:
-            if _odd_name(info.filename):
-                raise UnsafeFileError(
-                    f"文件“{path.name}”含有路径异常的部件“{info.filename}”，Excel 不会生成这样的文件，"
-                    "可能是恶意文件，已拒绝读取。"
-                )
-            _check_xml_part(zf, info, path)
-        if "mimetype" in names and _read_part(zf, "mimetype", path, 100).startswith(
-            b"application/vnd.oasis.opendocument"
-        ):
-            manifest = "META-INF/manifest.xml"
-            if manifest in names and b"encryption-data" in _read_part(zf, manifest, path, MAX_INDEX_BYTES):
-                raise EncryptedFileError(
-                    f"文件“{path.name}”设有打开密码，本工具无法读取；请在 WPS 或 LibreOffice 中取消密码后另存再试。"
-                )
-            return Package(path, "ods")
-        if "xl/workbook.xml" not in names:
-            if "word/document.xml" in names:
-                raise UnreadableFileError(
-                    f"文件“{path.name}”是 Word 文档，不是 Excel 台账；请选择台账工作簿。"
-                )
-            if "ppt/presentation.xml" in names:
-                raise UnreadableFileError(
-                    f"文件“{path.name}”是 PowerPoint 演示文稿，不是 Excel 台账；请选择台账工作簿。"
-                )
-            if "xl/workbook.bin" in names:
-                raise UnreadableFileError(
-                    f"文件“{path.name}”是 Excel 二进制工作簿（.xlsb），本工具不能读取；请在 Excel 中另存为 .xlsx 后再试。"
-                )
-            if "[Content_Types].xml" in names:
-                raise UnreadableFileError(
-                    f"文件“{path.name}”缺少工作簿主体（xl/workbook.xml），可能已损坏；请用 Excel 打开修复后另存。"
-                )
-            raise UnreadableFileError(f"文件“{path.name}”是一个压缩包，不是 Excel 工作簿；请选择台账文件。")
-        return _ooxml_package(path, zf, names)
+        if (part := _check_xml_part(zf, info, path, data)) is not None:
+            small[info.filename] = part
+    if "mimetype" in names and _read_part(zf, "mimetype", path, 100, data).startswith(
+        b"application/vnd.oasis.opendocument"
+    ):
+        manifest = "META-INF/manifest.xml"
+        if manifest in names and b"encryption-data" in _read_part(zf, manifest, path, MAX_INDEX_BYTES, data):
+            raise EncryptedFileError(
+                f"文件“{path.name}”设有打开密码，本工具无法读取；请在 WPS 或 LibreOffice 中取消密码后另存再试。"
+            )
+        return Package(path, "ods")
+    if "xl/workbook.xml" not in names:
+        if "word/document.xml" in names:
+            raise UnreadableFileError(f"文件“{path.name}”是 Word 文档，不是 Excel 台账；请选择台账工作簿。")
+        if "ppt/presentation.xml" in names:
+            raise UnreadableFileError(
+                f"文件“{path.name}”是 PowerPoint 演示文稿，不是 Excel 台账；请选择台账工作簿。"
+            )
+        if "xl/workbook.bin" in names:
+            raise UnreadableFileError(
+                f"文件“{path.name}”是 Excel 二进制工作簿（.xlsb），本工具不能读取；请在 Excel 中另存为 .xlsx 后再试。"
+            )
+        if "[Content_Types].xml" in names:
+            raise UnreadableFileError(
+                f"文件“{path.name}”缺少工作簿主体（xl/workbook.xml），可能已损坏；请用 Excel 打开修复后另存。"
+            )
+        raise UnreadableFileError(f"文件“{path.name}”是一个压缩包，不是 Excel 工作簿；请选择台账文件。")
+    return _ooxml_package(path, zf, names, data, small)
 
 
 def _odd_name(name: str) -> bool:
@@ -237,16 +274,63 @@ def _odd_name(name: str) -> bool:
     return any(piece in ("", ".", "..") for piece in name.rstrip("/").split("/"))
 
 
-def _read_part(zf: zipfile.ZipFile, name: str, path: Path, limit: int = -1) -> bytes:
+def _read_part(
+    zf: zipfile.ZipFile, name: str | zipfile.ZipInfo, path: Path, limit: int = -1, data: bytes | None = None
+) -> bytes:
     """A part's bytes (or its first ``limit`` bytes); a broken stream is a broken file, not a traceback."""
+    if data is not None:
+        try:
+            info = name if isinstance(name, zipfile.ZipInfo) else zf.getinfo(name)
+        except KeyError:
+            info = None  # zipfile says so below
+        if info is not None and (direct := _direct_read(data, info, limit)) is not None:
+            return direct
     try:
         with zf.open(name) as fh:
             return fh.read(limit)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError):
         raise UnreadableFileError(
-            f"文件“{path.name}”中的“{name}”已损坏或不完整（可能下载或复制时被截断），"
+            f"文件“{path.name}”中的“{getattr(name, 'filename', name)}”已损坏或不完整（可能下载或复制时被截断），"
             "请重新获取文件或用 Excel 打开修复后另存。"
         ) from None
+
+
+_LOCAL_HEADER = struct.Struct("<4s2xH18xHH")  # signature, flags, file name length, extra field length
+_DIRECT = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+
+
+def _direct_read(data: bytes, info: zipfile.ZipInfo, limit: int = -1) -> bytes | None:
+    """A part (or its first ``limit`` bytes) inflated straight from the package bytes in memory.
+
+    zipfile's per-part machinery costs more than inflating a small part; this does the same checks
+    (local header signature and name, declared size as the cap, CRC when the whole part is read) and
+    returns None whenever anything is unusual, so that zipfile reads the part and reports the fault.
+    """
+    if info.compress_type not in _DIRECT or info.flag_bits & 0x61:  # encrypted, patched, strong encryption
+        return None
+    start = info.header_offset
+    if start + 30 > len(data):
+        return None
+    signature, flags, name_length, extra_length = _LOCAL_HEADER.unpack_from(data, start)
+    name = data[start + 30 : start + 30 + name_length]
+    expected = info.orig_filename.encode("utf-8" if flags & 0x800 else "cp437", "replace")
+    if signature != ZIP_MAGIC or name != expected:
+        return None
+    begin = start + 30 + name_length + extra_length
+    raw = memoryview(data)[begin : begin + info.compress_size]
+    if len(raw) != info.compress_size:
+        return None
+    want = info.file_size if limit < 0 else min(limit, info.file_size)
+    if info.compress_type == zipfile.ZIP_STORED:
+        out = bytes(raw[:want])
+    else:
+        try:
+            out = zlib.decompressobj(-15).decompress(raw, want)
+        except zlib.error:
+            return None
+    if len(out) != want or (want == info.file_size and zlib.crc32(out) != info.CRC):
+        return None
+    return out
 
 
 def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
@@ -290,24 +374,27 @@ _UNIQUE_COUNT = re.compile(rb"""\buniqueCount\s*=\s*["']\s*(\d+)""")
 _UTF16 = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16", b"<\x00": "utf-16-le", b"\x00<": "utf-16-be"}
 
 
-def _check_xml_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None:
+def _check_xml_part(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, data: bytes | None = None
+) -> bytes | None:
     """Office never writes a DTD: one in a package is an entity bomb or an external-entity probe.
 
     Only the prolog is read (the first 64 KB of each part; comments and processing instructions
     are skipped properly, so a comment cannot hide a DTD). The shared-string table's root tag is
     checked too: python-calamine reserves ``uniqueCount`` strings when the workbook opens.
+    Returns the part when what was read is all of it (small parts: nobody needs to read them again).
     """
     if info.is_dir() or info.file_size == 0:
-        return
-    head = _read_part(zf, info.filename, path, XML_PEEK)
+        return None
+    whole = head = _read_part(zf, info, path, XML_PEEK, data)
     if len(head) == XML_PEEK and not _prolog_done(head):  # an unusual prolog: look at all of it
-        head = _read_part(zf, info.filename, path, XML_HEAD)
+        whole = head = _read_part(zf, info, path, XML_HEAD, data)
     if (encoding := _UTF16.get(head[:2])) is not None:
         head = head[: len(head) // 2 * 2].decode(encoding, "replace").encode("utf-8")
     root = _prolog_end(head)
     if root is None:
         if len(head) < XML_HEAD:  # the whole part and no element: not XML; the reader decides
-            return
+            return None
         raise UnsafeFileError(
             f"文件“{path.name}”的“{info.filename}”开头 64 KB 内没有任何内容，Excel 不会生成这样的文件，"
             "可能是恶意文件，已拒绝读取。"
@@ -325,6 +412,7 @@ def _check_xml_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> N
                 f"文件“{path.name}”声称含有 {int(count[1]):,} 个不同的文本，远超台账可能的数量，"
                 "可能是损坏或恶意文件，已拒绝读取；请确认文件来源。"
             )
+    return whole if len(whole) == info.file_size else None
 
 
 def _prolog_end(head: bytes) -> int | None:
@@ -363,18 +451,28 @@ def _attrs(blob: bytes) -> dict[str, str]:
 
 def _unescape(text: str) -> str:
     """XML references in attribute values, numeric ones included (calamine resolves them too)."""
-    return html.unescape(text) if "&" in text else text
+    if "&" not in text:
+        return text
+    import html
+
+    return html.unescape(text)
 
 
-def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str]) -> Package:
-    workbook = _read_part(zf, "xl/workbook.xml", path, MAX_INDEX_BYTES)
+def _ooxml_package(
+    path: Path, zf: zipfile.ZipFile, names: set[str], data: bytes | None, small: dict[str, bytes]
+) -> Package:
+    workbook = small.get("xl/workbook.xml")
+    if workbook is None:
+        workbook = _read_part(zf, "xl/workbook.xml", path, MAX_INDEX_BYTES, data)
     rels_name = "xl/_rels/workbook.xml.rels"
-    rels_blob = _read_part(zf, rels_name, path, MAX_INDEX_BYTES) if rels_name in names else b""
+    rels_blob = small.get(rels_name)
+    if rels_blob is None:
+        rels_blob = _read_part(zf, rels_name, path, MAX_INDEX_BYTES, data) if rels_name in names else b""
     targets = {}
     for blob in _REL_TAG.findall(rels_blob):
         attrs = _attrs(blob)
         target = attrs.get("Target", "")
-        resolved = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        resolved = target.lstrip("/") if target.startswith("/") else "xl/" + target  # normalised below
         rid = attrs.get("Id", "")
         if rid in targets:
             raise _ambiguous(path, f"关系编号“{rid}”")
@@ -398,7 +496,9 @@ def _ooxml_package(path: Path, zf: zipfile.ZipFile, names: set[str]) -> Package:
             raise _ambiguous(path, f"工作表名“{sheet.name}”")
         seen.add(key)
     date1904 = re.search(rb'date1904\s*=\s*["\']\s*(1|true)', workbook) is not None
-    return Package(path, "ooxml", sheets, date1904)
+    package = Package(path, "ooxml", sheets, date1904)
+    package.small = {s.part: small[s.part] for s in sheets if s.part in small}
+    return package
 
 
 def _ambiguous(path: Path, what: str) -> UnsafeFileError:
@@ -422,6 +522,9 @@ def _normalise_part(target: str) -> str:
 # literal prefixes keep these at memchr speed; refs in single quotes are caught apart
 # a cell beyond column Z (group 1, 2) or a row/cell beyond row 99999 (group 3)
 _BIG_REF = re.compile(rb'r="(?:([A-Z]{2,3})(\d+)|[A-Z]?(\d{6,}))')
+# matches wherever _BIG_REF does (and a little more) at a third less cost: the usual sheet has no such
+# reference, and this one search proves it; when it finds one, _BIG_REF.findall measures exactly
+_BIG_REF_ANY = re.compile(rb'r="[A-Z]?+(?:\d{6}|[A-Z])')
 _FIRST_REF = re.compile(rb"""<(?:\w+:)?c\b[^>]*?\br=["']([A-Z]{1,3})(\d+)""")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
 _ERROR_CELL = re.compile(
@@ -465,9 +568,21 @@ def scan_sheet(package: Package, sheet: SheetRef) -> SheetScan:
 
 def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
     """The part in 4 MB chunks, each starting with the last 4 KB of the one before."""
+    if (whole := package.small.get(sheet.part or "")) is not None:  # read whole by sniff already
+        yield whole
+        return
+    if package.data is not None and package.zip is not None:  # a small part of a package in memory: at once
+        info = package.zip.NameToInfo.get(sheet.part or "")
+        if (
+            info is not None
+            and info.file_size <= CHUNK
+            and (whole := _direct_read(package.data, info)) is not None
+        ):
+            yield whole
+            return
     overlap = b""
     seen = 0
-    with _open_zip(package.path) as zf:
+    with _package_zip(package) as zf:
         try:
             with zf.open(zf.getinfo(sheet.part)) as fh:
                 while chunk := fh.read(CHUNK):
@@ -486,6 +601,7 @@ def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
 
 
 _ANY_REF_ROW = re.compile(rb'r="[A-Z]{0,3}(\d+)"')
+_ERROR_TYPE = re.compile(rb't="e"')  # a compiled literal scans faster than bytes.__contains__
 # one regex each (literal prefixes keep them fast): a cell without a leading r="…"
 _ODD_CELL = re.compile(rb'<c(?! r=")[\s>/]')
 _ODD_PREFIXED_CELL = re.compile(rb':c(?! r=")[\s>/]')
@@ -507,7 +623,7 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
         if m := _FIRST_REF.search(data):
             scan.max_row = max(scan.max_row, int(m[2]))
     scan.max_col = max(scan.max_col, 26)
-    for letters, row, tall_row in _BIG_REF.findall(data):
+    for letters, row, tall_row in _BIG_REF.findall(data) if _BIG_REF_ANY.search(data) else ():
         if letters:
             scan.max_col = max(scan.max_col, column_index(letters.decode()) + 1)
             scan.max_row = max(scan.max_row, int(row))
@@ -515,7 +631,7 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
             scan.max_row = max(scan.max_row, int(tall_row))
     if not scan.unreferenced_cells:
         _check_references(data, scan)
-    if b't="e"' in data:
+    if _ERROR_TYPE.search(data):
         for letters, row, value in _ERROR_CELL.findall(data):
             scan.formula_errors[(int(row), column_index(letters.decode()))] = value.decode("utf-8", "replace")
 
@@ -598,7 +714,7 @@ def ods_formula_errors(package: Package) -> dict[str, dict[tuple[int, int], str]
     parser.CharacterDataHandler = walker.text
     parser.EntityDeclHandler = _no_entities
     try:
-        with _open_zip(package.path) as zf, zf.open("content.xml") as fh:
+        with _package_zip(package) as zf, zf.open("content.xml") as fh:
             while chunk := fh.read(CHUNK):
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
@@ -659,7 +775,7 @@ def scan_from_parent(sheet: SheetRef) -> SheetScan:
 
 def _largest_sheet(package: Package) -> int:
     parts = {s.part for s in package.sheets if s.part}
-    with _open_zip(package.path) as zf:
+    with _package_zip(package) as zf:
         return max((i.file_size for i in zf.infolist() if i.filename in parts), default=0)
 
 
@@ -690,7 +806,7 @@ def scan_alongside(path: str | os.PathLike) -> Iterator[None]:
 
 
 def _scan_for_child(package: Package, pid: int, write_end: int) -> int:
-    with _open_zip(package.path) as zf:
+    with _package_zip(package) as zf:
         sizes = {i.filename: i.file_size for i in zf.infolist()}
     # small sheets (通报信息, 配置) first: the child asks for those before the big ledger sheet
     sheets = sorted((s for s in package.sheets if s.part), key=lambda s: sizes.get(s.part, 0))

@@ -57,6 +57,7 @@ from toolkit.config import COMPLETED_STATUSES, normalize_text
 from toolkit.errors import LedgerError
 from toolkit.model import ItemColumns
 from toolkit.stats import percent
+from toolkit.texttable import render_table
 
 if TYPE_CHECKING:
     from toolkit.model import Item, Ledger
@@ -1398,25 +1399,6 @@ def history_table(snapshots: Sequence[Snapshot], decimals: int = 1) -> str:
             ]
         )
     return render_table(headers, rows)
-
-
-def display_width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def render_table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [display_width(h) for h in headers]
-    for row in rows:
-        widths = [max(w, display_width(c)) for w, c in zip(widths, row, strict=True)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c + " " * (w - display_width(c)) for c, w in zip(cells, widths, strict=True)
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
 # ---------------------------------------------------------------- trend chart

@@ -158,7 +158,7 @@ class _CalamineSource(_Source):
         self.date1904 = package.date1904
         self._refs = {s.name: s for s in package.sheets}
         try:
-            self.book = _open_book(str(package.path), package.kind)
+            self.book = _open_book(str(package.path), package.kind, package.data)
         except pc.PasswordError:
             raise EncryptedFileError(
                 f"文件“{package.path.name}”设有密码，本工具无法读取；请取消密码后另存再试。"
@@ -241,10 +241,17 @@ def _reader_error(
 _CALAMINE_SUFFIXES = {"ooxml": (".xlsx", ".xlsm", ".xlam"), "ods": (".ods",), "xls": (".xls", ".xla")}
 
 
-def _open_book(path: str, kind: str):
-    """A calamine workbook read as what the file is, whatever its name says (台账.xls that is an .xlsx)."""
+def _open_book(path: str, kind: str, data: bytes | None = None):
+    """A calamine workbook read as what the file is, whatever its name says (台账.xls that is an .xlsx).
+
+    ``data``: the bytes the guard already read and checked; calamine reads those, not the file again.
+    """
+    import io
+
     import python_calamine as pc
 
+    if data is not None:
+        return pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     if path.lower().endswith(_CALAMINE_SUFFIXES.get(kind, ())):
         return pc.CalamineWorkbook.from_path(path)
     with open(path, "rb") as fh:  # content-sniffing reader; the bytes are read into memory once

@@ -111,3 +111,25 @@ def test_sheet_refs_resolve_as_before(tmp_path):
     path = build_ledger_xlsx(tmp_path / "台账.xlsx")
     parts = {s.part for s in guard.sniff(Path(path)).sheets}
     assert parts and all(p and p.startswith("xl/worksheets/") for p in parts)
+
+
+def test_text_that_might_read_as_an_error_value_is_noticed(tmp_path):
+    """The scan tells the reader whether "#REF!"-like text can be in a sheet (shared or inline);
+    "3#楼" cannot, "#N/A", a "#" run boundary or "&#35;" can."""
+    rows = header_row_xml() + '<row r="2">' + inline("A2", "见3#楼") + "</row>"
+    plain = guard.sniff(build_package(tmp_path / "plain.xlsx", {"xl/worksheets/sheet1.xml": sheet_xml(rows)}))
+    assert plain.shared_strings == ["xl/sharedStrings.xml"]
+    assert not guard.scan_sheet(plain, plain.sheets[0]).error_like_text
+    for i, text in enumerate(["#N/A", "#RE</t><t>F!", "&#35;REF!"]):
+        inline_rows = header_row_xml() + '<row r="2">' + inline("A2", text) + "</row>"
+        path = build_package(
+            tmp_path / f"inline{i}.xlsx", {"xl/worksheets/sheet1.xml": sheet_xml(inline_rows)}
+        )
+        package = guard.sniff(path)
+        assert guard.scan_sheet(package, package.sheets[0]).error_like_text, text
+    sst = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+        'main" count="1" uniqueCount="1"><si><t>#DIV/0!</t></si></sst>'
+    )
+    shared = guard.sniff(build_package(tmp_path / "sst.xlsx", {"xl/sharedStrings.xml": sst}))
+    assert guard.scan_sheet(shared, shared.sheets[0]).error_like_text

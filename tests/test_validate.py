@@ -130,6 +130,33 @@ def test_error_values_pasted_as_text_are_formula_errors(tmp_path, ledger_cli):
     assert findings(run) == [(3, "G", "formula-error")]
 
 
+def test_error_values_as_text_in_optional_columns_too(tmp_path, ledger_cli):
+    """备注 and 佐证材料 are read lazily when the guard saw no "#REF!"-like text; when it did, or when
+    the value is split over rich-text runs, the error values there are still found."""
+    import xlsxwriter
+
+    headers = [*HEADERS, "备注"]
+    rows = [
+        [*row(1), "见3#楼会议室"],
+        [*row(2, problem="二"), "#N/A"],
+        [*row(3, problem="三", evidence="#REF!"), ""],
+    ]
+    path = write_ledger(tmp_path / "notes.xlsx", rows, headers)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert findings(run) == [(3, "L", "formula-error"), (4, "K", "formula-error")]
+
+    rich = tmp_path / "rich.xlsx"  # "#RE" + "F!" in two differently formatted runs: one cell "#REF!"
+    wb = xlsxwriter.Workbook(str(rich))
+    ws = wb.add_worksheet("台账")
+    ws.write_row(0, 0, headers)
+    for r, values in enumerate([[*row(1), ""], [*row(2, problem="二"), ""]], start=1):
+        ws.write_row(r, 0, [v.isoformat() if isinstance(v, date) else v for v in values])
+    ws.write_rich_string(2, 11, wb.add_format({"bold": True}), "#RE", "F!")
+    wb.close()
+    run = ledger_cli("validate", rich, "--as-of", AS_OF, "--json")
+    assert findings(run) == [(3, "L", "formula-error")]
+
+
 def test_findings_are_capped_and_the_cut_is_said(tmp_path, ledger_cli):
     config = tmp_path / "c.toml"
     config.write_text("max_findings = 5\n", encoding="utf-8")

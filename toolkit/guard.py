@@ -70,6 +70,8 @@ class Package:
     data: bytes | None = field(default=None, repr=False)
     zip: zipfile.ZipFile | None = field(default=None, repr=False)
     small: dict[str, bytes] = field(default_factory=dict, repr=False)  # sheet parts sniff read whole
+    shared_strings: list[str] = field(default_factory=list)  # parts whose root is a shared-string table
+    _error_like_strings: bool | None = field(default=None, repr=False)
 
 
 def sniff(path: Path) -> Package:
@@ -222,6 +224,7 @@ def _sniff_zip(path: Path, data: bytes | None) -> Package:
 
 def _sniff_open_zip(path: Path, zf: zipfile.ZipFile, data: bytes | None) -> Package:
     small: dict[str, bytes] = {}  # parts the prolog check read whole (index, rels, small sheets)
+    sst_parts: list[str] = []
     infos = zf.infolist()
     _check_sizes(path, infos)
     names = {info.filename for info in infos}
@@ -236,7 +239,7 @@ def _sniff_open_zip(path: Path, zf: zipfile.ZipFile, data: bytes | None) -> Pack
                 f"文件“{path.name}”含有路径异常的部件“{info.filename}”，Excel 不会生成这样的文件，"
                 "可能是恶意文件，已拒绝读取。"
             )
-        if (part := _check_xml_part(zf, info, path, data)) is not None:
+        if (part := _check_xml_part(zf, info, path, data, sst_parts)) is not None:
             small[info.filename] = part
     if "mimetype" in names and _read_part(zf, "mimetype", path, 100, data).startswith(
         b"application/vnd.oasis.opendocument"
@@ -263,7 +266,9 @@ def _sniff_open_zip(path: Path, zf: zipfile.ZipFile, data: bytes | None) -> Pack
                 f"文件“{path.name}”缺少工作簿主体（xl/workbook.xml），可能已损坏；请用 Excel 打开修复后另存。"
             )
         raise UnreadableFileError(f"文件“{path.name}”是一个压缩包，不是 Excel 工作簿；请选择台账文件。")
-    return _ooxml_package(path, zf, names, data, small)
+    package = _ooxml_package(path, zf, names, data, small)
+    package.shared_strings = sst_parts
+    return package
 
 
 def _odd_name(name: str) -> bool:
@@ -375,7 +380,11 @@ _UTF16 = {b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16", b"<\x00": "utf-16-le", b
 
 
 def _check_xml_part(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, data: bytes | None = None
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    path: Path,
+    data: bytes | None = None,
+    sst_parts: list[str] | None = None,
 ) -> bytes | None:
     """Office never writes a DTD: one in a package is an entity bomb or an external-entity probe.
 
@@ -406,6 +415,8 @@ def _check_xml_part(
         )
     tag = _ROOT_TAG.match(head, root)
     if tag is not None and tag[1].rsplit(b":", 1)[-1] == b"sst":
+        if sst_parts is not None:
+            sst_parts.append(info.filename)
         count = _UNIQUE_COUNT.search(tag[2])
         if count is not None and int(count[1]) > MAX_CELLS:
             raise UnsafeFileError(
@@ -540,6 +551,9 @@ class SheetScan:
     max_col: int = 0
     unreferenced_cells: bool = False  # some cell lacks a plain r="A1" reference: read in the child
     formula_errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row1, col0) -> text
+    # some text the sheet can show (its own, or a shared string) might read "#REF!", "#N/A" …:
+    # when False, the reader need not look for error values typed as text
+    error_like_text: bool = False
 
 
 def scan_sheet(package: Package, sheet: SheetRef) -> SheetScan:
@@ -550,6 +564,7 @@ def scan_sheet(package: Package, sheet: SheetRef) -> SheetScan:
         return scan
     for i, data in enumerate(_sheet_chunks(package, sheet)):
         _scan_chunk(data, scan, first=i == 0)
+    scan.error_like_text = scan.error_like_text or _error_like_strings(package)
     if scan.max_col * 99999 > MAX_CELLS and scan.max_row < 99999:
         # wide cells seen, and rows below 99999 are not tracked by the fast pass: measure them exactly
         for data in _sheet_chunks(package, sheet):
@@ -601,6 +616,26 @@ def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
 
 
 _ANY_REF_ROW = re.compile(rb'r="[A-Z]{0,3}(\d+)"')
+# text that might read as an error value (#REF!, #N/A …): "#" before a capital letter or a tag (a
+# rich-text run boundary), or "#" written as a character reference; "3#楼" does not count
+_ERROR_LIKE = re.compile(rb"#[A-Z<]|&#0*35;|&#x0*23;")
+
+
+def _error_like_strings(package: Package) -> bool:
+    """Whether any shared string might read as an error value (looked at once per package)."""
+    if package._error_like_strings is None:
+        found = False
+        for part in package.shared_strings:
+            for data in _sheet_chunks(package, SheetRef(part, part, False)):
+                if _ERROR_LIKE.search(data):
+                    found = True
+                    break
+            if found:
+                break
+        package._error_like_strings = found
+    return package._error_like_strings
+
+
 _ERROR_TYPE = re.compile(rb't="e"')  # a compiled literal scans faster than bytes.__contains__
 # one regex each (literal prefixes keep them fast): a cell without a leading r="…"
 _ODD_CELL = re.compile(rb'<c(?! r=")[\s>/]')
@@ -631,6 +666,8 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
             scan.max_row = max(scan.max_row, int(tall_row))
     if not scan.unreferenced_cells:
         _check_references(data, scan)
+    if not scan.error_like_text and _ERROR_LIKE.search(data):  # inline strings, formula results
+        scan.error_like_text = True
     if _ERROR_TYPE.search(data):
         for letters, row, value in _ERROR_CELL.findall(data):
             scan.formula_errors[(int(row), column_index(letters.decode()))] = value.decode("utf-8", "replace")

@@ -20,7 +20,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import NamedTuple
 
-from toolkit.config import DEFAULT_CONFIG, Config, normalize_text
+from toolkit.config import DEFAULT_CONFIG, OPTIONAL, Config, normalize_text
 from toolkit.dates import parse_date
 from toolkit.errors import EncryptedFileError, NoLedgerError, UnreadableFileError, UnsafeFileError
 from toolkit.guard import Package, ods_formula_errors, scan_from_parent, scan_sheet, scanning_beside, sniff
@@ -107,6 +107,7 @@ def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Co
             date1904=source.date1904,
             sheet_names=names,
             origin=origin,
+            error_like_text=source.error_like_text(name),
         )
     wanted = "、".join(config.spec(f).header for f in ("problem", "measures", "status"))
     shown = "、".join(tried[:5]) + (f"等 {len(tried)} 个工作表" if len(tried) > 5 else "")
@@ -132,6 +133,10 @@ class _Source:
     def load(self, name: str) -> tuple[list[list], Merged, dict[tuple[int, int], str], tuple[int, int]]:
         raise NotImplementedError
 
+    def error_like_text(self, name: str) -> bool:
+        """Whether a loaded sheet may hold "#REF!"-like text (unknown: yes, look for it)."""
+        return True
+
     def close(self) -> None:
         pass
 
@@ -154,6 +159,7 @@ class _CalamineSource(_Source):
         import python_calamine as pc
 
         self._loaded: list[object] = []
+        self._error_like: dict[str, bool] = {}
         self.package = package
         self.date1904 = package.date1904
         self._refs = {s.name: s for s in package.sheets}
@@ -193,7 +199,11 @@ class _CalamineSource(_Source):
         self._loaded.append(sheet)
         if beside:  # a forked child: calamine has read; the parent's scan arrives now (or it was killed)
             scan = scan_from_parent(ref)
+        self._error_like[name] = scan.error_like_text
         return rows, _clip_merged(rows, merged, self.package.path, name), scan.formula_errors, (0, 0)
+
+    def error_like_text(self, name: str) -> bool:
+        return self._error_like.get(name, True)
 
     def close(self) -> None:
         if _KEPT_UNTIL_EXIT is not None:
@@ -553,8 +563,12 @@ def ledger_from_rows(
     date1904: bool = False,
     sheet_names: Sequence[str] = (),
     origin: tuple[int, int] = (0, 0),
+    error_like_text: bool = True,
 ) -> Ledger:
     """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this).
+
+    ``error_like_text=False`` (the guard's scan saw no text that could read "#REF!") lets the
+    optional text columns wait untouched until someone asks for their texts.
 
     A 100k-row ledger is 1.5M cells, and every pass over a column costs about as much as the
     next, so each column is read once at C speed: text columns through one join, the others
@@ -588,7 +602,9 @@ def ledger_from_rows(
     tokens: dict[str, list[tuple[int, str]]] = {}
     unspaced: set[str] = set()
     for f in columns:
-        if f not in _VALUE_FIELDS:
+        if f not in _VALUE_FIELDS and (
+            error_like_text or f in _JUDGED or config.spec(f).requirement != OPTIONAL
+        ):
             texts[f], tokens[f], has_blank, has_space = _text_column(raw[f], probe_spaces=f == "problem")
             if not has_blank:
                 no_blanks.add(f)
@@ -666,6 +682,8 @@ def ledger_from_rows(
 
 # columns read as parsed values (one lookup per distinct value) rather than as text
 _VALUE_FIELDS = frozenset({"status", "dimension", "seq", "deadline", "completed_on"})
+# optional text columns the rules still read whole (duplicates are found in 问题描述)
+_JUDGED = frozenset({"problem"})
 
 
 def blank_or_text(value: object) -> str:

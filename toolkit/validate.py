@@ -238,8 +238,8 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
         hits.append(_completion_hits(table, completed, status_label, as_of))
 
     if has("evidence"):
-        evidence = table.column("evidence")
-        closed = [i for i in [i for i, s in enumerate(statuses) if s == "closed"] if not evidence[i].strip()]
+        closed = [i for i, s in enumerate(statuses) if s == "closed"]
+        closed = [i for i in closed if not table.cell("evidence", i).strip()]
         hits.append(_Hits("evidence", closed, _constant("closed-without-evidence")))
 
     soon = as_of + timedelta(days=config.due_soon_days)

@@ -617,8 +617,14 @@ def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
 
 _ANY_REF_ROW = re.compile(rb'r="[A-Z]{0,3}(\d+)"')
 # text that might read as an error value (#REF!, #N/A …): "#" before a capital letter or a tag (a
-# rich-text run boundary), or "#" written as a character reference; "3#楼" does not count
-_ERROR_LIKE = re.compile(rb"#[A-Z<]|&#0*35;|&#x0*23;")
+# rich-text run boundary), or "#" written as a character reference; "3#楼" does not count.
+# Two patterns, each with a literal first byte, so both run at memchr speed over 50 MB sheets.
+_HASH_CAPITAL = re.compile(rb"#[A-Z<]")
+_HASH_REFERENCE = re.compile(rb"&#(?:0*35|x0*23);")
+
+
+def _error_like(data: bytes) -> bool:
+    return _HASH_CAPITAL.search(data) is not None or _HASH_REFERENCE.search(data) is not None
 
 
 def _error_like_strings(package: Package) -> bool:
@@ -627,7 +633,7 @@ def _error_like_strings(package: Package) -> bool:
         found = False
         for part in package.shared_strings:
             for data in _sheet_chunks(package, SheetRef(part, part, False)):
-                if _ERROR_LIKE.search(data):
+                if _error_like(data):
                     found = True
                     break
             if found:
@@ -666,7 +672,7 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
             scan.max_row = max(scan.max_row, int(tall_row))
     if not scan.unreferenced_cells:
         _check_references(data, scan)
-    if not scan.error_like_text and _ERROR_LIKE.search(data):  # inline strings, formula results
+    if not scan.error_like_text and _error_like(data):  # inline strings, formula results
         scan.error_like_text = True
     if _ERROR_TYPE.search(data):
         for letters, row, value in _ERROR_CELL.findall(data):

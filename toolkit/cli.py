@@ -99,6 +99,9 @@ def finish(code: int = 0) -> None:
     if _plain_process():
         sys.stdout.flush()
         sys.stderr.flush()
+        from toolkit.guard import report_exit
+
+        report_exit(code)  # the child of a scan beside the read: the parent exits with this code now
         os._exit(code)
     sys.exit(code)
 

@@ -786,6 +786,7 @@ def _repeat(value: str | None) -> int:
 
 PARALLEL_SCAN_BYTES = 8 << 20  # uncompressed size of the largest sheet part
 _feed: _ScanFeed | None = None
+_done_fd: int | None = None  # the child's way to hand its exit code to the parent
 
 
 class _ScanFeed:
@@ -803,6 +804,19 @@ class _ScanFeed:
                 return None
             self._scans[key] = scan
         return self._scans[part]
+
+
+def report_exit(code: int) -> None:
+    """In the child of scan_alongside (output flushed): give the parent the exit code and let go of
+    stdout and stderr, so the command is over for whoever waits on it while this process is still
+    being torn down (a 100k-row read leaves ~350 MB to unmap)."""
+    if _done_fd is None:
+        return
+    with contextlib.suppress(OSError):
+        os.close(1)
+        os.close(2)
+    with contextlib.suppress(OSError):
+        os.write(_done_fd, bytes([code & 0xFF]))
 
 
 def scanning_beside() -> bool:
@@ -825,7 +839,7 @@ def _largest_sheet(package: Package) -> int:
 @contextlib.contextmanager
 def scan_alongside(path: str | os.PathLike) -> Iterator[None]:
     """Run the body in a forked child while this process scans the workbook (see above)."""
-    global _feed
+    global _feed, _done_fd
     threshold = int(os.environ.get("LEDGER_PARALLEL_SCAN_BYTES", PARALLEL_SCAN_BYTES))
     try:
         package = sniff(Path(path))
@@ -838,17 +852,21 @@ def scan_alongside(path: str | os.PathLike) -> Iterator[None]:
     sys.stdout.flush()
     sys.stderr.flush()
     read_end, write_end = os.pipe()
+    done_read, done_write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child does the job; the parent reports on it
         os.close(write_end)
+        os.close(done_read)
         _feed = _ScanFeed(read_end)
+        _done_fd = done_write
         yield
         return
     os.close(read_end)
-    os._exit(_scan_for_child(package, pid, write_end))
+    os.close(done_write)
+    os._exit(_scan_for_child(package, pid, write_end, done_read))
 
 
-def _scan_for_child(package: Package, pid: int, write_end: int) -> int:
+def _scan_for_child(package: Package, pid: int, write_end: int, done_read: int) -> int:
     with _package_zip(package) as zf:
         sizes = {i.filename: i.file_size for i in zf.infolist()}
     # small sheets (通报信息, 配置) first: the child asks for those before the big ledger sheet
@@ -859,8 +877,10 @@ def _scan_for_child(package: Package, pid: int, write_end: int) -> int:
             try:
                 scan = scan_sheet(package, sheet)
             except LedgerError:
+                if (code := _reported(done_read, wait=False)) is not None:
+                    return code  # the child finished first: calamine managed, so its answer stands
                 done, status = os.waitpid(pid, os.WNOHANG)
-                if done:  # the child finished first: calamine managed, so its answer stands
+                if done:
                     return _child_code(package, status)
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
@@ -873,8 +893,20 @@ def _scan_for_child(package: Package, pid: int, write_end: int) -> int:
     finally:
         with contextlib.suppress(OSError):
             out.close()
-    _, status = os.waitpid(pid, 0)
+    if (code := _reported(done_read, wait=True)) is not None:
+        return code  # the child has said how it ended: its teardown need not be waited for
+    _, status = os.waitpid(pid, 0)  # it ended another way (an exception, a crash): its status tells
     return _child_code(package, status)
+
+
+def _reported(done_read: int, wait: bool) -> int | None:
+    """The exit code the child handed over (report_exit), or None when it ended without one."""
+    os.set_blocking(done_read, wait)
+    try:
+        code = os.read(done_read, 1)
+    except (BlockingIOError, OSError):
+        return None
+    return code[0] if code else None
 
 
 def _child_code(package: Package, status: int) -> int:

@@ -141,8 +141,9 @@ class _Source:
         pass
 
 
-# Freeing a 100k-row calamine sheet costs ~50 ms. A process that ends with os._exit (the CLI,
-# see toolkit.cli.finish) lets the exit take the readers instead: keep_readers_until_exit().
+# Freeing a 100k-row calamine sheet costs ~50 ms, and its grid of Python rows ~15 ms more. A
+# process that ends with os._exit (the CLI, see toolkit.cli.finish) lets the exit take them
+# instead: keep_readers_until_exit().
 _KEPT_UNTIL_EXIT: list[object] | None = None
 
 
@@ -196,7 +197,7 @@ class _CalamineSource(_Source):
             merged = sheet.merged_cell_ranges or []
         except Exception as exc:
             raise _broken(self.package.path, exc) from None
-        self._loaded.append(sheet)
+        self._loaded.append((sheet, rows))  # see close(): freeing them can be left to the exit
         if beside:  # a forked child: calamine has read; the parent's scan arrives now (or it was killed)
             scan = scan_from_parent(ref)
         self._error_like[name] = scan.error_like_text

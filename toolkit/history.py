@@ -582,12 +582,31 @@ def hide_on_windows(path: Path) -> None:
 
 
 def file_hash(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """sha256 of the file bytes, read in 1 MiB chunks so big workbooks never sit in memory."""
+    """sha256 of the file bytes, read in 1 MiB chunks so big workbooks never sit in memory.
+
+    Remembered for the file as it is (path, size, modification time): see warm_up.
+    """
+    info = os.stat(path)
+    key = (os.path.abspath(path), info.st_size, info.st_mtime_ns)
+    if (known := _FILE_HASHES.get(key)) is not None:
+        return known
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             digest.update(block)
-    return digest.hexdigest()
+    _FILE_HASHES[key] = digest.hexdigest()
+    return _FILE_HASHES[key]
+
+
+_FILE_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def warm_up(workbook: str | os.PathLike) -> None:
+    """What recording a snapshot of this workbook will need, done early: the CLI runs this in a
+    thread while calamine parses the sheet (its Rust parse lets other threads run); importing
+    this module is half of it."""
+    with suppress(OSError):  # recording will meet the same problem and say so
+        file_hash(workbook)
 
 
 def problem_hash(text: str) -> str:

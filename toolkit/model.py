@@ -75,6 +75,18 @@ class Item:
 FOLDED_SPACES = (" ", "\n", "\u3000", "\t")
 
 
+class _TextMemo(dict):
+    __slots__ = ("to_text",)
+
+    def __init__(self, to_text: Callable[[object], str]) -> None:
+        super().__init__()
+        self.to_text = to_text
+
+    def __missing__(self, value: object) -> str:
+        text = self[value] = self.to_text(value)
+        return text
+
+
 class LazyTexts:
     """A column whose texts are worked out only when asked for.
 
@@ -102,11 +114,11 @@ class LazyTexts:
         return text
 
     def tolist(self) -> list[str]:
-        kinds = set(map(type, self.values))
-        if bool in kinds and (int in kinds or float in kinds):  # True == 1.0: no memo by value
-            return [self.to_text(v) for v in self.values]
-        memo = {v: self.to_text(v) for v in set(self.values)}
-        return list(map(memo.__getitem__, self.values))
+        memo = _TextMemo(self.to_text)
+        texts = list(map(memo.__getitem__, self.values))  # one pass; each distinct value once
+        if (0 in memo or 1 in memo) and bool in set(map(type, self.values)):
+            return [self.to_text(v) for v in self.values]  # True == 1.0 as a key: no memo by value
+        return texts
 
     def blank_indices(self) -> list[int]:
         blank = {v for v in set(self.values) if not self.to_text(v)}

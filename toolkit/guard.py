@@ -69,7 +69,7 @@ class Package:
     date1904: bool = False
     data: bytes | None = field(default=None, repr=False)
     zip: zipfile.ZipFile | None = field(default=None, repr=False)
-    small: dict[str, bytes] = field(default_factory=dict, repr=False)  # sheet parts sniff read whole
+    small: dict[str, bytes] = field(default_factory=dict, repr=False)  # sheet/sst parts sniff read whole
     shared_strings: list[str] = field(default_factory=list)  # parts whose root is a shared-string table
     _error_like_strings: bool | None = field(default=None, repr=False)
 
@@ -268,6 +268,7 @@ def _sniff_open_zip(path: Path, zf: zipfile.ZipFile, data: bytes | None) -> Pack
         raise UnreadableFileError(f"文件“{path.name}”是一个压缩包，不是 Excel 工作簿；请选择台账文件。")
     package = _ooxml_package(path, zf, names, data, small)
     package.shared_strings = sst_parts
+    package.small.update((p, small[p]) for p in sst_parts if p in small)  # looked at again by the scan
     return package
 
 

@@ -127,6 +127,23 @@ class LazyTexts:
         return [i for i, v in enumerate(self.values) if v in blank]
 
 
+class _CellsOfItems(dict):
+    """The texts of a list of Items by field, each column made when first asked for (counting a
+    list of Items needs one or two columns, not all fifteen)."""
+
+    def __init__(self, items: list[Item]) -> None:
+        super().__init__()
+        self.items = items
+
+    def get(self, field_id: str, default: object = None) -> list[str]:  # type: ignore[override]
+        if field_id not in self:
+            self[field_id] = [item.values.get(field_id, "") for item in self.items]
+        return self[field_id]
+
+    def __iter__(self) -> Iterator[str]:  # the fields any item has
+        return iter(dict.fromkeys(f for item in self.items for f in item.values))
+
+
 class ItemColumns(Sequence[Item]):
     """A ledger's items kept column by column: what the reader builds and the rules and counts scan.
 
@@ -169,10 +186,9 @@ class ItemColumns(Sequence[Item]):
         if isinstance(items, ItemColumns):
             return items
         items = list(items)
-        fields = dict.fromkeys(f for item in items for f in item.values)
         return cls(
             [i.row for i in items],
-            {f: [i.values.get(f, "") for i in items] for f in fields},
+            _CellsOfItems(items),
             [i.dimension for i in items],
             [i.status for i in items],
             [i.deadline for i in items],
@@ -221,12 +237,12 @@ class ItemColumns(Sequence[Item]):
         if self._items is None:
             names = self.fields
             columns = [self.column(f) for f in names]
-            texts = zip(*columns, strict=True) if names else ((),) * len(self.rows)
+            rows = list(zip(*columns, strict=True)) if names else [()] * len(self.rows)
             self._items = list(
                 map(
                     Item,
                     self.rows,
-                    (dict(zip(names, t, strict=True)) for t in texts),
+                    [dict(zip(names, texts)) for texts in rows],  # noqa: B905
                     self.dimensions,
                     self.statuses,
                     self.deadlines,

@@ -440,6 +440,8 @@ def cell_text(value: object) -> str:
         return ""
     if type(value) is str:
         return value
+    if type(value) is float:  # the usual number: 序号, counts
+        return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float):
@@ -645,7 +647,10 @@ def ledger_from_rows(
         else sections
     )
     cells: dict[str, Sequence[str] | LazyTexts] = {
-        f: (pick(texts[f]) if f in texts else LazyTexts(pick(raw[f]), blank_or_text)) for f in columns
+        f: pick(texts[f])
+        if f in texts
+        else (_NumberTexts if f in numbers_only else LazyTexts)(pick(raw[f]), blank_or_text)
+        for f in columns
     }
     items = ItemColumns(
         list(map((first_data + 1 + origin[0]).__add__, kept)),
@@ -830,6 +835,15 @@ class _Memo(dict):
         """Error tokens typed or pasted into the column, found among the distinct values first."""
         found = ERROR_TOKENS.intersection(k for k in self if type(k) is str)
         return [(offset, v) for offset, v in enumerate(column) if v in found] if found else []
+
+
+class _NumberTexts(LazyTexts):
+    """The texts of a column of plain numbers (序号 1, 2, 3 …), each one different: no memo."""
+
+    __slots__ = ()
+
+    def tolist(self) -> list[str]:
+        return [str(int(v)) if v.is_integer() else repr(v) for v in self.values]  # as cell_text
 
 
 def _seq_column(column: Sequence | None, tokens: list[tuple[int, str]]) -> list[float | None] | None:

@@ -51,11 +51,11 @@ from datetime import UTC, date, datetime
 from itertools import accumulate, repeat
 from operator import attrgetter, is_not
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, overload
+from typing import TYPE_CHECKING, TypeVar
 
 from toolkit.config import COMPLETED_STATUSES, normalize_text
 from toolkit.errors import LedgerError
-from toolkit.model import ItemColumns
+from toolkit.model import ItemColumns, MadeOnUse
 from toolkit.stats import percent
 from toolkit.texttable import render_table
 
@@ -218,7 +218,7 @@ class ItemState:
         }
 
 
-class ItemStates(Sequence[ItemState]):
+class ItemStates(MadeOnUse[ItemState]):
     """A snapshot's items kept column by column; ItemState objects are made on first access, once.
 
     Recording a snapshot only needs the columns (they go straight into the blob), so ``ledger validate``
@@ -310,23 +310,6 @@ class ItemStates(Sequence[ItemState]):
 
     def __len__(self) -> int:
         return len(self.rows)
-
-    @overload
-    def __getitem__(self, index: int) -> ItemState: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[ItemState]: ...
-    def __getitem__(self, index: int | slice) -> ItemState | list[ItemState]:
-        return self._materialized()[index]
-
-    def __iter__(self) -> Iterator[ItemState]:
-        return iter(self._materialized())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------- the items blob

@@ -7,7 +7,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, TypeVar, overload
 
 if TYPE_CHECKING:
     from toolkit.config import Config
@@ -75,16 +75,20 @@ class Item:
 FOLDED_SPACES = (" ", "\n", "\u3000", "\t")
 
 
-class _TextMemo(dict):
-    __slots__ = ("to_text",)
+class Memo(dict):
+    """``judge`` of each distinct cell value, worked out the first time it is looked up:
+    ``list(map(memo.__getitem__, column))`` judges a column at C speed, each value once.
+    (True == 1.0 as a dict key: callers that may meet booleans check for them.)"""
 
-    def __init__(self, to_text: Callable[[object], str]) -> None:
+    __slots__ = ("judge",)
+
+    def __init__(self, judge: Callable[[object], object]) -> None:
         super().__init__()
-        self.to_text = to_text
+        self.judge = judge
 
-    def __missing__(self, value: object) -> str:
-        text = self[value] = self.to_text(value)
-        return text
+    def __missing__(self, value: object) -> object:
+        judged = self[value] = self.judge(value)
+        return judged
 
 
 class LazyTexts:
@@ -114,7 +118,7 @@ class LazyTexts:
         return text
 
     def tolist(self) -> list[str]:
-        memo = _TextMemo(self.to_text)
+        memo = Memo(self.to_text)
         texts = list(map(memo.__getitem__, self.values))  # one pass; each distinct value once
         if (0 in memo or 1 in memo) and bool in set(map(type, self.values)):
             return [self.to_text(v) for v in self.values]  # True == 1.0 as a key: no memo by value
@@ -125,6 +129,36 @@ class LazyTexts:
         if not blank:  # blank cells are "", None or spaces: never equal to a number
             return []
         return [i for i, v in enumerate(self.values) if v in blank]
+
+
+T = TypeVar("T")
+
+
+class MadeOnUse(Sequence[T]):
+    """A sequence kept in a compact form (columns) whose elements are made on first use, once:
+    subclasses give ``_materialized()`` and a cheap ``__len__``."""
+
+    __slots__ = ()
+
+    def _materialized(self) -> list[T]:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        return self._materialized()[index]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._materialized())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class _CellsOfItems(dict):
@@ -144,7 +178,7 @@ class _CellsOfItems(dict):
         return iter(dict.fromkeys(f for item in self.items for f in item.values))
 
 
-class ItemColumns(Sequence[Item]):
+class ItemColumns(MadeOnUse[Item]):
     """A ledger's items kept column by column: what the reader builds and the rules and counts scan.
 
     On a 100k-row ledger, making an Item and a value dict per row cost more than judging the rows.
@@ -254,23 +288,6 @@ class ItemColumns(Sequence[Item]):
 
     def __len__(self) -> int:
         return len(self.rows)
-
-    @overload
-    def __getitem__(self, index: int) -> Item: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Item]: ...
-    def __getitem__(self, index: int | slice) -> Item | list[Item]:
-        return self._materialized()[index]
-
-    def __iter__(self) -> Iterator[Item]:
-        return iter(self._materialized())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from toolkit.config import DEFAULT_CONFIG, OPTIONAL, Config, normalize_text
 from toolkit.dates import parse_date
 from toolkit.errors import EncryptedFileError, NoLedgerError, UnreadableFileError, UnsafeFileError
 from toolkit.guard import Package, ods_formula_errors, scan_from_parent, scan_sheet, scanning_beside, sniff
-from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger
+from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
 
@@ -813,16 +813,8 @@ def _per_value(
     return judged
 
 
-class _Memo(dict):
-    __slots__ = ("judge",)
-
-    def __init__(self, judge: Callable[[object], object]) -> None:
-        super().__init__()
-        self.judge = judge
-
-    def __missing__(self, key: object) -> object:
-        value = self[key] = self.judge(key)
-        return value
+class _Memo(Memo):
+    __slots__ = ()
 
     def judge_all(self, column: Sequence) -> list:
         judged = list(map(self.__getitem__, column))

@@ -1,7 +1,8 @@
 """Validate stage: judge every cell of a Ledger and collect Findings (data, never exceptions).
 
-Each rule is a code with a severity and a Chinese message template (RULES); the loop below
-decides where a rule applies. Messages name the cell and say what to do.
+Each rule is a code with a severity and a Chinese message template (RULES); _item_rules scans
+the ledger's columns and says which items each rule flags. Messages name the cell and say what
+to do.
 """
 
 from __future__ import annotations

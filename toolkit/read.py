@@ -626,7 +626,7 @@ def ledger_from_rows(
         lambda v: clean_dimension(t) if (t := blank_or_text(v)).strip() else "",
         tokens.get("dimension", []),
     )
-    seq_values = _seq_column(raw.get("seq"), tokens.get("seq", []))
+    seq_values, plain_numbers = _seq_column(raw.get("seq"), tokens.get("seq", []))
     deadline_raw = raw.get("deadline")
     # only text like "6月底前" needs the ledger's year: work it out the first time it is asked for
     year_hint = functools.cache(lambda: _year_hint(info, title, deadline_raw or ()))
@@ -634,7 +634,7 @@ def ledger_from_rows(
     deadlines = dates.parse(deadline_raw, tokens.get("deadline", []))
     completions = dates.parse(raw.get("completed_on"), tokens.get("completed_on", []))
 
-    numbers_only = {"seq"} if seq_values is raw.get("seq") else set()
+    numbers_only = {"seq"} if plain_numbers else set()
     kept, sections = _item_rows(body, raw, texts, columns, fills, merges, no_blanks, numbers_only)
 
     def pick(column: Sequence) -> Sequence:
@@ -838,13 +838,14 @@ class _NumberTexts(LazyTexts):
         return [str(int(v)) if v.is_integer() else repr(v) for v in self.values]  # as cell_text
 
 
-def _seq_column(column: Sequence | None, tokens: list[tuple[int, str]]) -> list[float | None] | None:
-    """序号 as numbers; a column of numbers (each one different) needs no per-value work."""
+def _seq_column(column: Sequence | None, tokens: list[tuple[int, str]]) -> tuple[Sequence | None, bool]:
+    """序号 as numbers, and whether the column held plain numbers only (then, each one different,
+    it needs no per-value work and its cells are never blank, 合计 or error text)."""
     if column is None:
-        return None
+        return None, False
     if set(map(type, column)) == {float}:
-        return column  # (the caller tells a column of plain numbers by its identity)
-    return _per_value(column, _seq, tokens)
+        return column, True
+    return _per_value(column, _seq, tokens), False
 
 
 class _DateColumns:

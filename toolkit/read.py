@@ -143,7 +143,7 @@ class _Source:
 
 # Freeing a 100k-row calamine sheet costs ~50 ms, and its grid of Python rows ~15 ms more. A
 # process that ends with os._exit (the CLI, see toolkit.cli.finish) lets the exit take them
-# instead: keep_readers_until_exit().
+# instead: keep_readers_until_exit(). The workbook itself is closed as usual (it holds the file).
 _KEPT_UNTIL_EXIT: list[object] | None = None
 
 
@@ -207,10 +207,9 @@ class _CalamineSource(_Source):
         return self._error_like.get(name, True)
 
     def close(self) -> None:
+        self.book.close()  # the file is let go of at once (--mark may replace it; Windows would refuse)
         if _KEPT_UNTIL_EXIT is not None:
-            _KEPT_UNTIL_EXIT.extend([self.book, *self._loaded])
-        else:
-            self.book.close()
+            _KEPT_UNTIL_EXIT.extend(self._loaded)
         self._loaded = []
 
 

@@ -267,11 +267,7 @@ def build_district_document():
     para(document, "{%p endif %}", STYLE_FIGURE)
 
     para(document, "三、整改相对滞后的方面", STYLE_H1)
-    para(document, "{%p for d in lagging %}")
-    sub = document.add_paragraph()
-    sub.add_run("{{ d.heading }}", style=STYLE_H2_CHAR)
-    sub.add_run("{{ d.text }}")
-    para(document, "{%p endfor %}")
+    unit_template._headed_paragraphs(document, "lagging")
     para(document, "{%p if lagging_none %}")
     para(document, "{{ lagging_none }}")
     para(document, "{%p endif %}")

@@ -638,15 +638,11 @@ def _error_like(data: bytes) -> bool:
 def _error_like_strings(package: Package) -> bool:
     """Whether any shared string might read as an error value (looked at once per package)."""
     if package._error_like_strings is None:
-        found = False
-        for part in package.shared_strings:
-            for data in _sheet_chunks(package, SheetRef(part, part, False)):
-                if _error_like(data):
-                    found = True
-                    break
-            if found:
-                break
-        package._error_like_strings = found
+        package._error_like_strings = any(
+            _error_like(data)
+            for part in package.shared_strings
+            for data in _sheet_chunks(package, SheetRef(part, part, False))
+        )
     return package._error_like_strings
 
 

@@ -71,8 +71,16 @@ class Item:
         return self.values.get(field_id, "")
 
 
+T = TypeVar("T")
+
 # the spacing the duplicate-problem rule ignores ("问题 一" repeats "问题一")
 FOLDED_SPACES = (" ", "\n", "\u3000", "\t")
+
+
+def distinct_objects(values: Sequence[T]) -> list[T]:
+    """Each object once, in order of first appearance (by identity: the reader shares one parsed
+    DateValue among all cells holding the same value, so rules judge each once)."""
+    return list(dict(zip(map(id, values), values, strict=True)).values())
 
 
 class Memo(dict):
@@ -129,9 +137,6 @@ class LazyTexts:
         if not blank:  # blank cells are "", None or spaces: never equal to a number
             return []
         return [i for i, v in enumerate(self.values) if v in blank]
-
-
-T = TypeVar("T")
 
 
 class MadeOnUse(Sequence[T]):
@@ -259,7 +264,7 @@ class ItemColumns(MadeOnUse[Item]):
             return [i for i, s in enumerate(self.statuses) if s is None and not cells[i].strip()]
         if field_id in ("deadline", "completed_on"):
             dates = self.deadlines if field_id == "deadline" else self.completed_on
-            empty = {id(d) for d in dict(zip(map(id, dates), dates, strict=True)).values() if d.kind == EMPTY}
+            empty = {id(d) for d in distinct_objects(dates) if d.kind == EMPTY}
             return [i for i, k in enumerate(map(id, dates)) if k in empty] if empty else []
         if isinstance(cells, LazyTexts):
             return cells.blank_indices()

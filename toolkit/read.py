@@ -613,25 +613,23 @@ def ledger_from_rows(
             if not has_space:
                 unspaced.add(f)
     # value columns: each distinct cell value is judged once
-    for f in _VALUE_FIELDS.intersection(columns):
-        tokens[f] = []
     statuses = _per_value(
         raw.get("status"),
         lambda v: config.status_for(t) if (t := blank_or_text(v).strip()) else None,
-        tokens.get("status", []),
+        tokens.setdefault("status", []),
     )
     dim_names = _per_value(
         raw.get("dimension"),
         lambda v: clean_dimension(t) if (t := blank_or_text(v)).strip() else "",
-        tokens.get("dimension", []),
+        tokens.setdefault("dimension", []),
     )
-    seq_values, plain_numbers = _seq_column(raw.get("seq"), tokens.get("seq", []))
+    seq_values, plain_numbers = _seq_column(raw.get("seq"), tokens.setdefault("seq", []))
     deadline_raw = raw.get("deadline")
     # only text like "6月底前" needs the ledger's year: work it out the first time it is asked for
     year_hint = functools.cache(lambda: _year_hint(info, title, deadline_raw or ()))
     dates = _DateColumns(year_hint, date1904)
-    deadlines = dates.parse(deadline_raw, tokens.get("deadline", []))
-    completions = dates.parse(raw.get("completed_on"), tokens.get("completed_on", []))
+    deadlines = dates.parse(deadline_raw, tokens.setdefault("deadline", []))
+    completions = dates.parse(raw.get("completed_on"), tokens.setdefault("completed_on", []))
 
     numbers_only = {"seq"} if plain_numbers else set()
     kept, sections = _item_rows(body, raw, texts, columns, fills, merges, no_blanks, numbers_only)

@@ -1,8 +1,8 @@
 """Counts per dimension, department, leader (and unit): the numbers the 通报 quotes.
 
 Plain Python over the item columns (toolkit.model.ItemColumns): a 100k-row ledger counts in
-about 30 ms, and the click path stays free of the pandas import. ``to_dataframe`` hands the items to pandas for
-people who want to go further.
+about 30 ms, and the click path stays free of the pandas import. ``to_dataframe`` hands the
+items to pandas for people who want to go further.
 """
 
 from __future__ import annotations

@@ -34,11 +34,11 @@ from toolkit.model import (
     INVALID,
     LONG_TERM,
     WARNING,
-    DateValue,
     Finding,
     ItemColumns,
     Ledger,
     Report,
+    distinct_objects,
 )
 
 
@@ -225,14 +225,21 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
         hits.append(_Hits("status", unknown, unknown_status))
 
     # dates are shared objects (one per distinct cell value): judge each once, then find its rows
-    distinct_deadlines = _distinct(deadlines)
+    distinct_deadlines = distinct_objects(deadlines)
     invalid = {id(d) for d in distinct_deadlines if d.kind == INVALID}
     out_of_range = {id(d) for d in distinct_deadlines if d.kind == DATE and not 2000 <= d.value.year <= 2100}  # type: ignore[union-attr]
     bad = invalid | out_of_range
     flagged = [i for i, k in enumerate(map(id, deadlines)) if k in bad] if bad else []
     describe: Describe = lambda i: ("bad-deadline", deadlines[i].raw, {})  # noqa: E731
     hits.append(_Hits("deadline", [i for i in flagged if id(deadlines[i]) in invalid], describe))
-    hits.append(_Hits("deadline", [i for i in flagged if id(deadlines[i]) in out_of_range], describe, False))
+    hits.append(
+        _Hits(
+            "deadline",
+            [i for i in flagged if id(deadlines[i]) in out_of_range],
+            describe,
+            unless_broken=False,
+        )
+    )
 
     completed = list(map({s: s in COMPLETED_STATUSES for s in set(statuses)}.__getitem__, statuses))
     if has("completed_on"):
@@ -279,10 +286,6 @@ def _cell_text(table: ItemColumns, code: str, field_id: str) -> Describe:
     return lambda i: (code, table.cell(field_id, i), {})
 
 
-def _distinct(values: list[DateValue]) -> list[DateValue]:
-    return list(dict(zip(map(id, values), values, strict=True)).values())
-
-
 def _completion_hits(
     table: ItemColumns, completed: list[bool], status_label: Callable[[int], str], as_of: date
 ) -> _Hits:
@@ -324,7 +327,8 @@ _NO_STATUS = frozenset({None, "excluded"})
 def _duplicate_problems(problems: Sequence[str], rows: list[int], spaced_known_absent: bool) -> _Hits:
     """The same problem twice (spacing aside): flagged at each later row, naming the first."""
     keys = problems
-    if not spaced_known_absent and any(space in "\x00".join(problems) for space in FOLDED_SPACES):
+    joined = "" if spaced_known_absent else "\x00".join(problems)
+    if any(space in joined for space in FOLDED_SPACES):  # memchr-fast probes over the whole column
         keys = ["".join(p.split()) if any(space in p for space in FOLDED_SPACES) else p for p in problems]
     first: dict[str, int] = {}
     repeats: list[int] = []

@@ -159,6 +159,15 @@ def _table(document, columns, *, head_style: str, body_style: str, rows: list[li
     return table
 
 
+def _headed_paragraphs(document, collection: str) -> None:
+    """One paragraph per entry of ``collection``: its heading run-in (（一）……) then its text."""
+    _para(document, f"{{%p for d in {collection} %}}")
+    sub = document.add_paragraph()
+    sub.add_run("{{ d.heading }}", style=STYLE_H2_CHAR)
+    sub.add_run("{{ d.text }}")
+    _para(document, "{%p endfor %}")
+
+
 def _para(document, text: str = "", style: str | None = None):
     paragraph = document.add_paragraph(style=style)
     if text:
@@ -214,11 +223,7 @@ def build_document():
     _para(document, "{{ trend_chart }}", STYLE_FIGURE)
     _para(document, "{%p endif %}", STYLE_FIGURE)
 
-    _para(document, "{%p for d in dimensions %}")
-    sub = document.add_paragraph()
-    sub.add_run("{{ d.heading }}", style=STYLE_H2_CHAR)
-    sub.add_run("{{ d.text }}")
-    _para(document, "{%p endfor %}")
+    _headed_paragraphs(document, "dimensions")
 
     _para(document, "二、存在问题", STYLE_H1)
     _para(document, "{%p if problems_text %}")

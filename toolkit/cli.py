@@ -230,7 +230,7 @@ def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history
     if not no_history:
         if warming is not None:
             warming.join()
-        record_history(ledger, as_of, ledger.config or config, history_path, "validate")
+        record_history(ledger, as_of, history_path, "validate")
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -432,7 +432,7 @@ def report(
     )
     result = render_report(ledger, as_of=as_of, template=template, out=out, options=options, report=found)
     if not no_history:
-        record_history(ledger, as_of, config, history_path, "report")
+        record_history(ledger, as_of, history_path, "report")
     for note in result.notes:
         click.echo(f"提示：{note}", err=True)
     if not found.valid:
@@ -587,14 +587,12 @@ def _warm_up_history(path: str):
     return thread
 
 
-def record_history(ledger, as_of: date, config, history_path: str | None, command: str) -> None:
-    """Record a snapshot for validate/report; a history that cannot be written only warns (stderr)."""
+def record_history(ledger, as_of: date, history_path: str | None, command: str) -> None:
+    """Record a snapshot for validate/report; a history that cannot be written only warns (stderr).
+    No statistics are passed: the snapshot counts only what it keeps, cheaper than ``ledger_stats``."""
     from toolkit.history import record_snapshot
-    from toolkit.stats import ledger_stats
 
-    record_snapshot(
-        ledger, ledger_stats(ledger, as_of, "dimension", config), as_of, history_path, command=command
-    )
+    record_snapshot(ledger, None, as_of, history_path, command=command)
 
 
 def history_for_report(ledger, as_of: date, config, history_path: str | None) -> dict:

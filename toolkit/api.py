@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +17,14 @@ def check(
     as_of: date | None = None,
     sheet: str | None = None,
     config: Config | None = None,
+    *,
+    on_read: Callable[[Ledger], object] | None = None,
 ) -> tuple[Ledger, Report]:
-    """Read and validate a ledger file in one call (the workbook's 配置 sheet applies on top of ``config``)."""
+    """Read and validate a ledger file in one call (the workbook's 配置 sheet applies on top of ``config``).
+
+    ``on_read`` is called with the ledger before it is validated (the CLI starts its history snapshot
+    there, so that compressing it overlaps the rules)."""
     ledger = read_ledger(path, sheet=sheet, config=config or DEFAULT_CONFIG)
+    if on_read is not None:
+        on_read(ledger)
     return ledger, validate_ledger(ledger, as_of or date.today(), ledger.config or DEFAULT_CONFIG)

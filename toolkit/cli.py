@@ -226,11 +226,20 @@ def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history
     from toolkit.api import check
 
     warming = None if no_history else _warm_up_history(path)
-    ledger, report = check(path, as_of=as_of, sheet=sheet, config=config)
-    if not no_history:
+    started: list = []
+
+    def begin_history(ledger) -> None:  # the snapshot's texts are compressed while the rules run
+        from toolkit.history import begin_snapshot
+
         if warming is not None:
-            warming.join()
-        record_history(ledger, as_of, history_path, "validate")
+            warming.join()  # the workbook's hash: was today's snapshot of these bytes recorded already?
+        started.append(begin_snapshot(ledger, as_of, history_path))
+
+    ledger, report = check(
+        path, as_of=as_of, sheet=sheet, config=config, on_read=None if no_history else begin_history
+    )
+    if not no_history:
+        record_history(ledger, as_of, history_path, "validate", started[0] if started else None)
     if as_json:
         echo_json(report.as_dict())
     else:
@@ -587,12 +596,13 @@ def _warm_up_history(path: str):
     return thread
 
 
-def record_history(ledger, as_of: date, history_path: str | None, command: str) -> None:
+def record_history(ledger, as_of: date, history_path: str | None, command: str, writer=None) -> None:
     """Record a snapshot for validate/report; a history that cannot be written only warns (stderr).
-    No statistics are passed: the snapshot counts only what it keeps, cheaper than ``ledger_stats``."""
+    No statistics are passed: the snapshot counts only what it keeps, cheaper than ``ledger_stats``.
+    ``writer``: the snapshot's blob begun while the ledger was validated (``begin_snapshot``)."""
     from toolkit.history import record_snapshot
 
-    record_snapshot(ledger, None, as_of, history_path, command=command)
+    record_snapshot(ledger, None, as_of, history_path, command=command, writer=writer)
 
 
 def history_for_report(ledger, as_of: date, config, history_path: str | None) -> dict:

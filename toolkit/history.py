@@ -235,6 +235,7 @@ class ItemStates(MadeOnUse[ItemState]):
         "deadlines",
         "depts",
         "dimensions",
+        "joined",
         "overdue",
         "problems",
         "rows",
@@ -257,6 +258,7 @@ class ItemStates(MadeOnUse[ItemState]):
         deadlines: Sequence[str],
         deadline_dates: Sequence[date | None],
         overdue: Sequence[bool] | bytes,
+        joined: dict[str, str] | None = None,
     ) -> None:
         self.rows = rows
         self.seq_values = seq_values
@@ -269,6 +271,8 @@ class ItemStates(MadeOnUse[ItemState]):
         self.deadlines = deadlines
         self.deadline_dates = deadline_dates
         self.overdue = overdue
+        # "problem" / "dept" -> that column joined by NUL, when the reader had it (ItemColumns.joined)
+        self.joined = joined or {}
         self._states: list[ItemState] | None = None
 
     @classmethod
@@ -358,11 +362,11 @@ def _segments(states: ItemStates, done: Iterable[str] = ()) -> Iterator[tuple[st
     zlib longest first, so the worker is busy with them while the small ones are made."""
     done = set(done)
     if "problem" not in done:
-        yield "problem", *_text_segment(states.problems)
+        yield "problem", *_text_segment(states.problems, joined=states.joined.get("problem"))
     yield "deadline", *_text_segment(states.deadlines, wide=False)
     yield "status_text", *_text_segment(states.status_texts)
     yield "status", *_text_segment(states.statuses, wide=False, optional=True)
-    yield "dept", *_text_segment(states.depts)
+    yield "dept", *_text_segment(states.depts, joined=states.joined.get("dept"))
     yield "dimension", *_text_segment(states.dimensions)
     yield "row", *_int_segment(_differences(states.rows), "i32diff")
     yield "seq_value", *_float_segment(states.seq_values)
@@ -490,13 +494,13 @@ def _differences(values: Sequence[int]) -> list[int]:
 
 
 def _text_segment(
-    values: Sequence[str | None], *, wide: bool = True, optional: bool = False
+    values: Sequence[str | None], *, wide: bool = True, optional: bool = False, joined: str | None = None
 ) -> tuple[str, bytes]:
     """NUL-joined text. ``wide`` (Chinese) columns: UTF-16-LE, kind ``text16`` — 2 bytes a character
     instead of UTF-8's 3, encoded and decoded at copying speed, and smaller after zlib; columns of mostly
     ASCII (dates, numbers, status ids) and any all-ASCII column: UTF-8, kind ``text``. An ``optional``
     column writes None as "" (kind suffix ``0``) unless it holds a real empty string. Anything that does
-    not join (not text, or holding NUL): a JSON array."""
+    not join (not text, or holding NUL): a JSON array. ``joined``: the values joined by NUL already."""
     suffix = ""
     if optional:
         if "" in values:
@@ -504,7 +508,7 @@ def _text_segment(
         values = [v if v is not None else "" for v in values]
         suffix = "0"
     try:
-        text = _SEP.join(values)  # type: ignore[arg-type]
+        text = _SEP.join(values) if joined is None else joined  # type: ignore[arg-type]
     except TypeError:  # not all text
         return "json", _json(values)
     if text.count(_SEP) != max(len(values) - 1, 0):
@@ -732,8 +736,8 @@ def snapshot_from_ledger(
     """
     if stats is None:
         items = item_states(ledger.items, b"")  # overdue flags once counted, below
-        if writer is not None:
-            writer.add("problem", *_text_segment(items.problems))
+        if writer is not None and "problem" not in writer.names:
+            writer.add("problem", *_text_segment(items.problems, joined=items.joined.get("problem")))
         total, dimensions, overdue = snapshot_counts(ledger, as_of)
         flags = bytearray(len(items))
         for i in overdue:
@@ -745,8 +749,8 @@ def snapshot_from_ledger(
             overdue_rows.update(group.overdue_rows)
         overdue_rows.update(stats.total.overdue_rows)
         items = item_states(ledger.items, overdue_rows)
-        if writer is not None:
-            writer.add("problem", *_text_segment(items.problems))
+        if writer is not None and "problem" not in writer.names:
+            writer.add("problem", *_text_segment(items.problems, joined=items.joined.get("problem")))
         dimensions = []
         if stats.by == "dimension":
             dimensions = [_dimension_count(g) for g in stats.groups]
@@ -837,6 +841,7 @@ def item_states(items: Sequence[Item], overdue: set[int] | frozenset[int] | byte
         seq_texts = _seq_texts(seq_values, lambda: store.column("seq"))
         problems, depts, status_texts = store.column("problem"), store.column("dept"), store.column("status")
         deadlines = store.deadlines
+        joined = {f: store.joined[f] for f in ("problem", "dept") if f in store.joined}
     else:
         listed = items if isinstance(items, list) else list(items)
         rows = list(map(_ROW, listed))
@@ -849,6 +854,7 @@ def item_states(items: Sequence[Item], overdue: set[int] | frozenset[int] | byte
         problems = [v.get("problem", "") for v in values]
         depts = [v.get("dept", "") for v in values]
         status_texts = [v.get("status", "") for v in values]
+        joined = {}
     return ItemStates(
         rows,
         seq_values,
@@ -861,6 +867,7 @@ def item_states(items: Sequence[Item], overdue: set[int] | frozenset[int] | byte
         list(map(_RAW, deadlines)),
         list(map(_VALUE, deadlines)),
         overdue if isinstance(overdue, bytes) else bytes(map(overdue.__contains__, rows)),
+        joined,
     )
 
 
@@ -1198,6 +1205,38 @@ def warn(message: str) -> None:
         print(f"提示：{message}", file=sys.stderr)
 
 
+def begin_snapshot(
+    ledger: Ledger, as_of: date, history_path: str | os.PathLike | None = None
+) -> BlobWriter | None:
+    """Start the items blob ``record_snapshot`` will write for this ledger, as soon as it is read.
+
+    Its 问题描述 texts are most of the blob's zlib work (~20 ms for 100k sample rows, several times that
+    when every problem is worded differently). Handed to the worker thread before the ledger is
+    validated, they are compressed while the rules run, on the core those leave idle; zlib needs the
+    GIL only between output blocks, which the rules' short steps give it at once. Pass the writer on
+    to ``record_snapshot`` (which finishes or abandons it). None when nothing will be written: no
+    file to keep the history beside, or these bytes recorded for this as-of already (a second click:
+    only the time is refreshed then).
+    """
+    if not ledger.path and history_path is None:
+        return None
+    path = os.path.abspath(ledger.path) if ledger.path else ""
+    with suppress(HistoryError, OSError, sqlite3.Error):  # recording meets the same problem and says so
+        target = resolve_history_path(ledger.path, history_path)
+        if path and os.path.isfile(path) and target.exists():
+            with HistoryStore(target, readonly=True) as store:
+                if store.has_snapshot(Path(path).name, file_hash(path), as_of):
+                    return None
+    writer = BlobWriter()
+    items = ledger.items
+    if isinstance(items, ItemColumns):
+        problems, joined = items.column("problem"), items.joined.get("problem")
+    else:
+        problems, joined = [it.values.get("problem", "") for it in items], None
+    writer.add("problem", *_text_segment(problems, joined=joined))
+    return writer
+
+
 def record_snapshot(
     ledger: Ledger,
     stats: Stats | None,
@@ -1208,18 +1247,20 @@ def record_snapshot(
     content_hash: str | None = None,
     hash_items: bool = False,
     strict: bool = False,
+    writer: BlobWriter | None = None,
 ) -> Snapshot | None:
     """Record one snapshot for the CLI commands and the buttons; never lets history break the command.
 
     ``stats`` should be by dimension (the per-dimension counts are stored); None (``ledger validate``, which
     has none) counts only what the snapshot keeps. ``hash_items``: the ledger was
     read from an open workbook (the buttons), whose unsaved state the file bytes do not show, so the content
-    hash is taken over the items instead. Returns the stored snapshot, or None after a warning on stderr
-    when the history could not be written (unless ``strict``).
+    hash is taken over the items instead. ``writer``: from ``begin_snapshot``, for this ledger. Returns
+    the stored snapshot, or None after a warning on stderr when the history could not be written
+    (unless ``strict``).
     """
-    if not ledger.path and history_path is None:
-        return None  # nowhere to keep it: a workbook that was never saved
     try:
+        if not ledger.path and history_path is None:
+            return None  # nowhere to keep it: a workbook that was never saved
         path = os.path.abspath(ledger.path) if ledger.path else ""
         with HistoryStore(resolve_history_path(ledger.path, history_path)) as store:
             if content_hash is None and not hash_items and path and os.path.isfile(path):
@@ -1236,19 +1277,17 @@ def record_snapshot(
                             id=known[0],
                         )  # fmt: skip
                 content_hash = same_hash
-            writer = BlobWriter()  # compresses in a thread while the snapshot is built
-            try:
-                snapshot = snapshot_from_ledger(
-                    ledger, stats, as_of, content_hash=content_hash or "-", command=command, writer=writer
-                )
-                if content_hash is None:
-                    path = snapshot.path
-                    use_file = not hash_items and path and os.path.isfile(path)
-                    snapshot.content_hash = file_hash(path) if use_file else items_hash(snapshot.items)
-            except BaseException:
-                writer.abandon()
-                raise
-            store.record(snapshot, writer=writer)  # no transaction is open while the snapshot is built
+            if writer is None:
+                writer = BlobWriter()  # compresses in a thread while the snapshot is built
+            snapshot = snapshot_from_ledger(
+                ledger, stats, as_of, content_hash=content_hash or "-", command=command, writer=writer
+            )
+            if content_hash is None:
+                path = snapshot.path
+                use_file = not hash_items and path and os.path.isfile(path)
+                snapshot.content_hash = file_hash(path) if use_file else items_hash(snapshot.items)
+            writer, started = None, writer  # record() finishes it, or abandons it when it fails
+            store.record(snapshot, writer=started)  # no transaction is open while the snapshot is built
         return snapshot
     except (HistoryError, OSError, sqlite3.Error) as exc:
         if strict:
@@ -1256,6 +1295,9 @@ def record_snapshot(
         message = str(exc) if isinstance(exc, HistoryError) else f"无法写入历史记录（{exc}）"
         warn(f"{message.rstrip('。')}；本次结果未记入历史，其他结果不受影响。")
         return None
+    finally:
+        if writer is not None:  # not handed to record(): end its thread
+            writer.abandon()
 
 
 def load_history(

@@ -191,8 +191,8 @@ class ItemColumns(MadeOnUse[Item]):
     (the 通报, history, the buttons), once, then kept. Every column has one entry per item.
     """
 
-    __slots__ = ("_cells", "_items", "_no_blanks", "completed_on", "deadlines", "dimensions", "rows", "seqs",
-                 "statuses", "unspaced")  # fmt: skip
+    __slots__ = ("_cells", "_items", "_no_blanks", "completed_on", "deadlines", "dimensions", "joined", "rows",
+                 "seqs", "statuses", "unspaced")  # fmt: skip
 
     def __init__(
         self,
@@ -206,6 +206,7 @@ class ItemColumns(MadeOnUse[Item]):
         items: list[Item] | None = None,
         no_blanks: Iterable[str] = (),
         unspaced: Iterable[str] = (),
+        joined: dict[str, str] | None = None,
     ) -> None:
         self.rows = rows  # Excel row numbers
         self._cells = cells  # field id -> the cells' text as shown (some worked out on demand)
@@ -218,6 +219,9 @@ class ItemColumns(MadeOnUse[Item]):
         self._no_blanks = frozenset(no_blanks)  # fields the reader saw no blank cell in
         # fields the reader saw no space, tab, newline or 全角空格 in: nothing to fold there
         self.unspaced = frozenset(unspaced)
+        # field id -> its cells joined by NUL, as the reader joined them anyway (some text columns):
+        # whoever stores a column whole (history) takes it instead of joining 100k cells again
+        self.joined = joined or {}
 
     @classmethod
     def of(cls, items: Iterable[Item]) -> ItemColumns:

@@ -603,11 +603,16 @@ def ledger_from_rows(
     no_blanks: set[str] = set()
     tokens: dict[str, list[tuple[int, str]]] = {}
     unspaced: set[str] = set()
+    joined: dict[str, str] = {}
     for f in columns:
         if f not in _VALUE_FIELDS and (
             error_like_text or f in _JUDGED or config.spec(f).requirement != OPTIONAL
         ):
-            texts[f], tokens[f], has_blank, has_space = _text_column(raw[f], probe_spaces=f == "problem")
+            texts[f], tokens[f], has_blank, has_space, whole = _text_column(
+                raw[f], probe_spaces=f == "problem"
+            )
+            if whole is not None and f in _KEEP_JOINED:
+                joined[f] = whole
             if not has_blank:
                 no_blanks.add(f)
             if not has_space:
@@ -659,6 +664,7 @@ def ledger_from_rows(
         pick(seq_values) if seq_values is not None else [None] * n,
         no_blanks=no_blanks,  # dropping title or note rows cannot make a cell blank
         unspaced=unspaced,
+        joined=joined if len(kept) == len(body) else {},
     )
     error_cells = {
         (first_data + offset + 1 + origin[0], columns[f] + origin[1]): token
@@ -687,6 +693,9 @@ def ledger_from_rows(
 _VALUE_FIELDS = frozenset({"status", "dimension", "seq", "deadline", "completed_on"})
 # optional text columns the rules still read whole (duplicates are found in 问题描述)
 _JUDGED = frozenset({"problem"})
+# columns whose join is kept on the ItemColumns (``joined``): a history snapshot stores them whole,
+# and joining 100k cells again costs ~10 ms a column (more than keeping the text costs)
+_KEEP_JOINED = frozenset({"problem", "dept"})
 
 
 def blank_or_text(value: object) -> str:
@@ -775,11 +784,12 @@ def _fill_columns(
 
 def _text_column(
     column: Sequence, probe_spaces: bool = False
-) -> tuple[Sequence[str], list[tuple[int, str]], bool, bool]:
+) -> tuple[Sequence[str], list[tuple[int, str]], bool, bool, str | None]:
     """A column as the texts a clerk sees (blank-looking cells as ""), its error tokens, whether any
-    cell is blank and (when probed, else True) whether any cell holds a space or line break."""
+    cell is blank, (when probed, else True) whether any cell holds a space or line break, and the
+    texts joined by NUL when they are the cells as they were joined (else None)."""
     if not column:
-        return column, [], False, False
+        return column, [], False, False, None
     try:
         joined = "\x00".join(column)  # TypeError unless every cell is text: C speed either way
     except TypeError:
@@ -791,10 +801,10 @@ def _text_column(
     first = column[0][:1]
     if not (first.isspace() or first == "#" or _SUSPECT_CELL.search(joined)):
         blank = not first or "\x00\x00" in joined or joined.endswith("\x00")
-        return column, [], blank, spaced
+        return column, [], blank, spaced, joined
     column = [v if not v.isspace() else "" for v in column]
     tokens = [(offset, value) for offset, value in enumerate(column) if value in ERROR_TOKENS]
-    return column, tokens, "" in column, spaced
+    return column, tokens, "" in column, spaced, None
 
 
 def _per_value(

@@ -233,7 +233,7 @@ def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history
 
         if warming is not None:
             warming.join()  # the workbook's hash: was today's snapshot of these bytes recorded already?
-        started.append(begin_snapshot(ledger, as_of, history_path))
+        started.append(begin_snapshot(ledger, as_of, history_path, command="validate"))
 
     ledger, report = check(
         path, as_of=as_of, sheet=sheet, config=config, on_read=None if no_history else begin_history
@@ -596,13 +596,13 @@ def _warm_up_history(path: str):
     return thread
 
 
-def record_history(ledger, as_of: date, history_path: str | None, command: str, writer=None) -> None:
+def record_history(ledger, as_of: date, history_path: str | None, command: str, begun=None) -> None:
     """Record a snapshot for validate/report; a history that cannot be written only warns (stderr).
     No statistics are passed: the snapshot counts only what it keeps, cheaper than ``ledger_stats``.
-    ``writer``: the snapshot's blob begun while the ledger was validated (``begin_snapshot``)."""
+    ``begun``: the snapshot built while the ledger was validated (``begin_snapshot``)."""
     from toolkit.history import record_snapshot
 
-    record_snapshot(ledger, None, as_of, history_path, command=command, writer=writer)
+    record_snapshot(ledger, None, as_of, history_path, command=command, begun=begun)
 
 
 def history_for_report(ledger, as_of: date, config, history_path: str | None) -> dict:

@@ -348,12 +348,7 @@ def encode_items(states: ItemStates, writer: BlobWriter | None = None) -> bytes:
     blobs of earlier versions are still read.
     """
     writer = writer if writer is not None else BlobWriter()
-    try:
-        for name, kind, data in _segments(states, writer.names):
-            writer.add(name, kind, data)
-    except BaseException:
-        writer.abandon()
-        raise
+    writer.feed(states)
     return writer.finish(len(states))
 
 
@@ -363,16 +358,26 @@ def _segments(states: ItemStates, done: Iterable[str] = ()) -> Iterator[tuple[st
     done = set(done)
     if "problem" not in done:
         yield "problem", *_text_segment(states.problems, joined=states.joined.get("problem"))
-    yield "deadline", *_text_segment(states.deadlines, wide=False)
-    yield "status_text", *_text_segment(states.status_texts)
-    yield "status", *_text_segment(states.statuses, wide=False, optional=True)
-    yield "dept", *_text_segment(states.depts, joined=states.joined.get("dept"))
-    yield "dimension", *_text_segment(states.dimensions)
-    yield "row", *_int_segment(_differences(states.rows), "i32diff")
-    yield "seq_value", *_float_segment(states.seq_values)
-    yield "seq_text", *_text_segment(states.seq_texts, wide=False)
-    yield from _date_segments("deadline_date", states.deadline_dates)
-    yield "overdue", "u8", _flags(states.overdue)
+    if "deadline" not in done:
+        yield "deadline", *_text_segment(states.deadlines, wide=False)
+    if "status_text" not in done:
+        yield "status_text", *_text_segment(states.status_texts)
+    if "status" not in done:
+        yield "status", *_text_segment(states.statuses, wide=False, optional=True)
+    if "dept" not in done:
+        yield "dept", *_text_segment(states.depts, joined=states.joined.get("dept"))
+    if "dimension" not in done:
+        yield "dimension", *_text_segment(states.dimensions)
+    if "row" not in done:
+        yield "row", *_int_segment(_differences(states.rows), "i32diff")
+    if "seq_value" not in done:
+        yield "seq_value", *_float_segment(states.seq_values)
+    if "seq_text" not in done:
+        yield "seq_text", *_text_segment(states.seq_texts, wide=False)
+    if "deadline_date" not in done:
+        yield from _date_segments("deadline_date", states.deadline_dates)
+    if "overdue" not in done:
+        yield "overdue", "u8", _flags(states.overdue)
 
 
 class BlobWriter:
@@ -418,6 +423,15 @@ class BlobWriter:
     def add(self, name: str, kind: str, data: bytes) -> None:
         self.columns.append([name, kind, len(data)])
         self._queue.put(data)
+
+    def feed(self, states: ItemStates) -> None:
+        """Hand over every segment of these items not handed over yet (abandoned if one fails)."""
+        try:
+            for name, kind, data in _segments(states, self.names):
+                self.add(name, kind, data)
+        except BaseException:
+            self.abandon()
+            raise
 
     def finish(self, count: int) -> bytes:
         """The blob, once every segment is compressed: the header (and its length) close it."""
@@ -1205,36 +1219,53 @@ def warn(message: str) -> None:
         print(f"提示：{message}", file=sys.stderr)
 
 
-def begin_snapshot(
-    ledger: Ledger, as_of: date, history_path: str | os.PathLike | None = None
-) -> BlobWriter | None:
-    """Start the items blob ``record_snapshot`` will write for this ledger, as soon as it is read.
+@dataclass(slots=True)
+class BegunSnapshot:
+    """A snapshot built as soon as the ledger was read; its blob is being compressed meanwhile."""
 
-    Its 问题描述 texts are most of the blob's zlib work (~20 ms for 100k sample rows, several times that
-    when every problem is worded differently). Handed to the worker thread before the ledger is
-    validated, they are compressed while the rules run, on the core those leave idle; zlib needs the
-    GIL only between output blocks, which the rules' short steps give it at once. Pass the writer on
-    to ``record_snapshot`` (which finishes or abandons it). None when nothing will be written: no
-    file to keep the history beside, or these bytes recorded for this as-of already (a second click:
-    only the time is refreshed then).
+    snapshot: Snapshot
+    writer: BlobWriter
+
+
+def begin_snapshot(
+    ledger: Ledger, as_of: date, history_path: str | os.PathLike | None = None, *, command: str = ""
+) -> BegunSnapshot | None:
+    """Build the snapshot ``record_snapshot`` will store, before the ledger is validated.
+
+    Why: zlib is ~45 ms of a 100k-row snapshot's CPU (the 问题描述 texts half of it; several times that
+    when every problem is worded differently) and lets go of the GIL while it works. Handed to the
+    worker thread here, the columns are compressed while the rules run, on the core those leave
+    idle; the rules' short steps give the worker the GIL at once between zlib's output blocks, where
+    building the rest of the snapshot (long C-level joins and maps) kept it waiting. Building the
+    snapshot itself costs the same before as after (it needs the GIL either way).
+
+    Pass the result to ``record_snapshot(begun=…)``, which writes or abandons it. None when there is
+    nothing to begin (then ``record_snapshot`` does all the work as before): no workbook file, these
+    bytes recorded for this as-of already (a second click only refreshes the time), or the history
+    cannot be read (recording meets the same problem and says so).
     """
-    if not ledger.path and history_path is None:
-        return None
     path = os.path.abspath(ledger.path) if ledger.path else ""
-    with suppress(HistoryError, OSError, sqlite3.Error):  # recording meets the same problem and says so
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        content_hash = file_hash(path)
         target = resolve_history_path(ledger.path, history_path)
-        if path and os.path.isfile(path) and target.exists():
+        if target.exists():
             with HistoryStore(target, readonly=True) as store:
-                if store.has_snapshot(Path(path).name, file_hash(path), as_of):
+                if store.has_snapshot(Path(path).name, content_hash, as_of):
                     return None
+    except (HistoryError, OSError, sqlite3.Error):
+        return None
     writer = BlobWriter()
-    items = ledger.items
-    if isinstance(items, ItemColumns):
-        problems, joined = items.column("problem"), items.joined.get("problem")
-    else:
-        problems, joined = [it.values.get("problem", "") for it in items], None
-    writer.add("problem", *_text_segment(problems, joined=joined))
-    return writer
+    try:
+        snapshot = snapshot_from_ledger(
+            ledger, None, as_of, content_hash=content_hash, command=command, writer=writer
+        )
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.feed(snapshot.items)
+    return BegunSnapshot(snapshot, writer)
 
 
 def record_snapshot(
@@ -1247,22 +1278,27 @@ def record_snapshot(
     content_hash: str | None = None,
     hash_items: bool = False,
     strict: bool = False,
-    writer: BlobWriter | None = None,
+    begun: BegunSnapshot | None = None,
 ) -> Snapshot | None:
     """Record one snapshot for the CLI commands and the buttons; never lets history break the command.
 
     ``stats`` should be by dimension (the per-dimension counts are stored); None (``ledger validate``, which
     has none) counts only what the snapshot keeps. ``hash_items``: the ledger was
     read from an open workbook (the buttons), whose unsaved state the file bytes do not show, so the content
-    hash is taken over the items instead. ``writer``: from ``begin_snapshot``, for this ledger. Returns
+    hash is taken over the items instead. ``begun``: ``begin_snapshot`` of this ledger. Returns
     the stored snapshot, or None after a warning on stderr when the history could not be written
     (unless ``strict``).
     """
+    writer = begun.writer if begun is not None else None
     try:
         if not ledger.path and history_path is None:
             return None  # nowhere to keep it: a workbook that was never saved
         path = os.path.abspath(ledger.path) if ledger.path else ""
         with HistoryStore(resolve_history_path(ledger.path, history_path)) as store:
+            if begun is not None:  # built already; its day and bytes were not recorded when it began
+                writer = None  # record() finishes it, or abandons it when it fails
+                store.record(begun.snapshot, writer=begun.writer)
+                return begun.snapshot
             if content_hash is None and not hash_items and path and os.path.isfile(path):
                 # the same file judged on the same day again (a second click, a re-run): the stored items
                 # are these items, so only the time is updated — no rewriting a 100k-row snapshot

@@ -135,3 +135,52 @@ def test_items_are_made_once_and_only_when_asked(tmp_path):
     first = ledger.items[0]
     assert ledger.items[0] is first and len(list(ledger.items)) == 5
     assert first.values["problem"] == "问题1" and first.values["seq"] == "1"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grids())
+def test_the_readers_columns_give_the_snapshot_of_plain_items(grid):
+    """The history snapshot taken from the reader's columns (joins kept by the reader, counts without full
+    statistics) is the one taken from plain Items with their statistics, and survives its blob."""
+    from toolkit.history import decode_items, encode_items, snapshot_from_ledger
+
+    rows, merged, errors = grid
+    ledger = ledger_from_rows(
+        [list(r) for r in rows], sheet="台账", merged=merged, formula_errors=dict(errors)
+    )
+    columns = ledger.items
+    assert isinstance(columns, ItemColumns)
+    for field_id, joined in columns.joined.items():
+        assert joined == "\x00".join(columns.column(field_id))
+    by_columns = snapshot_from_ledger(ledger, None, AS_OF, content_hash="h")
+    blob = encode_items(by_columns.items)
+    ledger.items = [*columns]
+    by_items = snapshot_from_ledger(ledger, ledger_stats(ledger, AS_OF), AS_OF, content_hash="h")
+    assert [s.as_dict() for s in by_columns.items] == [s.as_dict() for s in by_items.items]
+    assert [s.as_dict() for s in decode_items(blob)] == [s.as_dict() for s in by_items.items]
+    assert by_columns.dimensions == by_items.dimensions
+    counts = ("total", "completed", "closed", "long_term", "excluded", "overdue", "rate")
+    assert [getattr(by_columns, c) for c in counts] == [getattr(by_items, c) for c in counts]
+
+
+def test_the_reader_keeps_a_join_only_where_it_is_the_cells():
+    good = [1.0, "学习", "问题一", "措施", "王", "办", "张", "2024-06-30", "已完成", "2024-06-01", "", ""]
+    rows = [
+        HEADER,
+        good,
+        [2.0, "学习", "问题二", "措施", "王", "财务科", "张", "2024-06-30", "正在整改", "", "", ""],
+    ]
+    columns = ledger_from_rows([list(r) for r in rows], sheet="台账").items
+    assert columns.joined == {"problem": "问题一\x00问题二", "dept": "办\x00财务科"}
+    # a blank-looking cell is read as "": the join of what was in the cells is not the column
+    spaced = [
+        HEADER,
+        good,
+        [2.0, "学习", "  ", "措施", "王", "办", "张", "2024-06-30", "已完成", "2024-06-01", "", ""],
+    ]
+    columns = ledger_from_rows([list(r) for r in spaced], sheet="台账").items
+    assert "problem" not in columns.joined and columns.column("problem") == ["问题一", ""]
+    # a note row below the items is no item: the joins held it, so none is kept
+    noted = [HEADER, good, ["备注：以上为"]]
+    columns = ledger_from_rows([list(r) for r in noted], sheet="台账").items
+    assert len(columns) == 1 and columns.joined == {}

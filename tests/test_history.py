@@ -448,3 +448,44 @@ def test_report_compares_with_the_last_report_and_draws_the_trend(tmp_path, ledg
     pictures = [len(d.inline_shapes) for d in outs]
     assert pictures[2] == pictures[0] + 1 and pictures[1] == pictures[0]
     assert [s["completed"] for s in ledger_cli("history", wb, "--json").json()["snapshots"]] == [10, 12, 14]
+
+
+def test_cli_validate_snapshot_begun_before_the_rules_is_complete(tmp_path, ledger_cli):
+    """``ledger validate`` builds its snapshot before the rules run (begin_snapshot) and compresses it
+    meanwhile: what it stores is what the library stores after validating, a second run on the same
+    bytes and day only refreshes the time, and a 通报 then compares with it."""
+    import docx
+    from unit_workbooks import write_unit_ledger
+
+    from toolkit.read import read_ledger
+
+    wb = tmp_path / "台账.xlsx"
+    write_unit_ledger(wb, unit="某某街道", done=10, total=17, deadline=date(2024, 11, 15))
+    assert ledger_cli("validate", wb, "--as-of", "2024-11-01").code in (0, 1)
+    [first] = load_history(wb, with_items=True)
+    elsewhere = tmp_path / "库.sqlite"
+    led = read_ledger(wb)
+    record_snapshot(led, ledger_stats(led, NOV1), NOV1, elsewhere, strict=True)
+    [by_library] = load_history(wb, elsewhere, with_items=True)
+    assert [s.as_dict() for s in first.items] == [s.as_dict() for s in by_library.items]
+    assert len(first.items) == 17 and first.dimensions == by_library.dimensions
+    assert (first.total, first.completed, first.overdue) == (17, 10, 0)
+
+    again = ledger_cli("validate", wb, "--as-of", "2024-11-01", "--json")
+    assert again.code in (0, 1) and "提示" not in again.err
+    [touched] = load_history(wb)
+    assert touched.id == first.id and touched.recorded_at > first.recorded_at
+
+    write_unit_ledger(wb, unit="某某街道", done=12, total=17, deadline=date(2024, 11, 15))
+    assert ledger_cli("validate", wb, "--as-of", "2024-12-01").code in (0, 1)
+    out = tmp_path / "通报.docx"
+    run = ledger_cli("report", wb, "--as-of", "2024-12-01", "-o", out)
+    assert run.code == 0, run.err
+    text = "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
+    assert "较上次通报（2024年11月1日）新增完成2项，完成率提高11.8个百分点，新增超期未完成5项。" in text
+    assert "上次通报（2024年11月1日）以来新超期未完成的问题5个：1.理论学习方面问题13" in text
+    snaps = ledger_cli("history", wb, "--json").json()["snapshots"]
+    assert [(s["as_of"], s["completed"], s["overdue"], s["command"]) for s in snaps] == [
+        ("2024-11-01", 10, 0, "validate"),
+        ("2024-12-01", 12, 5, "report"),  # the same bytes and day: the report's recording updated it
+    ]

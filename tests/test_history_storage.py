@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import multiprocessing
 import sqlite3
 import subprocess
 import sys
+import threading
 import zlib
 from datetime import date
 from pathlib import Path
@@ -348,3 +350,156 @@ def test_file_written_by_the_schema_1_code_opens_and_converts(tmp_path):
     ]
     with HistoryStore(tmp_path / ".台账.xlsx.history.sqlite") as store:
         assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+# ---------------------------------------------------------------- items format 2 (header last, compressed in a thread)
+
+# the last commit whose toolkit/history.py wrote items format 1 (the header line first)
+FORMAT_1_COMMIT = "97f6314"
+FORMAT_1_ORDER = ("row", "seq_value", "seq_text", "dimension", "problem", "dept", "status", "status_text",
+                  "deadline", "deadline_date_present", "deadline_date", "overdue")  # fmt: skip
+
+
+def format_1_blob(states: ItemStates) -> bytes:
+    """A blob laid out as format 1 was: a JSON header line naming the segments, then the segments (their
+    encodings did not change), all in one zlib stream."""
+    segments = {name: (kind, data) for name, kind, data in history._segments(states)}
+    columns = [[name, segments[name][0], len(segments[name][1])] for name in FORMAT_1_ORDER]
+    header = json.dumps({"format": 1, "count": len(states), "columns": columns}).encode("ascii")
+    return zlib.compress(b"".join([header, b"\n", *(segments[name][1] for name in FORMAT_1_ORDER)]), 1)
+
+
+def test_format_2_is_the_segments_then_the_header():
+    states = ItemStates.from_states(tricky_states())
+    raw = zlib.decompress(encode_items(states))
+    size = int.from_bytes(raw[-4:], "little")
+    header = json.loads(raw[-4 - size : -4])
+    assert header["format"] == history.ITEMS_FORMAT == 2 and header["count"] == 4
+    assert header["columns"][0][0] == "problem"  # the longest zlib work first
+    assert sum(c[2] for c in header["columns"]) == len(raw) - 4 - size
+
+
+def test_format_1_blobs_are_still_read():
+    for states in (tricky_states(), tricky_states()[:1], []):
+        blob = format_1_blob(ItemStates.from_states(states))
+        assert list(decode_items(blob, 1)) == states
+    with pytest.raises(HistoryError, match="损坏"):  # a format-1 blob is not read as format 2
+        decode_items(format_1_blob(ItemStates.from_states(tricky_states())), 2)
+
+
+def test_format_2_blob_is_the_same_bytes_as_compressing_in_one_thread():
+    states = ItemStates.from_states(tricky_states() * 50)
+    blob = encode_items(states)
+    parts = [data for _, _, data in history._segments(states)]
+    raw = zlib.decompress(blob)
+    assert raw.startswith(b"".join(parts))
+    packer = zlib.compressobj(1)
+    header = raw[len(b"".join(parts)) :]
+    assert blob == b"".join([*map(packer.compress, [*parts, header]), packer.flush()])
+
+
+def test_blob_writer_threads_end_when_finished_abandoned_or_failing(monkeypatch):
+    before = threading.active_count()
+    writer = history.BlobWriter()
+    writer.add("problem", "text", b"x" * 1000)
+    writer.abandon()
+    assert threading.active_count() == before
+
+    def broken(states):
+        yield "problem", "text", b"ok"
+        raise ValueError("a column that cannot be made")
+
+    monkeypatch.setattr(history, "_segments", lambda states, done=(): broken(states))
+    with pytest.raises(ValueError, match="cannot be made"):
+        encode_items(ItemStates.from_states(tricky_states()))
+    assert threading.active_count() == before
+
+
+def test_file_with_format_1_blobs_from_the_earlier_code_compares_and_gets_format_2(tmp_path):
+    """The real earlier module (from git) writes format-1 blobs; this one compares with them, adds format-2
+    snapshots beside them, and the earlier module says "upgrade" (not "damaged") for a format-2 blob."""
+    old = _git_module(FORMAT_1_COMMIT, "toolkit/history.py")
+    if old is None or getattr(old, "ITEMS_FORMAT", None) != 1:
+        pytest.skip(f"the format-1 module of {FORMAT_1_COMMIT} is not available in this checkout")
+    wb = tmp_path / "台账.xlsx"
+    wb.write_bytes(b"v1")
+    for as_of, done in ((NOV1, 10), (DEC1, 12)):
+        led = seventeen(str(wb), done)
+        old.record_snapshot(led, ledger_stats(led, as_of), as_of, strict=True)
+    written = old.load_history(wb, with_items=True)
+    db = tmp_path / ".台账.xlsx.history.sqlite"
+    with HistoryStore(db) as store:
+        assert [r[0] for r in store.conn.execute("SELECT format FROM snapshot_item_blobs")] == [1, 1]
+
+    wb.write_bytes(b"v2")
+    led = seventeen(str(wb), 14)
+    begun = history.begin_snapshot(led, JAN1, command="validate")
+    assert begun is not None
+    record_snapshot(led, None, JAN1, strict=True, begun=begun, command="validate")
+    snaps = load_history(wb, with_items=True)
+    assert [as_dicts(s.items) for s in snaps[:2]] == [as_dicts(s.items) for s in written]
+    assert [s.completed for s in snaps] == [10, 12, 14]
+    with HistoryStore(db) as store:
+        formats = [r[0] for r in store.conn.execute("SELECT format FROM snapshot_item_blobs ORDER BY 1")]
+        assert formats == [1, 1, 2]
+        new_blob = store.conn.execute("SELECT data FROM snapshot_item_blobs WHERE format = 2").fetchone()[0]
+    ctx = history_context(wb, JAN1)
+    assert ctx["summary"] == "较上次通报（2024年12月1日）新增完成2项，完成率提高11.8个百分点。"
+    with pytest.raises(old.HistoryError, match="升级"):
+        old.decode_items(new_blob, 2)
+
+
+# ---------------------------------------------------------------- snapshots counted without full statistics
+
+
+def test_snapshot_counts_are_what_ledger_stats_counts(tmp_path):
+    from toolkit.read import read_ledger
+    from toolkit.workbook import new_ledger
+
+    sample = read_ledger(new_ledger(tmp_path / "样例.xlsx", sample=True, interpreter=None))
+    led = seventeen(str(tmp_path / "台账.xlsx"), 5)
+    led.items[2].dimension = ""  # no 方面: counted under （未填写）
+    led.items[3].status = None  # empty or unknown status: in the total, never completed
+    led.items[4].status = "excluded"
+    led.items[6].status = "closed"
+    led.items[7].status = "long_term"
+    for ledger_ in (sample, led):
+        for as_of in (NOV1, date(2024, 11, 15), DEC1):  # before, on and after the deadline
+            stats = ledger_stats(ledger_, as_of)
+            total, dims, overdue = history.snapshot_counts(ledger_, as_of)
+            assert total == history._dimension_count(stats.total)
+            assert dims == [history._dimension_count(g) for g in stats.groups]
+            assert [ledger_.items[i].row for i in overdue] == stats.total.overdue_rows
+            by_stats = snapshot_from_ledger(ledger_, stats, as_of, content_hash="h")
+            by_counts = snapshot_from_ledger(ledger_, None, as_of, content_hash="h")
+            assert as_dicts(by_counts.items) == as_dicts(by_stats.items)
+            assert (by_counts.dimensions, by_counts.total, by_counts.completed, by_counts.overdue) == (
+                by_stats.dimensions, by_stats.total, by_stats.completed, by_stats.overdue
+            )  # fmt: skip
+
+
+def test_begun_snapshot_is_the_snapshot_recorded_after_validation(tmp_path):
+    """begin_snapshot (before the rules run) stores exactly what record_snapshot alone stores."""
+    from toolkit.read import read_ledger
+    from toolkit.workbook import new_ledger
+
+    wb = new_ledger(tmp_path / "样例.xlsx", sample=True, interpreter=None)
+    led = read_ledger(wb)
+    begun = history.begin_snapshot(led, DEC1, command="validate")
+    assert begun is not None and begun.snapshot.content_hash == history.file_hash(wb)
+    by_begun = record_snapshot(led, None, DEC1, strict=True, begun=begun, command="validate")
+    other = tmp_path / "另存.sqlite"
+    by_stats = record_snapshot(led, ledger_stats(led, DEC1), DEC1, other, strict=True, command="validate")
+    assert by_begun is not None and by_stats is not None
+    [one] = load_history(wb, with_items=True)
+    [two] = load_history(wb, other, with_items=True)
+    assert as_dicts(one.items) == as_dicts(two.items) and len(one.items) == len(led.items)
+    assert one.dimensions == two.dimensions
+    assert one.as_dict() | {"recorded_at": "", "path": ""} == two.as_dict() | {"recorded_at": "", "path": ""}
+    # the same bytes on the same day: nothing to begin, the stored snapshot is only touched
+    assert history.begin_snapshot(led, DEC1) is None
+    again = record_snapshot(led, None, DEC1, strict=True)
+    assert again is not None and again.id == one.id and len(load_history(wb)) == 1
+    # no workbook file (a ledger from the buttons' open workbook): nothing begun either
+    led.path = ""
+    assert history.begin_snapshot(led, DEC1) is None

@@ -137,7 +137,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.texts.split(","):
             texts = problem_texts(kind, len(originals)) or originals
-            for item, text in zip(ledger.items, texts, strict=True):
+            # the reader's column store: its problem column (and the join the reader keeps) replaced
+            ledger.items._cells["problem"] = texts
+            ledger.items.joined["problem"] = "\x00".join(texts)
+            for item, text in zip(ledger.items, texts, strict=True):  # and the Items made from it
                 item.values["problem"] = text
             mb = sum(len(t.encode()) for t in texts) / 1e6
             print(f"{args.rows} items, problem texts '{kind}' ({mb:.1f} MB of UTF-8):")

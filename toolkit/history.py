@@ -26,7 +26,18 @@ Decisions (see also docs/省级扩展.md):
   ``ledger validate``. The blob is read only when details are needed (the comparison in a 通报, the
   overdue-since list, ``with_items``); totals and per-dimension counts stay as rows for ``ledger history``
   and the trend. Opening a schema-1 file for writing converts it in one transaction (ids, times and every
-  item field kept); readers can still read a schema-1 file they cannot convert.
+  item field kept); readers can still read a schema-1 file they cannot convert. Blob format 2 (header last)
+  lets each column be compressed as soon as it is made; format-1 blobs of earlier versions are still read,
+  and an earlier version meeting a format-2 blob asks for an upgrade.
+- The first snapshot of a day is the one that costs (later runs on the same bytes only refresh the time).
+  ``ledger validate`` builds it as soon as the ledger is read (``begin_snapshot``) and a worker thread
+  compresses it while the rules run: zlib, a third of its CPU, then adds almost no wall time on a 2-core
+  machine. It counts only what it keeps (``snapshot_counts``), not full statistics, and takes the reader's
+  join of the 问题描述 and 责任部门 columns instead of joining 100k cells again. The problem texts stay in
+  full: matching needs only a fingerprint, but a stored snapshot is also read back as the "current" one
+  (``history_context`` without a ledger) and lists its items by their text; and a stable fingerprint per
+  item (spaces folded, encoded, two checksums) measured 60–85 ms of GIL-bound CPU per 100k items, more
+  than zlib takes for ledger-like texts (22–45 ms, off the main thread).
 - Concurrency: WAL journal, ``busy_timeout``, one ``BEGIN IMMEDIATE`` transaction per snapshot, so two
   clerks on one shared folder serialise their writes instead of corrupting the file.
 - Failures to write (read-only folder, locked or damaged file) never break validation: a Chinese warning on

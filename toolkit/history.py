@@ -1308,6 +1308,7 @@ def record_snapshot(
         with HistoryStore(resolve_history_path(ledger.path, history_path)) as store:
             if begun is not None:  # built already; its day and bytes were not recorded when it began
                 writer = None  # record() finishes it, or abandons it when it fails
+                begun.snapshot.command = command or begun.snapshot.command
                 store.record(begun.snapshot, writer=begun.writer)
                 return begun.snapshot
             if content_hash is None and not hash_items and path and os.path.isfile(path):

@@ -22,8 +22,23 @@ from typing import NamedTuple
 
 from toolkit.config import DEFAULT_CONFIG, OPTIONAL, Config, normalize_text
 from toolkit.dates import parse_date
-from toolkit.errors import EncryptedFileError, NoLedgerError, UnreadableFileError, UnsafeFileError
-from toolkit.guard import Package, ods_formula_errors, scan_from_parent, scan_sheet, scanning_beside, sniff
+from toolkit.errors import (
+    EncryptedFileError,
+    LedgerError,
+    NoLedgerError,
+    UnreadableFileError,
+    UnsafeFileError,
+)
+from toolkit.guard import (
+    Package,
+    check_extent,
+    contained,
+    ods_formula_errors,
+    scan_from_parent,
+    scan_sheet,
+    scanning_beside,
+    sniff,
+)
 from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
@@ -93,7 +108,7 @@ def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Co
     tried = []
     for name in candidates:
         rows, merged, errors, origin = source.load(name)
-        if find_header(rows, config) is None:
+        if (header := find_header(rows, config)) is None:
             tried.append(name)
             continue
         return ledger_from_rows(
@@ -108,6 +123,7 @@ def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Co
             sheet_names=names,
             origin=origin,
             error_like_text=source.error_like_text(name),
+            found_header=header,
         )
     wanted = "、".join(config.spec(f).header for f in ("problem", "measures", "status"))
     shown = "、".join(tried[:5]) + (f"等 {len(tried)} 个工作表" if len(tried) > 5 else "")
@@ -187,15 +203,24 @@ class _CalamineSource(_Source):
         if ref is None:  # a sheet the guard did not see listed is never read unmeasured in-process
             return _load_in_child(self.package.path, name, self.package.kind)
         beside = scanning_beside()
-        if not beside:  # the usual order: measure first, then let calamine allocate
+        unmeasured = contained() and self.package.data is not None  # see toolkit.guard.contained_read
+        if unmeasured:
+            scan = scan_sheet(self.package, ref, measure=False)
+        elif not beside:  # the usual order: measure first, then let calamine allocate
             scan = scan_sheet(self.package, ref)
             if scan.unreferenced_cells:
                 return _load_in_child(self.package.path, name, self.package.kind)
         try:
             sheet = self.book.get_sheet_by_name(name)
+            if unmeasured and (end := sheet.end) is not None:
+                check_extent(name, end[0] + 1, end[1] + 1)
             rows = sheet.to_python(skip_empty_area=False)
             merged = sheet.merged_cell_ranges or []
+        except LedgerError:
+            raise
         except Exception as exc:
+            if unmeasured:  # what calamine failed on may be what the guard refuses: its sentence is clearer
+                scan_sheet(self.package, ref)
             raise _broken(self.package.path, exc) from None
         self._loaded.append((sheet, rows))  # see close(): freeing them can be left to the exit
         if beside:  # a forked child: calamine has read; the parent's scan arrives now (or it was killed)
@@ -294,6 +319,7 @@ class _ChildSource(_Source):
 
 
 def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs in the child
+    import faulthandler
     import os
     import resource
 
@@ -301,6 +327,7 @@ def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs i
         # calamine reports an aborted allocation on stderr; the parent's one sentence is the message
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
+        faulthandler.disable()  # (PYTHONFAULTHANDLER, pytest) it would dump this process's stack anyway
         # never above a limit the parent already runs under (raising it is not allowed)
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = CHILD_MEMORY if hard == resource.RLIM_INFINITY else min(CHILD_MEMORY, hard)
@@ -566,18 +593,20 @@ def ledger_from_rows(
     sheet_names: Sequence[str] = (),
     origin: tuple[int, int] = (0, 0),
     error_like_text: bool = True,
+    found_header: tuple[int, dict[str, int]] | None = None,
 ) -> Ledger:
     """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this).
 
     ``error_like_text=False`` (the guard's scan saw no text that could read "#REF!") lets the
-    optional text columns wait untouched until someone asks for their texts.
+    optional text columns wait untouched until someone asks for their texts. ``found_header``:
+    what find_header gave for these rows, when the caller has looked already.
 
     A 100k-row ledger is 1.5M cells, and every pass over a column costs about as much as the
     next, so each column is read once at C speed: text columns through one join, the others
     (status, 方面, dates, 序号) through one lookup of each distinct value. Python loops run only
     over distinct values and over the few rows that need a closer look (titles, notes, 合计).
     """
-    found = find_header(rows, config)
+    found = found_header or find_header(rows, config)
     if found is None:
         raise NoLedgerError(
             f"工作表“{sheet}”中没有找到台账表头（需要“问题描述”“整改措施”“完成状态”等列）；"

@@ -174,3 +174,15 @@ def test_contained_read_restores_the_process_as_it_was(mixed_dir):
         assert resource.getrlimit(resource.RLIMIT_AS)[0] <= guard.CONTAINED_MEMORY
     assert not guard.contained()
     assert (resource.getrlimit(resource.RLIMIT_AS), signal.getitimer(signal.ITIMER_PROF)) == before
+
+
+def test_the_roll_up_runs_with_no_stderr_at_all(mixed_dir, ledger_cli):
+    """Scheduled jobs sometimes close stderr (2>&-): containing must not need it, nor must the exit."""
+    import json
+
+    from conftest import run_ledger_without_stderr
+
+    args = ("stats", mixed_dir, "--by", "unit", "--json", "--as-of", "2024-12-01")
+    normal, closed = ledger_cli(*args), run_ledger_without_stderr(*args)
+    assert closed.code == normal.code == 1  # the hostile files are listed as failures
+    assert json.loads(closed.out) == json.loads(normal.out)

@@ -830,6 +830,14 @@ class _ScanFeed:
         return self._scans[part]
 
 
+def flush_std_streams() -> None:
+    """Before a fork or an exit; either stream may be None (pythonw, or a job started with 2>&-)."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+
+
 def report_exit(code: int) -> None:
     """In the child of scan_alongside (output flushed): give the parent the exit code and let go of
     stdout and stderr, so the command is over for whoever waits on it while this process is still
@@ -873,8 +881,7 @@ def scan_alongside(path: str | os.PathLike) -> Iterator[None]:
     if not parallel:
         yield
         return
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush_std_streams()
     read_end, write_end = os.pipe()
     done_read, done_write = os.pipe()
     pid = os.fork()
@@ -980,13 +987,16 @@ def contained_read(file_bytes: int) -> Iterator[None]:
     if soft != resource.RLIM_INFINITY:
         limit = min(limit, soft)
     seconds = CONTAINED_SECONDS + CONTAINED_SECONDS_PER_MB * file_bytes / (1 << 20)
-    sys.stderr.flush()
-    saved_stderr = os.dup(2)
+    flush_std_streams()
+    try:
+        saved_stderr: int | None = os.dup(2)
+    except OSError:  # no stderr at all (2>&-): nothing to silence
+        saved_stderr = None
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(
-            devnull, 2
-        )  # calamine's "memory allocation failed" and its backtrace: not the user's business
+        # calamine's "memory allocation failed" and its backtrace are not for the user
+        if saved_stderr is not None:
+            os.dup2(devnull, 2)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
         signal.signal(signal.SIGPROF, signal.SIG_DFL)  # the timer's signal ends the process
         signal.setitimer(signal.ITIMER_PROF, seconds)
@@ -996,6 +1006,7 @@ def contained_read(file_bytes: int) -> Iterator[None]:
         _contained = False
         signal.setitimer(signal.ITIMER_PROF, 0)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-        os.dup2(saved_stderr, 2)
-        os.close(saved_stderr)
+        if saved_stderr is not None:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
         os.close(devnull)

@@ -4,6 +4,8 @@ Generates 400 unit ledgers of 200 rows each in benchmarks/data/units400/ (git-ig
 then times, whole process each time and alternating so both see the same machine load:
 
 - ours: ``python -m toolkit stats DIR --by unit --json`` (parallel reads, full read + count per file);
+- ours, guarded: the same with LEDGER_CONTAINED_READS=0 (every sheet measured before calamine reads it,
+  as ``ledger validate`` does; shows what contained reads save);
 - bare: a child python that opens every file with python-calamine and loads every sheet with to_python().
 
 Run by hand: ``python benchmarks/bench_units.py [--files 400] [--rows 200] [--repeat 3]``.
@@ -51,8 +53,8 @@ def generate(folder: Path, files: int, rows: int) -> list[Path]:
     return paths
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def timed(cmd: list[str], **extra_env: str) -> tuple[float, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **extra_env)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", env=env)
     elapsed = time.perf_counter() - start
@@ -79,10 +81,12 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
     ours_cmd = [sys.executable, "-m", "toolkit", "stats", str(folder), "--by", "unit", "--json"]
     bare_cmd = [sys.executable, "-c", BARE, *map(str, paths)]
-    ours, bare = [], []
+    ours, guarded, bare = [], [], []
     for _ in range(args.repeat):
         t, out = timed(bare_cmd)
         bare.append(t)
+        t, _ = timed(ours_cmd, LEDGER_CONTAINED_READS="0")
+        guarded.append(t)
         t, out = timed(ours_cmd)
         ours.append(t)
     import json
@@ -91,6 +95,7 @@ def main() -> None:
     assert len(units) == args.files, len(units)
     print(f"{'':28}{'min':>8}{'median':>8}  (s, {args.repeat} runs each, alternating)")
     print(f"{'ledger stats --by unit':28}{min(ours):8.2f}{statistics.median(ours):8.2f}")
+    print(f"{'  same, all reads guarded':28}{min(guarded):8.2f}{statistics.median(guarded):8.2f}")
     print(f"{'bare calamine, serial':28}{min(bare):8.2f}{statistics.median(bare):8.2f}")
     ratio = statistics.median(ours) / statistics.median(bare)
     verdict = "OK: no slower" if ratio <= 1.0 else "SLOWER than the target"

@@ -129,6 +129,32 @@ def test_a_runaway_contained_read_is_stopped_and_read_again_guarded(mixed_dir, m
     assert _outcomes(run_many(files, AS_OF, jobs=2)) == _outcomes(run_many(files, AS_OF, jobs=1))
 
 
+def test_running_out_of_contained_memory_reads_the_file_again_unconstrained(mixed_dir, monkeypatch):
+    """A limit below what the worker already uses: calamine's allocations fail and it aborts; the worker
+    ends and each file is read again without the limit, with the same results."""
+    monkeypatch.setattr(guard, "CONTAINED_MEMORY", 1 << 20)
+    files = [mixed_dir / n for n in ("01甲.xlsx", "02乙.xlsx", "03远端单元格.xlsx", "10丙.xlsx")]
+    assert _outcomes(run_many(files, AS_OF, jobs=2)) == _outcomes(run_many(files, AS_OF, jobs=1))
+
+
+def test_a_memory_error_in_python_under_containment_is_not_the_files_fault(mixed_dir, monkeypatch):
+    """MemoryError while contained means the worker's limit, not the machine's: read the file again."""
+    import toolkit.units
+
+    real = toolkit.units._read
+
+    def short_of_memory_when_contained(path, config):
+        if guard.contained():
+            raise MemoryError
+        return real(path, config)
+
+    monkeypatch.setattr(toolkit.units, "_read", short_of_memory_when_contained)
+    files = [mixed_dir / n for n in ("01甲.xlsx", "02乙.xlsx", "10丙.xlsx")]
+    parallel = _outcomes(run_many(files, AS_OF, jobs=2))
+    assert parallel == _outcomes(run_many(files, AS_OF, jobs=1))
+    assert all(reason == "" for _, _, reason, _ in parallel)
+
+
 def test_a_range_that_fits_but_is_too_big_is_refused_on_what_calamine_read(mixed_dir, monkeypatch):
     """Below the memory limit calamine manages; the extent is then checked on its sheet, same sentence."""
     monkeypatch.setattr(guard, "MAX_CELLS", 100)  # a 17-row unit ledger now counts as absurd

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from filemakers import NS, build_package, header_row_xml, inline, sheet_xml
+from filemakers import NS, build_package, far_cells, header_row_xml, inline, sheet_xml
 from unit_workbooks import write_unit_ledger
 
 import toolkit.guard as guard
@@ -23,14 +23,6 @@ from toolkit.units import FORKED_WORKERS, collect_files, run_many, summarize_fil
 pytestmark = pytest.mark.skipif(not FORKED_WORKERS, reason="contained reads happen in forked workers")
 
 AS_OF = date(2024, 12, 1)
-
-
-def _far_cells(quote: str = '"', eq: str = "=") -> str:
-    q = quote
-    return (
-        header_row_xml(quote=quote).replace("r=", f"r{eq}")
-        + f"<row r{eq}{q}1048576{q}><c r{eq}{q}XFD1048576{q} t{eq}{q}inlineStr{q}><is><t>x</t></is></c></row>"
-    )
 
 
 def _ledger_rows(status_cell: str, with_refs: bool = True) -> str:
@@ -63,10 +55,10 @@ def mixed_dir(tmp_path_factory) -> Path:
     write_unit_ledger(d / "01甲.xlsx", unit="甲街道", done=17, total=17)
     write_unit_ledger(d / "02乙.xlsx", unit="乙街道", done=12, total=17, overdue=3)
     sheet = "xl/worksheets/sheet1.xml"
-    build_package(d / "03远端单元格.xlsx", {sheet: sheet_xml(_far_cells())})
-    build_package(d / "04单引号.xlsx", {sheet: sheet_xml(_far_cells(quote="'"))})
-    build_package(d / "05等号空格.xlsx", {sheet: sheet_xml(_far_cells(eq=" = "))})
-    build_package(d / "06前缀.xlsx", {sheet: _prefixed(_far_cells())})
+    build_package(d / "03远端单元格.xlsx", {sheet: sheet_xml(far_cells())})
+    build_package(d / "04单引号.xlsx", {sheet: sheet_xml(far_cells(quote="'"))})
+    build_package(d / "05等号空格.xlsx", {sheet: sheet_xml(far_cells(eq=" = "))})
+    build_package(d / "06前缀.xlsx", {sheet: _prefixed(far_cells())})
     wide = '<row r="2">' + "".join(inline(f"{c}2", "x") for c in ("AA", "ZZ", "AMJ")) + "</row>"
     tall = '<row r="1048576">' + inline("A1048576", "x") + "</row>"
     build_package(d / "07宽行加高行.xlsx", {sheet: sheet_xml(header_row_xml() + wide + tall)})

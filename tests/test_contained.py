@@ -205,3 +205,53 @@ def test_the_roll_up_runs_with_no_stderr_at_all(mixed_dir, ledger_cli):
     normal, closed = ledger_cli(*args), run_ledger_without_stderr(*args)
     assert closed.code == normal.code == 1  # the hostile files are listed as failures
     assert json.loads(closed.out) == json.loads(normal.out)
+
+
+@pytest.fixture(scope="module")
+def converted_dir(tmp_path_factory) -> Path:
+    """Unit ledgers saved by LibreOffice as .xls and .ods (a status cell showing #DIV/0! in each)."""
+    import shutil
+
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice (soffice) not installed")
+    from filemakers import soffice_convert
+
+    d = tmp_path_factory.mktemp("converted")
+    source = write_unit_ledger(d / "src.xlsx", unit="丁街道", done=5, total=8, overdue=2, error_status=7)
+    for fmt in ("xls", "ods"):
+        converted = soffice_convert(source, fmt, d)
+        for n in range(3):
+            shutil.copy(converted, d / f"{n}丁街道.{fmt}")
+        converted.unlink()
+    source.unlink()
+    return d
+
+
+@pytest.mark.office
+def test_xls_and_ods_are_read_in_the_contained_worker_as_the_child_reads_them(
+    converted_dir, tmp_path, monkeypatch
+):
+    """A contained worker is a limited child already: no child per sheet (a fork each), same results."""
+    import toolkit.read
+
+    log = tmp_path / "children.log"
+    real = toolkit.read._child_call
+
+    def logged(*args):
+        with log.open("a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(*args)
+
+    monkeypatch.setattr(toolkit.read, "_child_call", logged)
+    files = collect_files([converted_dir])
+    assert len(files) == 6
+    parallel = list(run_many(files, AS_OF, "merge", jobs=2))  # merge: findings per file come back too
+    assert not log.exists()
+    serial = list(run_many(files, AS_OF, "merge", jobs=1))
+    assert log.exists()  # the guarded way does use a child (and the stand-in works)
+    assert _outcomes(parallel) == _outcomes(serial)
+    assert [(r.findings, r.rows) for r in parallel] == [(r.findings, r.rows) for r in serial]
+    for result in parallel:
+        assert (result.unit, result.reason) == ("丁街道", ""), result.file
+        assert (result.total.total, result.total.completed) == (8, 5), result.file
+        assert result.findings == {"overdue": 1, "formula-error": 1}, result.file  # #DIV/0! seen, not blank

@@ -294,28 +294,72 @@ def _open_book(path: str, kind: str, data: bytes | None = None):
 
 
 class _ChildSource(_Source):
-    """.xls/.ods read in a memory-limited child process: calamine aborts the process on absurd ranges."""
+    """.xls/.ods read in a memory-limited child process: calamine aborts the process on absurd ranges.
+
+    A contained process (a roll-up worker, see toolkit.guard.contained_read) is such a child already:
+    there calamine reads in-process, which saves a fork per sheet (most of the time on a small .xls).
+    """
 
     def __init__(self, package: Package) -> None:
         self.package = package
         self._names: list[str] | None = None
         self._cache: dict[str, tuple] = {}
         self._ods_errors: dict[str, dict[tuple[int, int], str]] | None = None
+        self._book = None  # calamine's workbook, read in-process when contained
+        self._xlrd_book = None
 
     def sheet_names(self) -> list[str]:
         if self._names is None:
-            self._names = _child_call(self.package.path, None, self.package.kind)
+            if contained():
+                self._names = list(self._contained_book().sheet_names)
+            else:
+                self._names = _child_call(self.package.path, None, self.package.kind)
         return self._names
 
     def load(self, name: str):
         if name not in self._cache:
-            rows, merged, errors, origin = _load_in_child(self.package.path, name, self.package.kind)
+            if contained():
+                rows, merged, errors, origin = self._load_contained(name)
+            else:
+                rows, merged, errors, origin = _load_in_child(self.package.path, name, self.package.kind)
             if self.package.kind == "ods":  # calamine reads error cells as "": find them in content.xml
                 if self._ods_errors is None:
                     self._ods_errors = ods_formula_errors(self.package)
                 errors = self._ods_errors.get(name, {})
             self._cache[name] = rows, merged, errors, origin
         return self._cache[name]
+
+    def _contained_book(self):
+        if self._book is None:
+            try:
+                self._book = _open_book(str(self.package.path), self.package.kind)
+            except Exception as exc:  # the sentences the child's failures get
+                raise _reader_error(self.package.path, type(exc).__name__, str(exc)) from None
+        return self._book
+
+    def _load_contained(self, name: str):
+        path = self.package.path
+        book = self._contained_book()
+        try:
+            sheet = book.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+            merged = sheet.merged_cell_ranges or []
+        except Exception as exc:
+            raise _reader_error(path, type(exc).__name__, str(exc)) from None
+        errors = {}
+        if self.package.kind == "xls":
+            if self._xlrd_book is None:
+                self._xlrd_book = _xlrd_book(str(path))
+            errors = _xls_error_cells(self._xlrd_book, name)
+        return rows, _clip_merged(rows, merged, path, name), errors, (0, 0)
+
+    def close(self) -> None:
+        if self._book is not None:
+            self._book.close()
+            self._book = None
+        if self._xlrd_book not in (None, False):
+            self._xlrd_book.release_resources()
+        self._xlrd_book = None
 
 
 def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs in the child
@@ -338,7 +382,7 @@ def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs i
         else:
             sheet = book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
-            errors = _xls_error_cells(path, name) if kind == "xls" else {}
+            errors = _xls_error_cells(_xlrd_book(path), name) if kind == "xls" else {}
             conn.send(("ok", (rows, sheet.merged_cell_ranges or [], errors, (0, 0))))
     except BaseException as exc:  # report every failure to the parent, which decides the message
         conn.send(("error", type(exc).__name__, str(exc)[:200]))
@@ -346,12 +390,23 @@ def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs i
         conn.close()
 
 
-def _xls_error_cells(path: str, name: str) -> dict[tuple[int, int], str]:
-    """calamine reads .xls error cells (#REF! …) as empty strings; xlrd still sees them (in the child)."""
+def _xlrd_book(path: str):
+    """The .xls opened by xlrd (sheets loaded on demand); False when xlrd cannot follow the file."""
     try:
         import xlrd
 
-        book = xlrd.open_workbook(path, on_demand=True)
+        return xlrd.open_workbook(path, on_demand=True)
+    except Exception:
+        return False
+
+
+def _xls_error_cells(book, name: str) -> dict[tuple[int, int], str]:
+    """calamine reads .xls error cells (#REF! …) as empty strings; xlrd still sees them (in the child)."""
+    if book is False:
+        return {}
+    try:
+        import xlrd
+
         sheet = book.sheet_by_name(name)
         errors = {}
         for r in range(sheet.nrows):

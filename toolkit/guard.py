@@ -773,7 +773,7 @@ def ods_formula_errors(package: Package) -> dict[str, dict[tuple[int, int], str]
     at most MAX_ODS_ERRORS cells are kept, so a repeated error row cannot blow up.
     """
     try:
-        if not any(b'"error"' in data or b"'error'" in data for data in _sheet_chunks(package, _ODS_CONTENT)):
+        if not any(map(_says_error, _sheet_chunks(package, _ODS_CONTENT))):
             return {}  # no cell says it holds an error: the walk through every cell (~9 ms a file) is spared
     except LedgerError:
         return {}
@@ -796,6 +796,16 @@ def ods_formula_errors(package: Package) -> dict[str, dict[tuple[int, int], str]
 
 
 _ODS_CONTENT = SheetRef("content.xml", "content.xml", False)
+
+
+def _says_error(data: bytes) -> bool:
+    """An attribute value "error" somewhere (calcext:value-type="error"): one pass for a rare word."""
+    at = data.find(b"error")
+    while at >= 0:
+        if data[at - 1 : at] in (b'"', b"'") and data[at + 5 : at + 6] in (b'"', b"'"):
+            return True
+        at = data.find(b"error", at + 5)
+    return False
 
 
 def _no_entities(*_args: object) -> None:

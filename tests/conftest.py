@@ -41,6 +41,20 @@ def run_ledger(*args: str | os.PathLike, cwd: str | os.PathLike | None = None, t
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+def run_ledger_without_stderr(*args: str | os.PathLike, timeout: float = 120) -> Run:
+    """``python -m toolkit …`` started with file descriptor 2 closed (a scheduled job's ``2>&-``)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env["PYTHONIOENCODING"] = "utf-8"
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit", *map(str, args)],
+        stdout=subprocess.PIPE,
+        env=env,
+        timeout=timeout,
+        preexec_fn=lambda: os.close(2),
+    )
+    return Run(proc.returncode, proc.stdout.decode("utf-8"), "")
+
+
 @pytest.fixture
 def ledger_cli():
     return run_ledger

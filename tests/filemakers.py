@@ -209,6 +209,15 @@ def header_row_xml(row: int = 1, quote: str = '"') -> str:
     return f"<row r={quote}{row}{quote}>{cells}</row>"
 
 
+def far_cells(quote: str = '"', eq: str = "=") -> str:
+    """The ledger header at row 1 and one cell at XFD1048576: calamine would ask for ~400 GB."""
+    q = quote
+    return (
+        header_row_xml(quote=quote).replace("r=", f"r{eq}")
+        + f"<row r{eq}{q}1048576{q}><c r{eq}{q}XFD1048576{q} t{eq}{q}inlineStr{q}><is><t>x</t></is></c></row>"
+    )
+
+
 def build_package(path: Path, parts: dict[str, str | bytes]) -> Path:
     """A minimal OOXML workbook; ``parts`` overrides or adds package parts."""
     base: dict[str, str | bytes] = {

@@ -22,6 +22,7 @@ from filemakers import (
     build_bomb,
     build_ledger_xlsx,
     build_package,
+    far_cells,
     header_row_xml,
     inline,
     repeated_deflate,
@@ -345,16 +346,8 @@ def test_external_entity_in_an_html_xls(tmp_path):
 # --- absurd used ranges (python-calamine would ask for hundreds of GB and abort the process) ---------------
 
 
-def _far_cells(quote: str = '"', eq: str = "=") -> str:
-    q = quote
-    return (
-        header_row_xml(quote=quote).replace("r=", f"r{eq}")
-        + f"<row r{eq}{q}1048576{q}><c r{eq}{q}XFD1048576{q} t{eq}{q}inlineStr{q}><is><t>x</t></is></c></row>"
-    )
-
-
 def test_cells_at_a1_and_xfd1048576(tmp_path):
-    path = build_package(tmp_path / "台账.xlsx", {"xl/worksheets/sheet1.xml": sheet_xml(_far_cells())})
+    path = build_package(tmp_path / "台账.xlsx", {"xl/worksheets/sheet1.xml": sheet_xml(far_cells())})
     assert path.stat().st_size < 4096
     assert_refused(path, "XFD1048576", "异常庞大")
 
@@ -384,13 +377,13 @@ def test_far_cell_written_by_xlsxwriter(tmp_path):
 def test_far_cells_spelled_unusually(tmp_path, variant):
     """Attribute spellings Excel never writes but XML allows must not slip past the byte scan."""
     if variant == "single-quotes":
-        rows = _far_cells(quote="'")
+        rows = far_cells(quote="'")
     elif variant == "spaces-around-equals":
-        rows = _far_cells(eq=" = ")
+        rows = far_cells(eq=" = ")
     elif variant == "newline-before-equals":
-        rows = _far_cells(eq="\n=")
+        rows = far_cells(eq="\n=")
     else:
-        rows = _far_cells().replace("<c ", "<x:c ").replace("</c>", "</x:c>").replace("<is>", "<x:is>")
+        rows = far_cells().replace("<c ", "<x:c ").replace("</c>", "</x:c>").replace("<is>", "<x:is>")
         rows = rows.replace("</is>", "</x:is>").replace("<t>", "<x:t>").replace("</t>", "</x:t>")
         rows = rows.replace("<row", "<x:row").replace("</row>", "</x:row>")
         xml = (
@@ -409,7 +402,7 @@ def test_far_cells_spelled_unusually(tmp_path, variant):
 def test_far_cells_in_a_sheet_the_workbook_lists_with_single_quotes(tmp_path):
     workbook = WORKBOOK.replace('name="台账" sheetId="1" r:id="rId1"', "name='台账' sheetId='1' r:id='rId1'")
     path = build_package(tmp_path / "台账.xlsx", {"xl/workbook.xml": workbook,
-                                                   "xl/worksheets/sheet1.xml": sheet_xml(_far_cells())})  # fmt: skip
+                                                   "xl/worksheets/sheet1.xml": sheet_xml(far_cells())})  # fmt: skip
     assert_refused(path, "异常庞大")
 
 
@@ -422,7 +415,7 @@ def test_far_cells_in_a_sheet_the_guard_cannot_locate(tmp_path):
         'worksheet" Target="/xl/worksheets/./sheet1.xml"/></Relationships>'
     )
     path = build_package(tmp_path / "台账.xlsx", {"xl/_rels/workbook.xml.rels": rels,
-                                                   "xl/worksheets/sheet1.xml": sheet_xml(_far_cells())})  # fmt: skip
+                                                   "xl/worksheets/sheet1.xml": sheet_xml(far_cells())})  # fmt: skip
     run = run_limited("validate", path, "--as-of", AS_OF, "--json", timeout=HOSTILE_TIMEOUT)
     assert run.code == 2 and "Traceback" not in run.err and "\n" not in run.err.strip(), run.err[-2000:]
 
@@ -641,7 +634,7 @@ def test_file_larger_than_any_ledger(tmp_path):
 
 def test_package_with_a_part_path_outside_the_package(tmp_path):
     path = build_package(
-        tmp_path / "台账.xlsx", {"xl/worksheets/../worksheets/sheet1.xml": sheet_xml(_far_cells())}
+        tmp_path / "台账.xlsx", {"xl/worksheets/../worksheets/sheet1.xml": sheet_xml(far_cells())}
     )
     assert_refused(path, "路径异常")
 
@@ -763,13 +756,13 @@ def _two_sheets(first: str, second: str, names: tuple[str, str], rids: tuple[str
 def test_two_sheets_with_the_same_name(tmp_path):
     """calamine reads the first of two same-named sheets: the guard must not measure only the second."""
     parts = _two_sheets(
-        sheet_xml(_far_cells()), sheet_xml(header_row_xml()), ("台账", "台账"), ("rId1", "rId2")
+        sheet_xml(far_cells()), sheet_xml(header_row_xml()), ("台账", "台账"), ("rId1", "rId2")
     )
     assert_refused(build_package(tmp_path / "台账.xlsx", parts), "工作表名", "重复")
 
 
 def test_two_relationships_with_the_same_id(tmp_path):
     parts = _two_sheets(
-        sheet_xml(header_row_xml()), sheet_xml(_far_cells()), ("台账", "附表"), ("rId1", "rId1")
+        sheet_xml(header_row_xml()), sheet_xml(far_cells()), ("台账", "附表"), ("rId1", "rId1")
     )
     assert_refused(build_package(tmp_path / "台账.xlsx", parts), "关系编号", "重复")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from builders import row, write_ledger
+from hypothesis import given
+from hypothesis import strategies as st
 
 from toolkit.read import read_ledger
 from toolkit.sample import SAMPLE_AS_OF
-from toolkit.stats import format_rate, ledger_stats, percent
+from toolkit.stats import format_rate, ledger_stats, percent, percent_of
 
 AS_OF = "2024-12-31"
 
@@ -117,3 +119,15 @@ def test_every_status_synonym_counts_as_designed(tmp_path, ledger_cli):
     assert total["completed"] == expected_completed
     assert total["excluded"] == expected_excluded
     assert total["total"] == n - expected_excluded
+
+
+@given(st.integers(0, 10**6), st.integers(1, 10**6), st.integers(0, 3))
+def test_percent_of_counts_equals_percent_of_the_fraction(part, whole, decimals):
+    assert percent_of(part, whole, decimals) == percent(part / whole, decimals)
+
+
+def test_percent_of_rounds_half_up_and_knows_nothing_of_nothing():
+    assert percent_of(1411, 2000) == 70.6  # 70.55
+    assert percent_of(1, 8, 2) == 12.5
+    assert percent_of(1, 3, 0) == 33.0
+    assert percent_of(0, 0) is None

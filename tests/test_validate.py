@@ -22,6 +22,21 @@ def test_clean_ledger_exits_zero(tmp_path, ledger_cli):
     assert data["sheet"] == "台账" and data["as_of"] == AS_OF and data["file"].endswith("ok.xlsx")
 
 
+def test_commands_end_properly_with_no_stderr_at_all(tmp_path, ledger_cli):
+    """A scheduled job started with 2>&-: same output and exit code, history warnings not on stdout."""
+    from conftest import run_ledger_without_stderr
+
+    path = write_ledger(tmp_path / "ok.xlsx", [row(1), row(2, problem="作风不够扎实", status="正在整改")])
+    for args in (("validate", path, "--as-of", AS_OF, "--json"), ("stats", path, "--as-of", AS_OF, "--json")):
+        normal, closed = ledger_cli(*args), run_ledger_without_stderr(*args)
+        assert (closed.code, closed.json()) == (normal.code, normal.json())
+    (tmp_path / "history-is-a-folder").mkdir()  # history cannot be written: the warning has nowhere to go
+    closed = run_ledger_without_stderr(
+        "validate", path, "--json", "--history", tmp_path / "history-is-a-folder"
+    )
+    assert closed.code == 0 and closed.json()["rows"] == 2
+
+
 def test_each_rule_at_its_cell(tmp_path, ledger_cli):
     rows = [
         row(1),  # row 2: clean

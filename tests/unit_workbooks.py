@@ -34,10 +34,12 @@ def write_unit_ledger(
     dimensions: list[str] = DIMENSIONS,
     extra_problem: str = "",
     measures: str = "制定专项学习计划，每月开展一次集中研讨",
+    error_status: int | None = None,
 ) -> Path:
     """``total`` rows: the first ``done`` completed, the next ``overdue`` open with a past deadline.
 
     Dimensions rotate over the rows. With ``unit`` the workbook has a 通报信息 sheet naming the unit.
+    ``error_status``: the item number whose 完成状态 is a formula showing #DIV/0!.
     """
     import xlsxwriter
 
@@ -63,7 +65,10 @@ def write_unit_ledger(
             r, 7, datetime.combine(past_deadline if is_overdue else deadline, datetime.min.time()), date_fmt
         )
         sheet.write_string(r, 8, "已按计划推进")
-        sheet.write_string(r, 9, "已完成" if is_done else "正在整改")
+        if n == error_status:
+            sheet.write_formula(r, 9, "=1/0", None, "#DIV/0!")
+        else:
+            sheet.write_string(r, 9, "已完成" if is_done else "正在整改")
         if is_done:
             sheet.write_datetime(r, 10, datetime(2024, 5, 20), date_fmt)
             sheet.write_string(r, 11, "会议记录、学习台账")

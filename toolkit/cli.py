@@ -97,9 +97,9 @@ def _plain_process() -> bool:
 def finish(code: int = 0) -> None:
     """Exit without tearing down a 100k-item ledger object by object (a real process only)."""
     if _plain_process():
-        sys.stdout.flush()
-        sys.stderr.flush()
-        from toolkit.guard import report_exit
+        from toolkit.guard import flush_std_streams, report_exit
+
+        flush_std_streams()
 
         report_exit(code)  # the child of a scan beside the read: the parent exits with this code now
         os._exit(code)

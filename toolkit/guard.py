@@ -557,29 +557,43 @@ class SheetScan:
     error_like_text: bool = False
 
 
-def scan_sheet(package: Package, sheet: SheetRef) -> SheetScan:
-    """Measure a sheet's true extent and collect error cells without parsing its XML."""
+def scan_sheet(package: Package, sheet: SheetRef, *, measure: bool = True) -> SheetScan:
+    """Measure a sheet's true extent and collect error cells without parsing its XML.
+
+    ``measure=False`` (a contained read, see contained_read): only the error cells and the error-like
+    text are looked for; the extent is checked on what calamine read instead (check_extent).
+    """
     scan = SheetScan()
     if sheet.part is None:
         scan.unreferenced_cells = True  # a part we cannot locate is never handed to calamine unmeasured
         return scan
     for i, data in enumerate(_sheet_chunks(package, sheet)):
-        _scan_chunk(data, scan, first=i == 0)
+        _scan_chunk(data, scan, first=i == 0, measure=measure)
     scan.error_like_text = scan.error_like_text or _error_like_strings(package)
-    if scan.max_col * 99999 > MAX_CELLS and scan.max_row < 99999:
+    if measure and scan.max_col * 99999 > MAX_CELLS and scan.max_row < 99999:
         # wide cells seen, and rows below 99999 are not tracked by the fast pass: measure them exactly
         for data in _sheet_chunks(package, sheet):
             for row in _ANY_REF_ROW.findall(data):
                 scan.max_row = max(scan.max_row, int(row))
-    area = scan.max_row * max(scan.max_col, 1)
+    check_extent(sheet.name, scan.max_row, scan.max_col)
+    return scan
+
+
+def check_extent(sheet_name: str, max_row: int, max_col: int) -> None:
+    """Refuse a used range calamine should not be asked to fill (rows and columns counted from A1).
+
+    The byte scan does not track columns inside A:Z, so every sheet counts as at least 26 wide; a
+    contained read checks what calamine read the same way, so that both refuse the same sheets.
+    """
+    max_col = max(max_col, 26)
+    area = max_row * max_col
     if area > MAX_CELLS:
         from toolkit.model import column_letter
 
         raise UnsafeFileError(
-            f"工作表“{sheet.name}”的已用区域异常庞大（到 {column_letter(scan.max_col - 1)}{scan.max_row}，"
+            f"工作表“{sheet_name}”的已用区域异常庞大（到 {column_letter(max_col - 1)}{max_row}，"
             f"约 {area:,} 个单元格），可能是损坏或恶意文件；请在 Excel 中删除多余的行列后另存再试。"
         )
-    return scan
 
 
 def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
@@ -652,7 +666,18 @@ _ODD_CELL = re.compile(rb'<c(?! r=")[\s>/]')
 _ODD_PREFIXED_CELL = re.compile(rb':c(?! r=")[\s>/]')
 
 
-def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
+def _scan_chunk(data: bytes, scan: SheetScan, first: bool, measure: bool = True) -> None:
+    """Error cells (calamine reads them as empty), text that might read as one, and (``measure``) the extent."""
+    if measure:
+        _measure_chunk(data, scan, first)
+    if not scan.error_like_text and _error_like(data):  # inline strings, formula results
+        scan.error_like_text = True
+    if _ERROR_TYPE.search(data):
+        for letters, row, value in _ERROR_CELL.findall(data):
+            scan.formula_errors[(int(row), column_index(letters.decode()))] = value.decode("utf-8", "replace")
+
+
+def _measure_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
     """Track the extent calamine will allocate: row count times column count.
 
     A cell right of column Z or below row 99999 is found by _BIG_REF; everything else is inside
@@ -676,11 +701,6 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
             scan.max_row = max(scan.max_row, int(tall_row))
     if not scan.unreferenced_cells:
         _check_references(data, scan)
-    if not scan.error_like_text and _error_like(data):  # inline strings, formula results
-        scan.error_like_text = True
-    if _ERROR_TYPE.search(data):
-        for letters, row, value in _ERROR_CELL.findall(data):
-            scan.formula_errors[(int(row), column_index(letters.decode()))] = value.decode("utf-8", "replace")
 
 
 def _check_references(data: bytes, scan: SheetScan) -> None:
@@ -752,6 +772,11 @@ def ods_formula_errors(package: Package) -> dict[str, dict[tuple[int, int], str]
     in sniff, and any entity declaration stops the parse); positions follow the repeat counts;
     at most MAX_ODS_ERRORS cells are kept, so a repeated error row cannot blow up.
     """
+    try:
+        if not any(map(_says_error, _sheet_chunks(package, _ODS_CONTENT))):
+            return {}  # no cell says it holds an error: the walk through every cell (~9 ms a file) is spared
+    except LedgerError:
+        return {}
     from xml.parsers import expat
 
     walker = _OdsErrors()
@@ -768,6 +793,19 @@ def ods_formula_errors(package: Package) -> dict[str, dict[tuple[int, int], str]
     except (expat.ExpatError, ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError):
         pass  # calamine has read the sheet already: error cells are a bonus, not a condition
     return walker.found
+
+
+_ODS_CONTENT = SheetRef("content.xml", "content.xml", False)
+
+
+def _says_error(data: bytes) -> bool:
+    """An attribute value "error" somewhere (calcext:value-type="error"): one pass for a rare word."""
+    at = data.find(b"error")
+    while at >= 0:
+        if data[at - 1 : at] in (b'"', b"'") and data[at + 5 : at + 6] in (b'"', b"'"):
+            return True
+        at = data.find(b"error", at + 5)
+    return False
 
 
 def _no_entities(*_args: object) -> None:
@@ -808,6 +846,14 @@ class _ScanFeed:
                 return None
             self._scans[key] = scan
         return self._scans[part]
+
+
+def flush_std_streams() -> None:
+    """Before a fork or an exit; either stream may be None (pythonw, or a job started with 2>&-)."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
 
 
 def report_exit(code: int) -> None:
@@ -853,8 +899,7 @@ def scan_alongside(path: str | os.PathLike) -> Iterator[None]:
     if not parallel:
         yield
         return
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush_std_streams()
     read_end, write_end = os.pipe()
     done_read, done_write = os.pipe()
     pid = os.fork()
@@ -920,3 +965,66 @@ def _child_code(package: Package, status: int) -> int:
             "请在 Excel 中打开、删除多余行列后另存再试。"
         )
     return os.WEXITSTATUS(status)
+
+
+# --- contained reads --------------------------------------------------------------------------------
+# Measuring a sheet before calamine reads it costs a third of what the read itself costs on a small
+# ledger (four regex passes over the sheet XML). A worker of a many-ledger roll-up (toolkit.units) is a
+# disposable process whose death is handled: its files are read again, one by one, the guarded way. Such
+# a worker may instead read a small file *contained*: under an address-space limit, a CPU timer and with
+# stderr silenced, calamine reads the sheets unmeasured. A hostile used range then makes calamine's
+# allocation fail, which aborts the worker; a range that fits but is too big is refused on what calamine
+# read (check_extent, same sentence as the guard's); a runaway parse is ended by the timer. The parent
+# retries the file guarded, so the user hears exactly what `ledger validate` would say.
+
+CONTAINED_MEMORY = 3 << 30  # address space while reading contained (as the reading child's)
+CONTAINED_SECONDS = 2.0  # CPU time allowed per contained file, plus CONTAINED_SECONDS_PER_MB of its size
+CONTAINED_SECONDS_PER_MB = 1.0
+_contained = False
+
+
+class ContainmentExceeded(BaseException):
+    """A contained read ran out of room: the worker ends, and the file is read again guarded.
+
+    A BaseException, so that no ``except Exception`` on the way turns it into a reason for the file."""
+
+
+def contained() -> bool:
+    """True while contained_read is in force: the sheets of an in-memory package are read unmeasured."""
+    return _contained
+
+
+@contextlib.contextmanager
+def contained_read(file_bytes: int) -> Iterator[None]:
+    """Read one file contained (see above). Only for a forked worker whose death the parent handles."""
+    global _contained
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = CONTAINED_MEMORY if hard == resource.RLIM_INFINITY else min(CONTAINED_MEMORY, hard)
+    if soft != resource.RLIM_INFINITY:
+        limit = min(limit, soft)
+    seconds = CONTAINED_SECONDS + CONTAINED_SECONDS_PER_MB * file_bytes / (1 << 20)
+    flush_std_streams()
+    try:
+        saved_stderr: int | None = os.dup(2)
+    except OSError:  # no stderr at all (2>&-): nothing to silence
+        saved_stderr = None
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        # calamine's "memory allocation failed" and its backtrace are not for the user
+        if saved_stderr is not None:
+            os.dup2(devnull, 2)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        signal.signal(signal.SIGPROF, signal.SIG_DFL)  # the timer's signal ends the process
+        signal.setitimer(signal.ITIMER_PROF, seconds)
+        _contained = True
+        yield
+    finally:
+        _contained = False
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        if saved_stderr is not None:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+        os.close(devnull)

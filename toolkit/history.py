@@ -1226,7 +1226,9 @@ def resolve_history_path(workbook: str | os.PathLike, history_path: str | os.Pat
 
 
 def warn(message: str) -> None:
-    with suppress(OSError, ValueError, AttributeError):  # no usable stderr (pythonw behind a button)
+    if sys.stderr is None:  # no stderr (pythonw behind a button, 2>&-); print(file=None) would use stdout
+        return
+    with suppress(OSError, ValueError, AttributeError):
         print(f"提示：{message}", file=sys.stderr)
 
 

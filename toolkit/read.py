@@ -22,8 +22,23 @@ from typing import NamedTuple
 
 from toolkit.config import DEFAULT_CONFIG, OPTIONAL, Config, normalize_text
 from toolkit.dates import parse_date
-from toolkit.errors import EncryptedFileError, NoLedgerError, UnreadableFileError, UnsafeFileError
-from toolkit.guard import Package, ods_formula_errors, scan_from_parent, scan_sheet, scanning_beside, sniff
+from toolkit.errors import (
+    EncryptedFileError,
+    LedgerError,
+    NoLedgerError,
+    UnreadableFileError,
+    UnsafeFileError,
+)
+from toolkit.guard import (
+    Package,
+    check_extent,
+    contained,
+    ods_formula_errors,
+    scan_from_parent,
+    scan_sheet,
+    scanning_beside,
+    sniff,
+)
 from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
@@ -93,7 +108,7 @@ def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Co
     tried = []
     for name in candidates:
         rows, merged, errors, origin = source.load(name)
-        if find_header(rows, config) is None:
+        if (header := find_header(rows, config)) is None:
             tried.append(name)
             continue
         return ledger_from_rows(
@@ -108,6 +123,7 @@ def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Co
             sheet_names=names,
             origin=origin,
             error_like_text=source.error_like_text(name),
+            found_header=header,
         )
     wanted = "、".join(config.spec(f).header for f in ("problem", "measures", "status"))
     shown = "、".join(tried[:5]) + (f"等 {len(tried)} 个工作表" if len(tried) > 5 else "")
@@ -187,15 +203,24 @@ class _CalamineSource(_Source):
         if ref is None:  # a sheet the guard did not see listed is never read unmeasured in-process
             return _load_in_child(self.package.path, name, self.package.kind)
         beside = scanning_beside()
-        if not beside:  # the usual order: measure first, then let calamine allocate
+        unmeasured = contained() and self.package.data is not None  # see toolkit.guard.contained_read
+        if unmeasured:
+            scan = scan_sheet(self.package, ref, measure=False)
+        elif not beside:  # the usual order: measure first, then let calamine allocate
             scan = scan_sheet(self.package, ref)
             if scan.unreferenced_cells:
                 return _load_in_child(self.package.path, name, self.package.kind)
         try:
             sheet = self.book.get_sheet_by_name(name)
+            if unmeasured and (end := sheet.end) is not None:
+                check_extent(name, end[0] + 1, end[1] + 1)
             rows = sheet.to_python(skip_empty_area=False)
             merged = sheet.merged_cell_ranges or []
+        except LedgerError:
+            raise
         except Exception as exc:
+            if unmeasured:  # what calamine failed on may be what the guard refuses: its sentence is clearer
+                scan_sheet(self.package, ref)
             raise _broken(self.package.path, exc) from None
         self._loaded.append((sheet, rows))  # see close(): freeing them can be left to the exit
         if beside:  # a forked child: calamine has read; the parent's scan arrives now (or it was killed)
@@ -269,22 +294,34 @@ def _open_book(path: str, kind: str, data: bytes | None = None):
 
 
 class _ChildSource(_Source):
-    """.xls/.ods read in a memory-limited child process: calamine aborts the process on absurd ranges."""
+    """.xls/.ods read in a memory-limited child process: calamine aborts the process on absurd ranges.
+
+    A contained process (a roll-up worker, see toolkit.guard.contained_read) is such a child already:
+    there calamine reads in-process, which saves a fork per sheet (most of the time on a small .xls).
+    """
 
     def __init__(self, package: Package) -> None:
         self.package = package
         self._names: list[str] | None = None
         self._cache: dict[str, tuple] = {}
         self._ods_errors: dict[str, dict[tuple[int, int], str]] | None = None
+        self._book = None  # calamine's workbook, read in-process when contained
+        self._xlrd_book = None
 
     def sheet_names(self) -> list[str]:
         if self._names is None:
-            self._names = _child_call(self.package.path, None, self.package.kind)
+            if contained():
+                self._names = list(self._contained_book().sheet_names)
+            else:
+                self._names = _child_call(self.package.path, None, self.package.kind)
         return self._names
 
     def load(self, name: str):
         if name not in self._cache:
-            rows, merged, errors, origin = _load_in_child(self.package.path, name, self.package.kind)
+            if contained():
+                rows, merged, errors, origin = self._load_contained(name)
+            else:
+                rows, merged, errors, origin = _load_in_child(self.package.path, name, self.package.kind)
             if self.package.kind == "ods":  # calamine reads error cells as "": find them in content.xml
                 if self._ods_errors is None:
                     self._ods_errors = ods_formula_errors(self.package)
@@ -292,8 +329,41 @@ class _ChildSource(_Source):
             self._cache[name] = rows, merged, errors, origin
         return self._cache[name]
 
+    def _contained_book(self):
+        if self._book is None:
+            try:
+                self._book = _open_book(str(self.package.path), self.package.kind)
+            except Exception as exc:  # the sentences the child's failures get
+                raise _reader_error(self.package.path, type(exc).__name__, str(exc)) from None
+        return self._book
+
+    def _load_contained(self, name: str):
+        path = self.package.path
+        book = self._contained_book()
+        try:
+            sheet = book.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+            merged = sheet.merged_cell_ranges or []
+        except Exception as exc:
+            raise _reader_error(path, type(exc).__name__, str(exc)) from None
+        errors = {}
+        if self.package.kind == "xls":
+            if self._xlrd_book is None:
+                self._xlrd_book = _xlrd_book(str(path))
+            errors = _xls_error_cells(self._xlrd_book, name)
+        return rows, _clip_merged(rows, merged, path, name), errors, (0, 0)
+
+    def close(self) -> None:
+        if self._book is not None:
+            self._book.close()
+            self._book = None
+        if self._xlrd_book not in (None, False):
+            self._xlrd_book.release_resources()
+        self._xlrd_book = None
+
 
 def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs in the child
+    import faulthandler
     import os
     import resource
 
@@ -301,6 +371,7 @@ def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs i
         # calamine reports an aborted allocation on stderr; the parent's one sentence is the message
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
+        faulthandler.disable()  # (PYTHONFAULTHANDLER, pytest) it would dump this process's stack anyway
         # never above a limit the parent already runs under (raising it is not allowed)
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = CHILD_MEMORY if hard == resource.RLIM_INFINITY else min(CHILD_MEMORY, hard)
@@ -311,7 +382,7 @@ def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs i
         else:
             sheet = book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
-            errors = _xls_error_cells(path, name) if kind == "xls" else {}
+            errors = _xls_error_cells(_xlrd_book(path), name) if kind == "xls" else {}
             conn.send(("ok", (rows, sheet.merged_cell_ranges or [], errors, (0, 0))))
     except BaseException as exc:  # report every failure to the parent, which decides the message
         conn.send(("error", type(exc).__name__, str(exc)[:200]))
@@ -319,12 +390,23 @@ def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs i
         conn.close()
 
 
-def _xls_error_cells(path: str, name: str) -> dict[tuple[int, int], str]:
-    """calamine reads .xls error cells (#REF! …) as empty strings; xlrd still sees them (in the child)."""
+def _xlrd_book(path: str):
+    """The .xls opened by xlrd (sheets loaded on demand); False when xlrd cannot follow the file."""
     try:
         import xlrd
 
-        book = xlrd.open_workbook(path, on_demand=True)
+        return xlrd.open_workbook(path, on_demand=True)
+    except Exception:
+        return False
+
+
+def _xls_error_cells(book, name: str) -> dict[tuple[int, int], str]:
+    """calamine reads .xls error cells (#REF! …) as empty strings; xlrd still sees them (in the child)."""
+    if book is False:
+        return {}
+    try:
+        import xlrd
+
         sheet = book.sheet_by_name(name)
         errors = {}
         for r in range(sheet.nrows):
@@ -566,18 +648,20 @@ def ledger_from_rows(
     sheet_names: Sequence[str] = (),
     origin: tuple[int, int] = (0, 0),
     error_like_text: bool = True,
+    found_header: tuple[int, dict[str, int]] | None = None,
 ) -> Ledger:
     """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this).
 
     ``error_like_text=False`` (the guard's scan saw no text that could read "#REF!") lets the
-    optional text columns wait untouched until someone asks for their texts.
+    optional text columns wait untouched until someone asks for their texts. ``found_header``:
+    what find_header gave for these rows, when the caller has looked already.
 
     A 100k-row ledger is 1.5M cells, and every pass over a column costs about as much as the
     next, so each column is read once at C speed: text columns through one join, the others
     (status, 方面, dates, 序号) through one lookup of each distinct value. Python loops run only
     over distinct values and over the few rows that need a closer look (titles, notes, 合计).
     """
-    found = find_header(rows, config)
+    found = found_header or find_header(rows, config)
     if found is None:
         raise NoLedgerError(
             f"工作表“{sheet}”中没有找到台账表头（需要“问题描述”“整改措施”“完成状态”等列）；"

@@ -3,7 +3,9 @@
 Files are read in worker processes (one per core, forked once with everything imported) in batches and
 in a bounded window: a worker reads a few workbooks, counts each and sends back small summaries
 (``UnitResult``), never the ledgers, so memory stays flat however many files there are. A file that cannot
-be read becomes a failure with its reason; the others go on.
+be read becomes a failure with its reason; the others go on. Small files are read *contained* (see
+toolkit.guard.contained_read): unmeasured, under a memory limit and a CPU timer; a worker that dies of it
+has its files read again one by one, the guarded way, so the reasons are those `ledger validate` gives.
 
 Exit codes of the commands built on this module (``ledger stats --by unit``, ``ledger merge``):
 0 every file was read; 1 some files failed (results for the others are still printed or written, the
@@ -13,6 +15,7 @@ failures listed); 2 nothing could be read at all (or no ledger files were found)
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import signal
 import sys
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from toolkit.config import DEFAULT_CONFIG, FIELDS, Config
 from toolkit.errors import LedgerError, OutputError
+from toolkit.guard import IN_MEMORY_BYTES, ContainmentExceeded, contained, contained_read
 from toolkit.stats import GroupStats, format_rate, ledger_stats, percent
 
 if TYPE_CHECKING:
@@ -224,6 +228,8 @@ def summarize_file(
     except LedgerError as exc:
         result.reason = str(exc)
     except MemoryError:
+        if contained():  # the limit was the worker's, not the machine's: read it again without
+            raise ContainmentExceeded from None
         result.reason = "文件过大，读取时内存不足，请拆分后重试。"
     except Exception as exc:  # a bug or an exotic file must not stop the other units
         result.reason = (
@@ -424,6 +430,7 @@ def _fork_worker(paths: list[str], job: tuple[date, str, Config], others: list[_
     if pid == 0:  # the worker: never returns
         code = 1
         try:
+            faulthandler.disable()  # a contained read may abort this process on purpose: no stack dump
             os.close(task_send)
             os.close(result_recv)
             for other in others:  # or a dead sibling's pipe would never report its end
@@ -442,12 +449,27 @@ def _worker_loop(task_fd: int, result_fd: int, paths: list[str], job: tuple[date
     import pickle
 
     as_of, mode, config = job
+    contain_small = os.environ.get("LEDGER_CONTAINED_READS", "1") != "0"  # 0: every read guarded (a way out)
     with os.fdopen(task_fd, "rb") as tasks, os.fdopen(result_fd, "wb") as results:
         while len(header := tasks.read(8)) == 8:
-            batch = pickle.loads(tasks.read(int.from_bytes(header, "little")))
-            summaries = [summarize_file(paths[i], as_of, mode, config) for i in batch]
+            batch, alone = pickle.loads(tasks.read(int.from_bytes(header, "little")))
+            summaries = []
+            for i in batch:
+                size = _size(paths[i])
+                # a small file is read contained (toolkit.guard.contained_read), unless this is the second
+                # try after a worker died: then the guarded way, which names what is wrong with the file
+                contain = contain_small and not alone and 0 < size <= IN_MEMORY_BYTES
+                with contained_read(size) if contain else contextlib.nullcontext():
+                    summaries.append(summarize_file(paths[i], as_of, mode, config))
             results.write(_frame(pickle.dumps(summaries, pickle.HIGHEST_PROTOCOL)))
             results.flush()
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0  # summarize_file reports it
 
 
 def _run_forked(
@@ -516,7 +538,7 @@ def _run_forked(
                     task = queue.popleft()
                     worker.tasks.append(task)
                     with contextlib.suppress(BrokenPipeError):  # a dead worker: its pipe's end says so
-                        os.write(worker.send_fd, _frame(pickle.dumps(task.files)))
+                        os.write(worker.send_fd, _frame(pickle.dumps((task.files, task.alone))))
             busy = {w.recv_fd: w for w in workers if w.tasks}
             if not busy:  # cannot happen (see the window above); never wait for nothing
                 raise RuntimeError("no batch in flight")

@@ -11,6 +11,11 @@ snapshot. Three kinds of problem text, because the size depends on how repetitiv
 - ``random``: every problem 57 random common Chinese characters (the worst case: nothing repeats).
 
     python benchmarks/bench_history.py [--rows 100000] [--repeat 3] [--texts bench,phrases,random]
+                                       [--first-snapshot 5]
+
+Then (``--first-snapshot RUNS``) what the first snapshot of a day adds to validation in one process: recorded
+after validation with full statistics (as before format 2), with only its own counts, and begun before
+validation with its zlib work overlapping the rules (what ``ledger validate`` does).
 
 ``ledger validate`` end to end (with and without history, side by side) is in bench_validate.py.
 """
@@ -119,6 +124,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--texts", default="bench,phrases,random")
+    parser.add_argument("--first-snapshot", type=int, default=5, metavar="RUNS", help="0: skip")
     args = parser.parse_args()
 
     from bench_validate import build_ledger
@@ -153,6 +159,71 @@ def main() -> None:
                     f"load {got['load']:.3f} s CPU;  file {got['one'] / 1e6:6.2f} MB after one snapshot, "
                     f"+{got['per'] / 1e6:.2f} MB per further snapshot"
                 )
+
+    if args.first_snapshot:
+        first_snapshot(path, args.first_snapshot)
+
+
+def first_snapshot(path: Path, repeat: int) -> None:
+    """What ``ledger validate`` adds for the first snapshot of a day, in one process (less noisy than whole
+    commands): validation alone; validation, then the snapshot recorded (full statistics, as up to format 1;
+    only what it keeps); the snapshot begun before validation and compressed while it runs (the CLI's way).
+    A fresh ledger each run (columns are worked out once and then kept), medians over the runs."""
+    import gc
+    import statistics
+
+    from toolkit import history
+    from toolkit.read import read_ledger
+    from toolkit.stats import ledger_stats
+    from toolkit.validate import validate_ledger
+
+    gc.disable()  # as the CLI
+    history.file_hash(path)  # the CLI's warm-up thread hashes the file while calamine parses
+    with tempfile.TemporaryDirectory() as tmp:
+        dbs = iter(Path(tmp, f"{n}.sqlite") for n in range(10_000))
+
+        def validate(ledger) -> None:
+            validate_ledger(ledger, AS_OF, ledger.config)
+
+        def with_stats(ledger) -> None:
+            validate(ledger)
+            stats = ledger_stats(ledger, AS_OF, "dimension", ledger.config)
+            history.record_snapshot(ledger, stats, AS_OF, next(dbs), strict=True)
+
+        def counted(ledger) -> None:
+            validate(ledger)
+            history.record_snapshot(ledger, None, AS_OF, next(dbs), strict=True)
+
+        def begun(ledger) -> None:
+            db = next(dbs)
+            started = history.begin_snapshot(ledger, AS_OF, db)
+            validate(ledger)
+            history.record_snapshot(ledger, None, AS_OF, db, strict=True, begun=started)
+
+        ways = {
+            "validation alone": validate,
+            "+ snapshot after it, full statistics": with_stats,
+            "+ snapshot after it, its own counts": counted,
+            "+ snapshot begun before it (CLI)": begun,
+        }
+        walls: dict[str, list[float]] = {name: [] for name in ways}
+        cpus: dict[str, list[float]] = {name: [] for name in ways}
+        for _ in range(repeat):
+            for name, way in ways.items():
+                ledger = read_ledger(path)
+                wall, cpu = time.perf_counter(), time.process_time()
+                way(ledger)
+                walls[name].append(time.perf_counter() - wall)
+                cpus[name].append(time.process_time() - cpu)
+    base_wall = statistics.median(walls["validation alone"])
+    base_cpu = statistics.median(cpus["validation alone"])
+    print(f"first snapshot of a day, in one process ({repeat} runs, medians):")
+    for name in ways:
+        wall, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
+        print(
+            f"  {name:38s} wall {wall * 1000:6.1f} ms ({(wall - base_wall) * 1000:+6.1f})  "
+            f"CPU {cpu * 1000:6.1f} ms ({(cpu - base_cpu) * 1000:+6.1f})"
+        )
 
 
 if __name__ == "__main__":

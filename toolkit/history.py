@@ -353,10 +353,10 @@ def encode_items(states: ItemStates, writer: BlobWriter | None = None) -> bytes:
     Format 2 puts the header last (its length in the closing 4 bytes) so that each column can go to
     zlib as soon as it is made: zlib lets go of the GIL while it compresses, so a worker thread
     (``BlobWriter``) compresses one column while this thread makes the next. On a 100k-row ledger zlib
-    is ~45 ms of the snapshot's CPU, the 问题描述 texts half of it (far more when every problem is worded
-    differently); they go first — ``record_snapshot`` hands them over before counting — and are
-    compressed while the rest is made, on the core the validation left idle. Format 1 (header first)
-    blobs of earlier versions are still read.
+    is ~50–65 ms of the snapshot's CPU, the 问题描述 texts a third to a half of it (far more when every
+    problem is worded differently); they go first (``snapshot_from_ledger`` hands them over before it
+    counts), and ``begin_snapshot`` starts it all before the ledger is validated. Format 1 (header
+    first) blobs of earlier versions are still read.
     """
     writer = writer if writer is not None else BlobWriter()
     writer.feed(states)
@@ -1245,12 +1245,14 @@ def begin_snapshot(
 ) -> BegunSnapshot | None:
     """Build the snapshot ``record_snapshot`` will store, before the ledger is validated.
 
-    Why: zlib is ~45 ms of a 100k-row snapshot's CPU (the 问题描述 texts half of it; several times that
-    when every problem is worded differently) and lets go of the GIL while it works. Handed to the
-    worker thread here, the columns are compressed while the rules run, on the core those leave
-    idle; the rules' short steps give the worker the GIL at once between zlib's output blocks, where
-    building the rest of the snapshot (long C-level joins and maps) kept it waiting. Building the
-    snapshot itself costs the same before as after (it needs the GIL either way).
+    Why: zlib is ~50–65 ms of a 100k-row snapshot's CPU (several times that when every problem is
+    worded differently) and lets go of the GIL while it works. Handed to the worker thread here, the
+    columns are compressed while the rules run, on the core those leave idle. Started after the rules
+    instead, the worker waited for the GIL at each zlib output block while the snapshot's long C-level
+    joins and maps held it, and most of the compressing happened at the end anyway. Measured in one
+    process (bench_history.py --first-snapshot): the snapshot adds ~90–100 ms begun here, ~120–140 ms
+    built after the rules; its GIL-bound part alone is ~65 ms (two busy cores slow each other, so the
+    overlapped zlib still adds ~25 ms). Building the snapshot costs the same before as after the rules.
 
     Pass the result to ``record_snapshot(begun=…)``, which writes or abandons it. None when there is
     nothing to begin (then ``record_snapshot`` does all the work as before): no workbook file, these

@@ -977,7 +977,9 @@ def _child_code(package: Package, status: int) -> int:
 # read (check_extent, same sentence as the guard's); a runaway parse is ended by the timer. The parent
 # retries the file guarded, so the user hears exactly what `ledger validate` would say.
 
-CONTAINED_MEMORY = 3 << 30  # address space while reading contained (as the reading child's)
+# address space a contained read may add to what the process has mapped already (the reading child
+# gets 3 GB in all; a worker forked from a process with big libraries loaded has mapped more)
+CONTAINED_MEMORY = 3 << 30
 CONTAINED_SECONDS = 2.0  # CPU time allowed per contained file, plus CONTAINED_SECONDS_PER_MB of its size
 CONTAINED_SECONDS_PER_MB = 1.0
 _contained = False
@@ -987,6 +989,15 @@ class ContainmentExceeded(BaseException):
     """A contained read ran out of room: the worker ends, and the file is read again guarded.
 
     A BaseException, so that no ``except Exception`` on the way turns it into a reason for the file."""
+
+
+def _mapped_bytes() -> int:
+    """The process's address space now (Linux; elsewhere 0, and CONTAINED_MEMORY is the whole limit)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def contained() -> bool:
@@ -1001,9 +1012,10 @@ def contained_read(file_bytes: int) -> Iterator[None]:
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = CONTAINED_MEMORY if hard == resource.RLIM_INFINITY else min(CONTAINED_MEMORY, hard)
-    if soft != resource.RLIM_INFINITY:
-        limit = min(limit, soft)
+    limit = _mapped_bytes() + CONTAINED_MEMORY
+    for cap in (soft, hard):  # never above a limit the process already runs under
+        if cap != resource.RLIM_INFINITY:
+            limit = min(limit, cap)
     seconds = CONTAINED_SECONDS + CONTAINED_SECONDS_PER_MB * file_bytes / (1 << 20)
     flush_std_streams()
     try:

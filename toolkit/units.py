@@ -228,10 +228,12 @@ def summarize_file(
     except LedgerError as exc:
         result.reason = str(exc)
     except MemoryError:
-        if contained():  # the limit was the worker's, not the machine's: read it again without
+        if contained():  # the limit was the worker's, not the machine's: read it again guarded
             raise ContainmentExceeded from None
         result.reason = "文件过大，读取时内存不足，请拆分后重试。"
     except Exception as exc:  # a bug or an exotic file must not stop the other units
+        if contained():  # maybe the limits' doing (a library that could not be mapped): try it guarded
+            raise ContainmentExceeded from None
         result.reason = (
             f"读取时出现意外错误（{type(exc).__name__}：{exc}），请用 ledger validate 单独检查此文件。"
         )

@@ -258,3 +258,28 @@ def test_xls_and_ods_are_read_in_the_contained_worker_as_the_child_reads_them(
         assert (result.unit, result.reason) == ("丁街道", ""), result.file
         assert (result.total.total, result.total.completed) == (8, 5), result.file
         assert result.findings == {"overdue": 1, "formula-error": 1}, result.file  # #DIV/0! seen, not blank
+
+
+def test_calamine_short_of_memory_under_containment_means_a_guarded_second_try(mixed_dir, monkeypatch):
+    """A MemoryError out of calamine (not an abort) while contained is the limit's doing, not the file's."""
+    import toolkit.read
+
+    real_open = toolkit.read._open_book
+
+    class ShortOfMemory:
+        def __init__(self, book) -> None:
+            self.book = book
+
+        def __getattr__(self, name):
+            return getattr(self.book, name)
+
+        def get_sheet_by_name(self, name):
+            if guard.contained():
+                raise MemoryError
+            return self.book.get_sheet_by_name(name)
+
+    monkeypatch.setattr(toolkit.read, "_open_book", lambda *args: ShortOfMemory(real_open(*args)))
+    files = [mixed_dir / n for n in ("01甲.xlsx", "02乙.xlsx", "10丙.xlsx")]
+    parallel = _outcomes(run_many(files, AS_OF, jobs=2))
+    assert parallel == _outcomes(run_many(files, AS_OF, jobs=1))
+    assert all(reason == "" for _, _, reason, _ in parallel)

@@ -30,6 +30,7 @@ from toolkit.errors import (
     UnsafeFileError,
 )
 from toolkit.guard import (
+    ContainmentExceeded,
     Package,
     check_extent,
     contained,
@@ -219,8 +220,10 @@ class _CalamineSource(_Source):
         except LedgerError:
             raise
         except Exception as exc:
-            if unmeasured:  # what calamine failed on may be what the guard refuses: its sentence is clearer
-                scan_sheet(self.package, ref)
+            if unmeasured:
+                if isinstance(exc, MemoryError):  # the containment's limit: read again, guarded
+                    raise ContainmentExceeded from None
+                scan_sheet(self.package, ref)  # what calamine failed on may be what the guard refuses
             raise _broken(self.package.path, exc) from None
         self._loaded.append((sheet, rows))  # see close(): freeing them can be left to the exit
         if beside:  # a forked child: calamine has read; the parent's scan arrives now (or it was killed)
@@ -344,6 +347,8 @@ class _ChildSource(_Source):
             sheet = book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
             merged = sheet.merged_cell_ranges or []
+        except MemoryError:  # the containment's limit: read again, guarded (the child then decides)
+            raise ContainmentExceeded from None
         except Exception as exc:
             raise _reader_error(path, type(exc).__name__, str(exc)) from None
         errors = {}

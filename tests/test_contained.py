@@ -87,7 +87,10 @@ def test_contained_workers_say_what_the_guarded_read_says(mixed_dir, capfd):
     for name in ("01甲.xlsx", "02乙.xlsx", "08状态出错.xlsx", "09无引用.xlsx", "10丙.xlsx"):
         assert reasons[name] == "", (name, reasons[name])
     totals = {name: total for name, _, _, total in parallel}
-    assert totals["08状态出错.xlsx"]["unknown"] == 1  # the error value, not a blank status
+    assert totals["08状态出错.xlsx"]["unknown"] == 1
+    # the error value is seen as one (a finding of its own), not as a blank 完成状态 (missing-value)
+    erring = list(run_many([mixed_dir / "08状态出错.xlsx"] * 3, AS_OF, "merge", jobs=2))
+    assert [r.findings for r in erring] == [{"formula-error": 1}] * 3
     assert totals["09无引用.xlsx"]["completed"] == 1
     err = capfd.readouterr().err
     assert "memory allocation" not in err and "backtrace" not in err, err[-2000:]

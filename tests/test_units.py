@@ -219,6 +219,31 @@ def test_stats_by_unit_cli_json(units_dir, ledger_cli):
     assert single["total"]["rate"] == data["units"][1]["rate"] == 70.6
 
 
+def test_a_unit_in_two_files_is_pointed_out_everywhere(units_dir, tmp_path, ledger_cli):
+    """A corrected ledger left beside the old one counts the unit twice: stats, merge and the district
+    report all say so (which file stays is the clerk's call)."""
+    import shutil
+
+    d = tmp_path / "重复"
+    d.mkdir()
+    shutil.copy(units_dir / "01甲.xlsx", d / "01甲.xlsx")
+    write_unit_ledger(d / "01甲（修改）.xlsx", unit="甲街道", done=16, total=17)
+    shutil.copy(units_dir / "02乙.xlsx", d / "02乙.xlsx")
+    assert ledger_cli("stats", units_dir, "--by", "unit", "--json").json()["repeated_units"] == []
+
+    data = ledger_cli("stats", d, "--by", "unit", "--json", "--as-of", "2024-12-01").json()
+    assert data["repeated_units"] == [{"name": "甲街道", "files": ["01甲.xlsx", "01甲（修改）.xlsx"]}]
+    assert data["total"]["total"] == 17 * 3  # told, not dropped
+    text = ledger_cli("stats", d, "--by", "unit", "--as-of", "2024-12-01")
+    assert text.code == 0
+    assert "注意：单位“甲街道”出现在 2 个文件中（01甲.xlsx、01甲（修改）.xlsx），都计入了合计" in text.out
+    merged = ledger_cli("merge", d, "-o", tmp_path / "汇总台账.xlsx", "--as-of", "2024-12-01")
+    assert merged.code == 0 and "单位“甲街道”出现在 2 个文件中" in merged.out
+    report = ledger_cli("report", d, "-o", tmp_path / "区级通报.docx", "--as-of", "2024-12-01")
+    assert report.code == 0, report.err
+    assert "提示：单位“甲街道”出现在 2 个文件中" in report.err
+
+
 def test_stats_by_unit_cli_text_and_files(units_dir, ledger_cli):
     run = ledger_cli(
         "stats", units_dir / "01甲.xlsx", units_dir / "03丙社区.xlsx", "--by", "unit", "--as-of", "2024-12-01"

@@ -398,11 +398,12 @@ def render_district_report(
 ) -> DistrictResult:
     """Read every unit's ledger (in parallel), write the district 通报, say where it went."""
     from toolkit.render.render import safe_filename, write_atomic
-    from toolkit.units import district_context
+    from toolkit.units import district_context, repeated_units_notes
 
     options = options or DistrictOptions()
     data = district_context(paths, as_of, options.config, jobs=options.jobs, progress=options.progress)
     raw, context, notes = render_district_document(data, template=template, options=options)
+    notes += repeated_units_notes(data["repeated_units"])
     if out is None:
         first = Path(next(iter(paths)))
         folder = first if first.is_dir() else first.parent

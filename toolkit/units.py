@@ -615,6 +615,7 @@ class UnitsStats:
     failures: list[UnitResult]
     total: GroupStats
     decimals: int = 1
+    repeated: list[dict] = field(default_factory=list)  # see repeated_units
 
     def as_dict(self) -> dict:
         return {
@@ -623,6 +624,7 @@ class UnitsStats:
             "total": self.total.as_dict(self.decimals),
             "units": [u.row(self.decimals) for u in self.units],
             "failures": [{"file": f.file, "reason": f.reason} for f in self.failures],
+            "repeated_units": self.repeated,
         }
 
     @property
@@ -655,7 +657,28 @@ def stats_by_unit(
     if not units:
         raise NothingReadError(nothing_read_message(failures))
     total = sum_groups("合计", (u.total for u in units if u.total is not None))
-    return UnitsStats(as_of, units, failures, total, config.rate_decimals)
+    return UnitsStats(as_of, units, failures, total, config.rate_decimals, repeated_units(units))
+
+
+def repeated_units(results: Iterable[UnitResult]) -> list[dict]:
+    """Units named by more than one file, ``[{"name", "files"}]`` in file order.
+
+    Usually a corrected ledger left beside the old one, or a copy: every total counts the unit twice,
+    which nobody wants without being told. Told, not decided: which file is the right one is the
+    clerk's call (the newer file is not always the corrected one)."""
+    files_of: dict[str, list[str]] = {}
+    for result in results:
+        if result.ok:
+            files_of.setdefault(result.unit, []).append(Path(result.file).name)
+    return [{"name": name, "files": files} for name, files in files_of.items() if len(files) > 1]
+
+
+def repeated_units_notes(repeated: Sequence[dict]) -> list[str]:
+    return [
+        f"单位“{x['name']}”出现在 {len(x['files'])} 个文件中（{'、'.join(x['files'])}），都计入了合计；"
+        "如果其中有旧版本或副本，请移出文件夹后重新统计。"
+        for x in repeated
+    ]
 
 
 def nothing_read_message(failures: Sequence[UnitResult]) -> str:
@@ -692,6 +715,8 @@ def units_table(result: UnitsStats) -> str:
         lines = [f"以下 {len(result.failures)} 个文件未能读取："]
         lines += [f"  {Path(f.file).name}：{f.reason}" for f in result.failures]
         text += "\n\n" + "\n".join(lines)
+    if result.repeated:
+        text += "\n\n" + "\n".join(f"注意：{note}" for note in repeated_units_notes(result.repeated))
     return text
 
 
@@ -704,6 +729,7 @@ class MergeResult:
     units: int
     rows: int
     failures: list[UnitResult]
+    repeated: list[dict] = field(default_factory=list)  # see repeated_units
 
     @property
     def exit_code(self) -> int:
@@ -713,6 +739,8 @@ class MergeResult:
         text = f"已汇总 {self.units} 个单位、{self.rows} 条问题，写入“{self.output}”。"
         if self.failures:
             text += f"另有 {len(self.failures)} 个文件未能读取，原因见“各单位校验情况”工作表。"
+        for note in repeated_units_notes(self.repeated):
+            text += f"\n注意：{note}"
         return text
 
 
@@ -781,7 +809,7 @@ def merge_ledgers(
             raise NothingReadError(nothing_read_message(failures))
         write_findings_sheet(book, summaries, header_fmt, config.rate_decimals)
         book.close()
-    return MergeResult(out, len(ok), row_count, failures)
+    return MergeResult(out, len(ok), row_count, failures, repeated_units(ok))
 
 
 def write_cell(sheet, row: int, col: int, value: object, date_fmt, text_fmt) -> None:
@@ -952,5 +980,6 @@ def district_context(
         "overdue_total": overdue_total,
         "overdue_units": overdue_units,
         "failures": [{"file": Path(f.file).name, "reason": f.reason} for f in failures],
+        "repeated_units": repeated_units(units),
         "summary": summary,
     }

@@ -322,16 +322,23 @@ def _git_module(commit: str, path: str):
     return module
 
 
-def test_file_written_by_the_schema_1_code_opens_and_converts(tmp_path):
-    """The real earlier module (from git) writes the file; this one reads and converts it."""
-    old = _git_module(V1_COMMIT, "toolkit/history.py")
-    if old is None or old.SCHEMA_VERSION != 1:
-        pytest.skip(f"the schema-1 module of {V1_COMMIT} is not available in this checkout")
+def _history_written_by(commit: str, version_name: str, label: str, tmp_path: Path):
+    """The earlier history module of ``commit`` (its ``version_name`` is 1) and a workbook whose history
+    it wrote: two snapshots of 17 items (10, then 12 done)."""
+    old = _git_module(commit, "toolkit/history.py")
+    if old is None or getattr(old, version_name, None) != 1:
+        pytest.skip(f"the {label} module of {commit} is not available in this checkout")
     wb = tmp_path / "台账.xlsx"
     wb.write_bytes(b"v1")
     for as_of, done in ((NOV1, 10), (DEC1, 12)):
         led = seventeen(str(wb), done)
         old.record_snapshot(led, ledger_stats(led, as_of), as_of, strict=True)
+    return old, wb
+
+
+def test_file_written_by_the_schema_1_code_opens_and_converts(tmp_path):
+    """The real earlier module (from git) writes the file; this one reads and converts it."""
+    old, wb = _history_written_by(V1_COMMIT, "SCHEMA_VERSION", "schema-1", tmp_path)
     written = old.load_history(wb, with_items=True)
     assert [len(s.items) for s in written] == [17, 17]
 
@@ -418,14 +425,7 @@ def test_blob_writer_threads_end_when_finished_abandoned_or_failing(monkeypatch)
 def test_file_with_format_1_blobs_from_the_earlier_code_compares_and_gets_format_2(tmp_path):
     """The real earlier module (from git) writes format-1 blobs; this one compares with them, adds format-2
     snapshots beside them, and the earlier module says "upgrade" (not "damaged") for a format-2 blob."""
-    old = _git_module(FORMAT_1_COMMIT, "toolkit/history.py")
-    if old is None or getattr(old, "ITEMS_FORMAT", None) != 1:
-        pytest.skip(f"the format-1 module of {FORMAT_1_COMMIT} is not available in this checkout")
-    wb = tmp_path / "台账.xlsx"
-    wb.write_bytes(b"v1")
-    for as_of, done in ((NOV1, 10), (DEC1, 12)):
-        led = seventeen(str(wb), done)
-        old.record_snapshot(led, ledger_stats(led, as_of), as_of, strict=True)
+    old, wb = _history_written_by(FORMAT_1_COMMIT, "ITEMS_FORMAT", "format-1", tmp_path)
     written = old.load_history(wb, with_items=True)
     db = tmp_path / ".台账.xlsx.history.sqlite"
     with HistoryStore(db) as store:

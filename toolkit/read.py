@@ -50,6 +50,7 @@ CONFIG_SHEET = "配置"
 AUX_SHEETS = frozenset({INFO_SHEET, CONFIG_SHEET, "统计", "校验结果", "xlwings.conf", "_整改台账标记"})
 HEADER_SEARCH_ROWS = 60
 MIN_HEADER_FIELDS = 3
+HEADER_MAX_CHARS = 40  # a longer cell is text, never a column header (and normalising it costs)
 ERROR_TOKENS = frozenset({"#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
                           "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!"})  # fmt: skip
 
@@ -547,7 +548,7 @@ def find_header(
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         columns: dict[str, int] = {}
         for col, value in enumerate(row):
-            if type(value) is str and value and len(value) <= 40:
+            if type(value) is str and value and len(value) <= HEADER_MAX_CHARS:
                 field_id = config.field_for_header(value)
                 if field_id is not None and field_id not in columns:
                     columns[field_id] = col
@@ -566,7 +567,7 @@ def _sub_header(
         return False
     extra = {}
     for col, value in enumerate(rows[header + 1]):
-        if type(value) is str and value:
+        if type(value) is str and value and len(value) <= HEADER_MAX_CHARS:
             field_id = config.field_for_header(value)
             if field_id is not None and field_id not in columns:
                 extra[field_id] = col

@@ -189,16 +189,38 @@ def test_calamine_aborting_on_a_hostile_range_ends_only_the_contained_process(mi
     assert os.WIFEXITED(status) and said == "ok"
 
 
-def test_contained_read_restores_the_process_as_it_was(mixed_dir):
+def test_contained_read_restores_the_process_as_it_was(mixed_dir, monkeypatch):
+    """Limits, timer, the SIGPROF handler (a profiler's, say) and stderr are as they were afterwards."""
     import resource
 
-    before = resource.getrlimit(resource.RLIMIT_AS), signal.getitimer(signal.ITIMER_PROF)
+    def profilers_handler(signum, frame) -> None:
+        pass
+
+    monkeypatch.setattr(guard, "_contained", False)
+    original = signal.signal(signal.SIGPROF, profilers_handler)
+    stderr_target = os.readlink("/proc/self/fd/2") if os.path.exists("/proc/self/fd/2") else None
+    before = (
+        resource.getrlimit(resource.RLIMIT_AS),
+        signal.getitimer(signal.ITIMER_PROF),
+        signal.getsignal(signal.SIGPROF),
+    )
     with guard.contained_read(1000):
         assert guard.contained()
         limit = resource.getrlimit(resource.RLIMIT_AS)[0]
         assert guard._mapped_bytes() <= limit <= guard._mapped_bytes() + guard.CONTAINED_MEMORY
     assert not guard.contained()
-    assert (resource.getrlimit(resource.RLIMIT_AS), signal.getitimer(signal.ITIMER_PROF)) == before
+    after = (
+        resource.getrlimit(resource.RLIMIT_AS),
+        signal.getitimer(signal.ITIMER_PROF),
+        signal.getsignal(signal.SIGPROF),
+    )
+    try:
+        assert after == before
+        assert after[2] is profilers_handler
+        if stderr_target is not None:
+            assert os.readlink("/proc/self/fd/2") == stderr_target
+    finally:
+        signal.signal(signal.SIGPROF, original)
 
 
 def test_the_roll_up_runs_with_no_stderr_at_all(mixed_dir, ledger_cli):

@@ -1023,18 +1023,21 @@ def contained_read(file_bytes: int) -> Iterator[None]:
     except OSError:  # no stderr at all (2>&-): nothing to silence
         saved_stderr = None
     devnull = os.open(os.devnull, os.O_WRONLY)
+    handler = None
     try:
         # calamine's "memory allocation failed" and its backtrace are not for the user
         if saved_stderr is not None:
             os.dup2(devnull, 2)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-        signal.signal(signal.SIGPROF, signal.SIG_DFL)  # the timer's signal ends the process
+        handler = signal.signal(signal.SIGPROF, signal.SIG_DFL)  # the timer's signal ends the process
         signal.setitimer(signal.ITIMER_PROF, seconds)
         _contained = True
         yield
     finally:
         _contained = False
         signal.setitimer(signal.ITIMER_PROF, 0)
+        if handler is not None:
+            signal.signal(signal.SIGPROF, handler)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         if saved_stderr is not None:
             os.dup2(saved_stderr, 2)

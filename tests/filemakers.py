@@ -218,9 +218,9 @@ def far_cells(quote: str = '"', eq: str = "=") -> str:
     )
 
 
-def build_package(path: Path, parts: dict[str, str | bytes]) -> Path:
-    """A minimal OOXML workbook; ``parts`` overrides or adds package parts."""
-    base: dict[str, str | bytes] = {
+def minimal_parts() -> dict[str, str | bytes]:
+    """The parts of the smallest workbook calamine and Excel accept: one sheet holding the ledger header."""
+    return {
         "[Content_Types].xml": CONTENT_TYPES,
         "_rels/.rels": ROOT_RELS,
         "xl/workbook.xml": WORKBOOK,
@@ -228,6 +228,11 @@ def build_package(path: Path, parts: dict[str, str | bytes]) -> Path:
         "xl/sharedStrings.xml": EMPTY_SST,
         "xl/worksheets/sheet1.xml": sheet_xml(header_row_xml()),
     }
+
+
+def build_package(path: Path, parts: dict[str, str | bytes]) -> Path:
+    """A minimal OOXML workbook; ``parts`` overrides or adds package parts."""
+    base = minimal_parts()
     base.update(parts)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in base.items():
@@ -286,14 +291,7 @@ def deflated(data: str | bytes) -> tuple[bytes, int, int]:
 
 def build_bomb(path: Path, part: str, stream: tuple[bytes, int, int], declared: int | None = None) -> Path:
     """A minimal workbook whose ``part`` is the given deflate stream, optionally lying about its size."""
-    parts = {
-        "[Content_Types].xml": CONTENT_TYPES,
-        "_rels/.rels": ROOT_RELS,
-        "xl/workbook.xml": WORKBOOK,
-        "xl/_rels/workbook.xml.rels": WORKBOOK_RELS,
-        "xl/sharedStrings.xml": EMPTY_SST,
-        "xl/worksheets/sheet1.xml": sheet_xml(header_row_xml()),
-    }
+    parts = minimal_parts()
     entries = []
     for name, text in parts.items():
         if name == part:

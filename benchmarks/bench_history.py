@@ -23,11 +23,9 @@ validation with its zlib work overlapping the rules (what ``ledger validate`` do
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import random
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 V1_COMMIT = "9455dcf"
 AS_OF = date(2024, 12, 31)
@@ -45,21 +44,9 @@ AS_OF = date(2024, 12, 31)
 
 def schema_1_module():
     """toolkit/history.py as it was when it wrote a row per item, or None."""
-    try:
-        source = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{V1_COMMIT}:toolkit/history.py"],
-            capture_output=True,
-            check=True,
-            timeout=30,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    spec = importlib.util.spec_from_loader("history_schema_1", loader=None)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    exec(compile(source, "history_schema_1", "exec"), module.__dict__)
-    return module
+    from history_helpers import module_from_git
+
+    return module_from_git(V1_COMMIT, "toolkit/history.py")
 
 
 def problem_texts(kind: str, count: int) -> list[str] | None:

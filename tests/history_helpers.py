@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 from toolkit.config import STATUS_LABELS
 from toolkit.model import DATE, EMPTY, DateValue, Item, Ledger
@@ -54,3 +58,38 @@ def ledger(path: str, items: list[Item], unit: str = "") -> Ledger:
         dimensions=dims,
         info={"unit": unit} if unit else {},
     )
+
+
+def seventeen(path: str, done: int, deadline: date = date(2024, 11, 15)) -> Ledger:
+    """17 items in two dimensions; the first ``done`` are completed, the rest in progress."""
+    items = []
+    for n in range(1, 18):
+        status = "completed" if n <= done else "in_progress"
+        dim = "理论学习" if n <= 8 else "作风建设"
+        items.append(item(n + 2, n, dim, f"问题{n}：学习不够深入", status, deadline))
+    return ledger(path, items, unit="某某街道")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def module_from_git(commit: str, path: str):
+    """``path`` as it was at ``commit``, loaded as a module (None when git or the old code cannot): the
+    real earlier code writes the files the migration and format tests, and bench_history, start from."""
+    try:
+        source = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{commit}:{path}"], capture_output=True, check=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    spec = importlib.util.spec_from_loader(f"earlier_{commit}", loader=None)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    try:
+        exec(compile(source, f"{commit}:{path}", "exec"), module.__dict__)
+    except Exception:  # the code around it moved on: nothing to compare with
+        return None
+    finally:
+        sys.modules.pop(spec.name, None)
+    return module

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from history_helpers import item, ledger
+from history_helpers import seventeen
 
 from toolkit import history
 from toolkit.history import (
@@ -30,16 +30,6 @@ NOV1 = date(2024, 11, 1)
 DEC1 = date(2024, 12, 1)
 JAN1 = date(2025, 1, 1)
 SENTENCE_NOV1 = "较上次通报（2024年11月1日）新增完成2项，完成率提高11.8个百分点，新增超期未完成3项。"
-
-
-def seventeen(path: str, done: int, deadline: date = date(2024, 11, 15)) -> object:
-    """17 items in two dimensions; the first ``done`` are completed, the rest in progress."""
-    items = []
-    for n in range(1, 18):
-        status = "completed" if n <= done else "in_progress"
-        dim = "理论学习" if n <= 8 else "作风建设"
-        items.append(item(n + 2, n, dim, f"问题{n}：学习不够深入", status, deadline))
-    return ledger(path, items, unit="某某街道")
 
 
 def write_bytes(path: Path, text: str) -> str:

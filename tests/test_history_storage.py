@@ -3,19 +3,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import multiprocessing
 import sqlite3
-import subprocess
-import sys
 import threading
 import zlib
 from datetime import date
 from pathlib import Path
 
 import pytest
-from history_helpers import item, ledger
+from history_helpers import module_from_git, seventeen
 
 from toolkit import history
 from toolkit.history import (
@@ -38,15 +35,6 @@ DEC1 = date(2024, 12, 1)
 JAN1 = date(2025, 1, 1)
 # the last commit whose toolkit/history.py wrote schema 1 (a row per item)
 V1_COMMIT = "9455dcf"
-
-
-def seventeen(path: str, done: int, deadline: date = date(2024, 11, 15)):
-    items = []
-    for n in range(1, 18):
-        status = "completed" if n <= done else "in_progress"
-        dim = "理论学习" if n <= 8 else "作风建设"
-        items.append(item(n + 2, n, dim, f"问题{n}：学习不够深入", status, deadline))
-    return ledger(path, items, unit="某某街道")
 
 
 def tricky_states() -> list[ItemState]:
@@ -302,30 +290,10 @@ def test_concurrent_openers_of_a_schema_1_file(tmp_path):
     assert [len(row[7]) for row in after[3:]] == [17] * 4
 
 
-def _git_module(commit: str, path: str):
-    try:
-        source = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{commit}:{path}"], capture_output=True, check=True, timeout=30
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    spec = importlib.util.spec_from_loader("history_schema_1", loader=None)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    try:
-        exec(compile(source, f"{commit}:{path}", "exec"), module.__dict__)
-    except Exception:  # the code around it moved on: nothing to compare with
-        return None
-    finally:
-        sys.modules.pop(spec.name, None)
-    return module
-
-
 def _history_written_by(commit: str, version_name: str, label: str, tmp_path: Path):
     """The earlier history module of ``commit`` (its ``version_name`` is 1) and a workbook whose history
     it wrote: two snapshots of 17 items (10, then 12 done)."""
-    old = _git_module(commit, "toolkit/history.py")
+    old = module_from_git(commit, "toolkit/history.py")
     if old is None or getattr(old, version_name, None) != 1:
         pytest.skip(f"the {label} module of {commit} is not available in this checkout")
     wb = tmp_path / "台账.xlsx"

@@ -169,15 +169,9 @@ def replace_file(
     backup_file: Path | None = None
     try:
         tmp = _write_temp(path.parent, data, path.name)
-        if verify is not None:
-            try:
-                verify(tmp)
-            except OutputError:
-                raise
-            except Exception as exc:
-                raise OutputError(
-                    f"写出的“{path.name}”未通过读回检查，原文件未改动，请把此文件反馈给维护人员。"
-                ) from exc
+        _check_written(
+            tmp, verify, f"写出的“{path.name}”未通过读回检查，原文件未改动，请把此文件反馈给维护人员。"
+        )
         os.chmod(tmp, stat.S_IMODE(before.st_mode))
         if backup:
             backup_file = make_backup(path, original)
@@ -199,6 +193,18 @@ def replace_file(
     return SaveResult(path, backup_file)
 
 
+def _check_written(tmp: Path, verify: Callable[[Path], None] | None, failure: str) -> None:
+    """The caller's read-back check of what was written; any failure but ours becomes ``failure``."""
+    if verify is None:
+        return
+    try:
+        verify(tmp)
+    except OutputError:
+        raise
+    except Exception as exc:
+        raise OutputError(failure) from exc
+
+
 def write_new(
     path: str | os.PathLike, data: bytes, *, verify: Callable[[Path], None] | None = None
 ) -> SaveResult:
@@ -207,13 +213,7 @@ def write_new(
     with replacing(path, keep_mode=False) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
-        if verify is not None:
-            try:
-                verify(tmp)
-            except OutputError:
-                raise
-            except Exception as exc:
-                raise OutputError(f"写出的“{path.name}”未通过读回检查，请把原文件反馈给维护人员。") from exc
+        _check_written(tmp, verify, f"写出的“{path.name}”未通过读回检查，请把原文件反馈给维护人员。")
     return SaveResult(path, None)
 
 

@@ -1072,6 +1072,17 @@ def _clear_in(pkg: Package, stats: ClearStats, check: bool = True) -> None:
     pkg.delete(ipart)
 
 
+def _drop_if_ours_and_empty(
+    pkg: Package, sheet_part: str, rel_id: str, part: str, record: dict, remaining: int
+) -> None:
+    """A comments or drawing part our marking created, left empty by clearing: gone, as before marking."""
+    created = record.get("created_part")
+    if created and created.lower() == part.lower() and remaining == 0:
+        ooxml.remove_rel(pkg, sheet_part, rel_id)
+        ooxml.remove_override(pkg, part)
+        pkg.delete(part)
+
+
 def _clear_comments(pkg: Package, sheet_part: str, crec: dict, stats: ClearStats) -> bool:
     """Remove our notes and shapes; True when the parts we created are gone (drop <legacyDrawing>)."""
     refs = set(crec.get("refs") or [])
@@ -1113,14 +1124,7 @@ def _clear_comments(pkg: Package, sheet_part: str, crec: dict, stats: ClearStats
                     cdata = cdata.replace(el, b"", 1)
             remaining_comments = len(kept)
             pkg.set(cpart, cdata)
-        if (
-            crec.get("created_part")
-            and crec["created_part"].lower() == cpart.lower()
-            and remaining_comments == 0
-        ):
-            ooxml.remove_rel(pkg, sheet_part, comments_rel.id)
-            ooxml.remove_override(pkg, cpart)
-            pkg.delete(cpart)
+        _drop_if_ours_and_empty(pkg, sheet_part, comments_rel.id, cpart, crec, remaining_comments)
     remaining_shapes = 1
     vrec = crec.get("vml") or {}
     if vml_rel is not None and pkg.has(vml_rel.target):
@@ -1138,14 +1142,7 @@ def _clear_comments(pkg: Package, sheet_part: str, crec: dict, stats: ClearStats
         if vrec.get("shapetype_added"):
             vdata = vdata.replace(SHAPETYPE_202.encode(), b"", 1)
         pkg.set(vpart, vdata)
-        if (
-            vrec.get("created_part")
-            and vrec["created_part"].lower() == vpart.lower()
-            and remaining_shapes == 0
-        ):
-            ooxml.remove_rel(pkg, sheet_part, vml_rel.id)
-            ooxml.remove_override(pkg, vpart)
-            pkg.delete(vpart)
+        _drop_if_ours_and_empty(pkg, sheet_part, vml_rel.id, vpart, vrec, remaining_shapes)
     data = pkg.get(ooxml.rels_name(sheet_part))
     if crec.get("rels_created") and data is not None and not ooxml.REL_EL_RE.search(data):
         pkg.delete(ooxml.rels_name(sheet_part))  # we created it, and it is empty again

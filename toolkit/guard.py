@@ -986,7 +986,8 @@ _contained = False
 
 
 class ContainmentExceeded(BaseException):
-    """A contained read ran out of room: the worker ends, and the file is read again guarded.
+    """A contained read failed in a way its limits may have caused (memory, a library that could not be
+    mapped): the worker ends, and the file is read again guarded, which names the file's fault if any.
 
     A BaseException, so that no ``except Exception`` on the way turns it into a reason for the file."""
 

@@ -761,8 +761,7 @@ def snapshot_from_ledger(
     """
     if stats is None:
         items = item_states(ledger.items, b"")  # overdue flags once counted, below
-        if writer is not None and "problem" not in writer.names:
-            writer.add("problem", *_text_segment(items.problems, joined=items.joined.get("problem")))
+        _hand_over_problems(writer, items)
         total, dimensions, overdue = snapshot_counts(ledger, as_of)
         flags = bytearray(len(items))
         for i in overdue:
@@ -774,8 +773,7 @@ def snapshot_from_ledger(
             overdue_rows.update(group.overdue_rows)
         overdue_rows.update(stats.total.overdue_rows)
         items = item_states(ledger.items, overdue_rows)
-        if writer is not None and "problem" not in writer.names:
-            writer.add("problem", *_text_segment(items.problems, joined=items.joined.get("problem")))
+        _hand_over_problems(writer, items)
         dimensions = []
         if stats.by == "dimension":
             dimensions = [_dimension_count(g) for g in stats.groups]
@@ -802,6 +800,12 @@ def snapshot_from_ledger(
         items=items,
         dimensions=dimensions,
     )
+
+
+def _hand_over_problems(writer: BlobWriter | None, items: ItemStates) -> None:
+    """The 问题描述 texts, the column zlib takes longest on, go to the writer's thread before any counting."""
+    if writer is not None and "problem" not in writer.names:
+        writer.add("problem", *_text_segment(items.problems, joined=items.joined.get("problem")))
 
 
 def _dimension_count(group: GroupStats) -> DimensionCount:

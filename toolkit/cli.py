@@ -100,7 +100,6 @@ def finish(code: int = 0) -> None:
         from toolkit.guard import flush_std_streams, report_exit
 
         flush_std_streams()
-
         report_exit(code)  # the child of a scan beside the read: the parent exits with this code now
         os._exit(code)
     sys.exit(code)
@@ -212,7 +211,6 @@ def validate(
       ledger validate 台账.xlsx --json > 结果.json
       ledger validate 台账.xlsx --mark
     """
-
     config = _config(config_path)
     if _plain_process():  # one workbook, then os._exit: freeing what was read only costs time
         from toolkit.read import keep_readers_until_exit

@@ -82,18 +82,27 @@ def make_environment():
 
 
 class ChartImage:
-    """The chart for the template: renders as the picture's XML, exposes nothing else to a template."""
+    """A native chart for the template: its part is added when the tag renders, in the part being rendered.
 
-    __slots__ = ("_image",)
+    A template sees only its text (the drawing's XML); nothing else is reachable from it.
+    """
 
-    def __init__(self, image: Any) -> None:
-        self._image = image
+    __slots__ = ("_data", "_tpl")
+
+    def __init__(self, tpl: Any, data: Any) -> None:
+        self._tpl = tpl
+        self._data = data
 
     def __html__(self) -> str:
-        return self._image.__html__()
+        from toolkit.render.chart import add_chart
+
+        part = self._tpl.current_rendering_part
+        # docxtpl numbers every wp:docPr of the body afresh after rendering; this id only has to be valid
+        drawing = add_chart(part, self._data, shape_id=len(part.rels) + 1)
+        return f'</w:t></w:r><w:r>{drawing}</w:r><w:r><w:t xml:space="preserve">'
 
     def __str__(self) -> str:
-        return self._image.__html__()
+        return self.__html__()
 
     def __bool__(self) -> bool:
         return True
@@ -361,33 +370,24 @@ def place_signature(document) -> None:
         _set_right_indent(second, max(date_right, 0.0))
 
 
-def _chart(context: dict, stats: Stats, tpl) -> list[str]:
-    from docx.shared import Mm
-    from docxtpl import InlineImage
-
-    from toolkit.render.chart import Bar, bar_chart_png, wrap_label
+def _chart(context: dict, stats: Stats, tpl, decimals: int) -> None:
+    """The completion rate per 方面, as a native chart (the rates as the table shows them)."""
+    from toolkit.render.chart import Bar, rate_chart, short_label
 
     rates = {g.name: g.rate for g in stats.groups}
-    bars = [Bar(wrap_label(d["name"]), rates.get(d["name"]), d["rate"]) for d in context["dimensions"]]
-    png = bar_chart_png(bars)
-    if png is None:
-        if bars:
-            return ["未找到可用的中文字体，通报中省略了完成率图表（Linux 可安装 fonts-noto-cjk）。"]
-        return []
-    context["chart"] = ChartImage(InlineImage(tpl, io.BytesIO(png), width=Mm(CHART_WIDTH_MM)))
-    return []
+    bars = [Bar(short_label(d["name"]), rates.get(d["name"]), d["rate"]) for d in context["dimensions"]]
+    data = rate_chart(bars, decimals=decimals)
+    if data is not None:
+        context["chart"] = ChartImage(tpl, data)
 
 
-def _trend_chart(context: dict, tpl) -> None:
-    """The completion rate over the recorded 通报 (three or more), from toolkit.history."""
-    from docx.shared import Mm
-    from docxtpl import InlineImage
+def _trend_chart(context: dict, tpl, decimals: int) -> None:
+    """The completion rate over the recorded 通报 (three or more), from the history's trend points."""
+    from toolkit.render.chart import trend_chart
 
-    from toolkit.history import trend_chart_png
-
-    png = trend_chart_png(context["history"].get("trend", []))
-    if png is not None:
-        context["trend_chart"] = ChartImage(InlineImage(tpl, io.BytesIO(png), width=Mm(CHART_WIDTH_MM)))
+    data = trend_chart(context["history"].get("trend", []), decimals=decimals)
+    if data is not None:
+        context["trend_chart"] = ChartImage(tpl, data)
 
 
 def render_document(
@@ -410,9 +410,9 @@ def render_document(
     context, notes = build_context(ledger, stats, as_of=as_of, report=report, options=options)
     context = clean_strings(context)
     if options.chart and "chart" in used:
-        notes += _chart(context, stats, tpl)
+        _chart(context, stats, tpl, options.config.rate_decimals)
     if options.chart and "trend_chart" in used:
-        _trend_chart(context, tpl)
+        _trend_chart(context, tpl, options.config.rate_decimals)
 
     return render_checked(tpl, env, context, name), context, notes
 

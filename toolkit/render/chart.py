@@ -120,7 +120,9 @@ def bar_height_mm(categories: Sequence[str]) -> float:
     return round(min(max(22 + per_bar * len(categories), 45), 160), 1)
 
 
-def rate_chart(bars: Sequence[Bar], *, title: str = "各方面整改完成率", decimals: int = 1) -> ChartData | None:
+def rate_chart(
+    bars: Sequence[Bar], *, title: str = "各方面整改完成率", decimals: int = 1
+) -> ChartData | None:
     """The completion rate per 方面 (or per unit), one bar each; None when there is nothing to draw."""
     shown = list(bars)[:MAX_BARS]
     if not shown:
@@ -131,7 +133,9 @@ def rate_chart(bars: Sequence[Bar], *, title: str = "各方面整改完成率", 
         title=title,
         series="整改完成率",
         categories=categories,
-        values=tuple(None if b.rate is None else round(percent(b.rate, decimals) / 100, decimals + 2) for b in shown),
+        values=tuple(
+            None if b.rate is None else round(percent(b.rate, decimals) / 100, decimals + 2) for b in shown
+        ),
         decimals=decimals,
         width_mm=WIDTH_MM,
         height_mm=bar_height_mm(categories),
@@ -202,7 +206,7 @@ def _num_ref(ref: str, values: Sequence[float | None], number_format: str) -> st
 def _data_labels(data: ChartData, position: str) -> str:
     return (
         f'<c:dLbls><c:numFmt formatCode="{data.number_format}" sourceLinked="0"/>'
-        '<c:spPr><a:noFill/><a:ln><a:noFill/></a:ln></c:spPr>'
+        "<c:spPr><a:noFill/><a:ln><a:noFill/></a:ln></c:spPr>"
         f"<c:txPr>{_text_props(LABEL_PT)}</c:txPr>"
         f'<c:dLblPos val="{position}"/><c:showLegendKey val="0"/><c:showVal val="1"/>'
         '<c:showCatName val="0"/><c:showSerName val="0"/><c:showPercent val="0"/>'
@@ -215,7 +219,7 @@ def _series(data: ChartData) -> str:
     line = data.kind == "line"
     fill = (
         f'<c:spPr><a:ln w="28575" cap="rnd"><a:solidFill><a:srgbClr val="{BAR_COLOUR}"/></a:solidFill>'
-        '<a:round/></a:ln></c:spPr>'
+        "<a:round/></a:ln></c:spPr>"
         '<c:marker><c:symbol val="circle"/><c:size val="6"/><c:spPr>'
         f'<a:solidFill><a:srgbClr val="{BAR_COLOUR}"/></a:solidFill>'
         f'<a:ln><a:solidFill><a:srgbClr val="{BAR_COLOUR}"/></a:solidFill></a:ln></c:spPr></c:marker>'
@@ -239,7 +243,7 @@ def _axes(data: ChartData) -> str:
     bar = data.kind == "bar"
     # horizontal bars: the first 方面 on top (maxMin), the value axis then crosses at the far end (bottom)
     orientation, cat_pos, val_pos = ("maxMin", "l", "b") if bar else ("minMax", "b", "l")
-    plain_line = f'<c:spPr><a:ln w="9525"><a:solidFill><a:srgbClr val="808080"/></a:solidFill></a:ln></c:spPr>'
+    plain_line = '<c:spPr><a:ln w="9525"><a:solidFill><a:srgbClr val="808080"/></a:solidFill></a:ln></c:spPr>'
     grid = f'<c:majorGridlines><c:spPr><a:ln w="6350"><a:solidFill><a:srgbClr val="{GRID_COLOUR}"/></a:solidFill></a:ln></c:spPr></c:majorGridlines>'
     category = (
         f'<c:catAx><c:axId val="{CAT_AX}"/><c:scaling><c:orientation val="{orientation}"/></c:scaling>'
@@ -255,7 +259,7 @@ def _axes(data: ChartData) -> str:
         f'<c:max val="1"/><c:min val="0"/></c:scaling><c:delete val="0"/><c:axPos val="{val_pos}"/>{grid}'
         '<c:numFmt formatCode="0%" sourceLinked="0"/><c:majorTickMark val="none"/>'
         '<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
-        '<c:spPr><a:ln><a:noFill/></a:ln></c:spPr>'
+        "<c:spPr><a:ln><a:noFill/></a:ln></c:spPr>"
         f"<c:txPr>{_text_props(LABEL_PT - 1.5)}</c:txPr>"
         f'<c:crossAx val="{CAT_AX}"/><c:crosses val="{"max" if bar else "autoZero"}"/>'
         f'<c:crossBetween val="{"between" if bar else "midCat"}"/><c:majorUnit val="0.2"/></c:valAx>'
@@ -329,7 +333,7 @@ def workbook_bytes(data: ChartData) -> bytes:
         '<sheetViews><sheetView workbookViewId="0" tabSelected="1"/></sheetViews>'
         '<sheetFormatPr defaultRowHeight="15"/>'
         '<cols><col min="1" max="1" width="32" customWidth="1"/><col min="2" max="2" width="14" customWidth="1"/></cols>'
-        f'<sheetData>{"".join(rows)}</sheetData></worksheet>'
+        f"<sheetData>{''.join(rows)}</sheetData></worksheet>"
     )
     ordered = sorted(shared, key=shared.get)
     sst = (
@@ -411,7 +415,7 @@ def inline_xml(rid: str, shape_id: int, data: ChartData) -> str:
     return (
         f'<w:drawing><wp:inline xmlns:wp="{NS_WP}" distT="0" distB="0" distL="0" distR="0">'
         f'<wp:extent cx="{cx}" cy="{cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/>'
-        f"<wp:docPr id=\"{shape_id}\" name={quoteattr(f'图表 {shape_id}')} descr={quoteattr(data.title)}/>"
+        f'<wp:docPr id="{shape_id}" name={quoteattr(f"图表 {shape_id}")} descr={quoteattr(data.title)}/>'
         f'<wp:cNvGraphicFramePr/><a:graphic xmlns:a="{NS_A}"><a:graphicData uri="{URI_CHART}">'
         f'<c:chart xmlns:c="{NS_C}" xmlns:r="{NS_R}" r:id="{rid}"/>'
         "</a:graphicData></a:graphic></wp:inline></w:drawing>"

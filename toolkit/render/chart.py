@@ -18,7 +18,6 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
 
 from toolkit.stats import percent
 
@@ -70,6 +69,15 @@ class ChartData:
     @property
     def number_format(self) -> str:
         return "0." + "0" * self.decimals + "%" if self.decimals > 0 else "0%"
+
+
+def escape(text: str) -> str:
+    """XML character data (xml.sax.saxutils would import urllib.request: 20 ms of a 0.3 s command)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quoteattr(text: str) -> str:
+    return '"' + escape(text).replace('"', "&quot;").replace("\n", "&#10;") + '"'
 
 
 # ---------------------------------------------------------------- plain data for the two charts

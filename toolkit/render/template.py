@@ -144,14 +144,14 @@ def _table(document, columns, *, head_style: str, body_style: str, rows: list[li
     fmt.set_table_borders(table)
     fmt.set_cell_margins(table, top=30, bottom=30)
     for cell, (label, _width) in zip(table.rows[0].cells, columns, strict=True):
-        cell.paragraphs[0].style = document.styles[head_style]
+        fmt.set_paragraph_style(cell.paragraphs[0], document.styles[head_style])
         cell.paragraphs[0].add_run(label)
         fmt.set_cell_valign(cell)
     fmt.set_repeat_header(table.rows[0])
     for row, texts in zip(table.rows[1:], rows, strict=True):
         fmt.set_cant_split(row)
         for cell, text in zip(row.cells, texts, strict=False):
-            cell.paragraphs[0].style = document.styles[body_style]
+            fmt.set_paragraph_style(cell.paragraphs[0], document.styles[body_style])
             if text:
                 cell.paragraphs[0].add_run(text)
             fmt.set_cell_valign(cell)
@@ -169,7 +169,9 @@ def _headed_paragraphs(document, collection: str) -> None:
 
 
 def _para(document, text: str = "", style: str | None = None):
-    paragraph = document.add_paragraph(style=style)
+    paragraph = document.add_paragraph()
+    if style is not None:
+        fmt.set_paragraph_style(paragraph, document.styles[style])
     if text:
         paragraph.add_run(text)
     return paragraph

@@ -184,3 +184,25 @@ def test_sandbox_itself_refuses_python_internals() -> None:
         env.from_string("{{ ''.__class__.__mro__ }}").render()
     with pytest.raises(SecurityError):
         env.from_string("{{ x.append(1) }}").render(x=[])
+
+
+def test_the_default_template_passes_the_checks_it_skips() -> None:
+    """render_document trusts the built-in template (no check, every variable taken as used): it must
+    pass the checks a user's template gets, and show both charts."""
+    from toolkit.render.render import check_template, open_template
+
+    tpl = open_template(default_template_bytes(), "默认模板")
+    assert {"chart", "trend_chart"} <= check_template(tpl, make_environment())
+
+
+def test_the_default_template_renders_as_its_saved_copy(ledger, tmp_path: Path) -> None:
+    """The built-in template goes to docxtpl as built; saved by `ledger template` it renders the same."""
+    saved = tmp_path / "通报模板.docx"
+    saved.write_bytes(default_template_bytes())
+    as_of = date.fromisoformat(AS_OF)
+    built, _, _ = render_document(ledger, as_of=as_of)
+    copied, _, _ = render_document(ledger, as_of=as_of, template=saved)
+    with zipfile.ZipFile(io.BytesIO(built)) as a, zipfile.ZipFile(io.BytesIO(copied)) as b:
+        assert sorted(a.namelist()) == sorted(b.namelist())
+        for name in ("word/document.xml", "word/styles.xml", "word/charts/chart1.xml"):
+            assert a.read(name) == b.read(name), name

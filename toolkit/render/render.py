@@ -156,6 +156,20 @@ def open_template(data: bytes, name: str):
     return tpl
 
 
+def default_template():
+    """The built-in template, handed to docxtpl as built (not saved and opened again) and not checked:
+    it is ours, and tests/test_template.py checks it like any other. Both would cost a third of the
+    rendering."""
+    from docxtpl import DocxTemplate
+
+    from toolkit.render.template import build_document
+
+    tpl = DocxTemplate(io.BytesIO())  # never read: the document is already there
+    # a fresh Document over the same part: the one that built it keeps its w:body, which rendering replaces
+    tpl.docx = build_document().part.document
+    return tpl
+
+
 # ---------------------------------------------------------------- checks before rendering
 
 
@@ -357,9 +371,14 @@ def place_signature(document) -> None:
     right; when the date is longer, the date keeps two characters and the signature moves left."""
     from toolkit.render.template import STYLE_DATE, STYLE_SIGNATURE
 
-    paragraphs = document.paragraphs
-    for first, second in itertools.pairwise(paragraphs):
-        if first.style.name != STYLE_SIGNATURE or second.style.name != STYLE_DATE:
+    # by style id, looked up once: ``paragraph.style`` searches all the styles for every paragraph
+    styles = document.styles.element
+    found = [styles.get_by_name(name) for name in (STYLE_SIGNATURE, STYLE_DATE)]
+    if None in found:
+        return
+    signature_id, date_id = (style.styleId for style in found)
+    for first, second in itertools.pairwise(document.paragraphs):
+        if first._p.style != signature_id or second._p.style != date_id:
             continue
         s, d = text_width(first.text.strip()), text_width(second.text.strip())
         if not s or not d:
@@ -401,10 +420,13 @@ def render_document(
     """Render to .docx bytes (nothing written); returns the bytes, the context and notes for the user."""
     from toolkit.stats import ledger_stats
 
-    data, name = load_template_bytes(template)
-    tpl = open_template(data, name)
     env = make_environment()
-    used = check_template(tpl, env)
+    if template is None:
+        tpl, name, used = default_template(), "默认模板", set(CONTEXT_KEYS)
+    else:
+        data, name = load_template_bytes(template)
+        tpl = open_template(data, name)
+        used = check_template(tpl, env)
 
     stats = ledger_stats(ledger, as_of, config=options.config)
     context, notes = build_context(ledger, stats, as_of=as_of, report=report, options=options)

@@ -20,6 +20,9 @@ from toolkit.read import read_ledger
 from toolkit.render.chart import (
     CT_CHART,
     CT_XLSX,
+    FRAME_MM,
+    MAX_BARS,
+    MAX_HEIGHT_MM,
     RT_CHART,
     RT_PACKAGE,
     Bar,
@@ -161,6 +164,27 @@ def test_long_dimension_names_become_short_wrapped_labels(seed) -> None:
     assert [row[0] for row in chart["sheet"][1:]] == chart["categories"]
     # two-line labels get taller rows, still well under half the 225 mm text area
     assert chart["extent_mm"][1] <= 90
+
+
+def _label_pt(xml) -> float:
+    """The category labels' size, as the chart part sets it."""
+    size = xml.find("c:chart//c:catAx/c:txPr//a:defRPr", NS).get("sz")
+    return int(size) / 100
+
+
+@pytest.mark.parametrize("label", ["作风建设", "学懂弄通做实习近平新时代\n中国特色社会主义思想"])
+def test_charts_stay_under_half_a_page(label: str) -> None:
+    """A chart moved to the next page leaves its height empty: it stays under 45 % of the 225 mm text
+    area, with room for every label, however many bars (the labels shrink, then go onto one line)."""
+    sizes = []
+    for count in range(1, MAX_BARS + 1):
+        data = rate_chart([Bar(f"{label}{n}", 0.5, "50.0%") for n in range(count)])
+        assert 45 <= data.height_mm <= MAX_HEIGHT_MM < 0.45 * 225, count
+        lines = max(c.count("\n") + 1 for c in data.categories)
+        assert (data.height_mm - FRAME_MM) / count >= 0.353 * data.label_pt * lines, count  # 1 pt = 0.353 mm
+        assert _label_pt(etree.fromstring(chart_xml(data))) == data.label_pt
+        sizes.append(data.label_pt)
+    assert sizes[0] == 10.5 and set(sizes) <= {10.5, 9.0, 8.0}  # 五号 while it fits, never under 8 pt
 
 
 @pytest.mark.parametrize(
@@ -406,3 +430,75 @@ def test_libreoffice_draws_the_chart(seed, tmp_path: Path) -> None:
         if pixels[i] > 160 and pixels[i + 1] < 90 and pixels[i + 2] < 80
     )
     assert red > int(width) * int(height) * 0.01
+
+
+# ---------------------------------------------------------------- no page left half empty
+
+TEXT_TOP_MM, TEXT_BOTTOM_MM, PAGE_MM = 37, 262, 297  # GB/T 9704 margins: the 225 mm text area of A4
+
+
+def page_fills(pdf: Path, folder: Path) -> list[float]:
+    """How far down its text area each page is used (0–1): the lowest row of ink above the footer."""
+    subprocess.run(["pdftoppm", "-r", "25", str(pdf), str(folder / "page")], check=True)
+    fills = []
+    for image in sorted(folder.glob("page-*.ppm")):
+        magic, width, height, _depth, pixels = image.read_bytes().split(maxsplit=4)
+        assert magic == b"P6"
+        width, height = int(width), int(height)
+        row_bytes = width * 3
+        bottom = int(height * TEXT_BOTTOM_MM / PAGE_MM)
+        inked = [y for y in range(bottom) if min(pixels[y * row_bytes : (y + 1) * row_bytes]) < 160]
+        top = height * TEXT_TOP_MM / PAGE_MM
+        fills.append(round((max(inked, default=top) - top) / (bottom - top), 2))
+    return fills
+
+
+def _office_tools() -> None:
+    if any(shutil.which(tool) is None for tool in ("soffice", "pdftoppm")):
+        pytest.skip("LibreOffice or poppler not installed")
+
+
+@pytest.mark.office
+@pytest.mark.parametrize("ledger_kind", ["seed", "sample", "seed with trend"])
+def test_no_page_before_the_last_is_half_empty(ledger_kind: str, tmp_path: Path, ledger_cli) -> None:
+    """A chart that does not fit under the table moves to the next page: what it leaves stays small."""
+    _office_tools()
+    from toolkit.render import convert_to_pdf
+
+    if ledger_kind == "sample":
+        ledger = Path(shutil.copy(Path(__file__).parents[1] / "workbooks" / "示例台账.xlsx", tmp_path))
+    else:
+        ledger = write_ledger(tmp_path / "台账.xlsx", SEED_ROWS, info=INFO)
+    out = tmp_path / "通报.docx"
+    history = ["--no-history"]
+    if ledger_kind == "seed with trend":  # two earlier 通报: the trend chart follows the rate chart
+        history = []
+        for as_of in ("2024-10-31", "2024-11-30"):
+            assert ledger_cli("report", ledger, "--as-of", as_of, "-o", out, "--allow-errors").code == 0
+    run = ledger_cli("report", ledger, "--as-of", AS_OF, "-o", out, "--allow-errors", *history)
+    assert run.code == 0, run.err
+    assert len(read_charts(out)) == (2 if history == [] else 1)
+    pdf = convert_to_pdf(out, tmp_path / "通报.pdf")
+    (tmp_path / "pages").mkdir()
+    fills = page_fills(pdf, tmp_path / "pages")
+    assert len(fills) >= 2 and min(fills[:-1]) >= 0.5, fills
+
+
+@pytest.mark.office
+def test_page_fills_sees_a_half_empty_page(tmp_path: Path) -> None:
+    """The measure itself: three lines, a page break, a full page of text."""
+    _office_tools()
+    from docx import Document
+
+    from toolkit.render import convert_to_pdf
+
+    document = Document()
+    for _ in range(3):
+        document.add_paragraph("整改落实情况")
+    document.add_page_break()
+    document.add_paragraph("整改落实情况。" * 600)
+    document.save(str(tmp_path / "半页.docx"))
+    pdf = convert_to_pdf(tmp_path / "半页.docx", tmp_path / "半页.pdf")
+    (tmp_path / "pages").mkdir()
+    fills = page_fills(pdf, tmp_path / "pages")
+    assert fills[0] < 0.2 and fills[1] > 0.9, fills

@@ -29,6 +29,14 @@ FONT_LABEL = "仿宋_GB2312"  # the body font (GB/T 9704)
 FONT_TITLE = "黑体"  # as the 一、 headings
 FONT_LATIN = "Times New Roman"
 LABEL_PT = 10.5  # 五号: readable at 150 mm
+LABEL_SIZES = (10.5, 9.0, 8.0)  # what a label may shrink to, so that many bars stay in MAX_HEIGHT_MM
+# A chart that does not fit at the foot of a page moves to the next one and leaves its own height empty
+# there: under 45 % of the 225 mm text area (with its paragraph's spacing), that page stays half full.
+MAX_HEIGHT_MM = 95
+MIN_HEIGHT_MM = 45
+TREND_HEIGHT_MM = 60
+FRAME_MM = 22  # the title, the value axis and the padding around the plot
+BAR_AIR_MM = 3.5  # between two bars' labels
 TITLE_PT = 12  # 小四
 BAR_COLOUR = "C0392B"
 GRID_COLOUR = "D9D9D9"
@@ -65,6 +73,7 @@ class ChartData:
     decimals: int  # decimals of the percentages shown
     width_mm: float
     height_mm: float
+    label_pt: float = LABEL_PT  # category and data labels
 
     @property
     def number_format(self) -> str:
@@ -117,15 +126,29 @@ def wrap_label(text: str, width: int = LABEL_WIDTH, lines: int = LABEL_LINES) ->
     return "\n".join(text[i : i + step] for i in range(0, len(text), step))
 
 
-def bar_height_mm(categories: Sequence[str]) -> float:
-    """Tall enough for every label, short enough that moving to the next page never leaves half a page.
+def _lines(categories: Sequence[str]) -> int:
+    return max((c.count("\n") + 1 for c in categories), default=1)
 
-    The chart is kept under about 40 % of the 225 mm text area for up to ten 方面, so when it does not
-    fit under the table its page is still more than half full.
+
+def bar_height_mm(categories: Sequence[str], label_pt: float = LABEL_PT) -> float:
+    """Room for every label at ``label_pt`` (a line of it is 0.4 mm a point, leading included)."""
+    per_bar = BAR_AIR_MM + 0.4 * label_pt * _lines(categories)
+    return round(max(FRAME_MM + per_bar * len(categories), MIN_HEIGHT_MM), 1)
+
+
+def fit_bars(categories: Sequence[str]) -> tuple[tuple[str, ...], float, float]:
+    """The labels, their size and the chart's height: as large as fits in MAX_HEIGHT_MM.
+
+    The labels shrink first (10.5, 9, 8 pt), then go onto one line; past that (twenty and more bars)
+    the chart keeps MAX_HEIGHT_MM and the bars get thinner.
     """
-    lines = max((c.count("\n") + 1 for c in categories), default=1)
-    per_bar = 4.5 + 4.2 * lines  # a 10.5 pt line is 4.2 mm, and some air between the bars
-    return round(min(max(22 + per_bar * len(categories), 45), 160), 1)
+    one_line = tuple(wrap_label(c.replace("\n", ""), width=LABEL_WIDTH + 4, lines=1) for c in categories)
+    choices = [(tuple(categories), pt) for pt in LABEL_SIZES] + [(one_line, pt) for pt in LABEL_SIZES[1:]]
+    for labels, pt in choices:
+        height = bar_height_mm(labels, pt)
+        if height <= MAX_HEIGHT_MM:
+            return labels, pt, height
+    return one_line, LABEL_SIZES[-1], MAX_HEIGHT_MM
 
 
 def rate_chart(
@@ -135,7 +158,7 @@ def rate_chart(
     shown = list(bars)[:MAX_BARS]
     if not shown:
         return None
-    categories = tuple(b.label for b in shown)
+    categories, label_pt, height = fit_bars([b.label for b in shown])
     return ChartData(
         kind="bar",
         title=title,
@@ -146,7 +169,8 @@ def rate_chart(
         ),
         decimals=decimals,
         width_mm=WIDTH_MM,
-        height_mm=bar_height_mm(categories),
+        height_mm=height,
+        label_pt=label_pt,
     )
 
 
@@ -164,7 +188,7 @@ def trend_chart(
         values=tuple(None if p["rate"] is None else round(p["rate"] / 100, decimals + 2) for p in points),
         decimals=decimals,
         width_mm=WIDTH_MM,
-        height_mm=70,
+        height_mm=TREND_HEIGHT_MM,
     )
 
 
@@ -215,7 +239,7 @@ def _data_labels(data: ChartData, position: str) -> str:
     return (
         f'<c:dLbls><c:numFmt formatCode="{data.number_format}" sourceLinked="0"/>'
         "<c:spPr><a:noFill/><a:ln><a:noFill/></a:ln></c:spPr>"
-        f"<c:txPr>{_text_props(LABEL_PT)}</c:txPr>"
+        f"<c:txPr>{_text_props(data.label_pt)}</c:txPr>"
         f'<c:dLblPos val="{position}"/><c:showLegendKey val="0"/><c:showVal val="1"/>'
         '<c:showCatName val="0"/><c:showSerName val="0"/><c:showPercent val="0"/>'
         '<c:showBubbleSize val="0"/></c:dLbls>'
@@ -258,7 +282,7 @@ def _axes(data: ChartData) -> str:
         f'<c:delete val="0"/><c:axPos val="{cat_pos}"/>'
         '<c:numFmt formatCode="General" sourceLinked="0"/><c:majorTickMark val="none"/>'
         f'<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>{plain_line}'
-        f"<c:txPr>{_text_props(LABEL_PT)}</c:txPr>"
+        f"<c:txPr>{_text_props(data.label_pt)}</c:txPr>"
         f'<c:crossAx val="{VAL_AX}"/><c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/>'
         '<c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
     )
@@ -268,7 +292,7 @@ def _axes(data: ChartData) -> str:
         '<c:numFmt formatCode="0%" sourceLinked="0"/><c:majorTickMark val="none"/>'
         '<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
         "<c:spPr><a:ln><a:noFill/></a:ln></c:spPr>"
-        f"<c:txPr>{_text_props(LABEL_PT - 1.5)}</c:txPr>"
+        f"<c:txPr>{_text_props(min(data.label_pt, LABEL_PT - 1.5))}</c:txPr>"
         f'<c:crossAx val="{CAT_AX}"/><c:crosses val="{"max" if bar else "autoZero"}"/>'
         f'<c:crossBetween val="{"between" if bar else "midCat"}"/><c:majorUnit val="0.2"/></c:valAx>'
     )
@@ -305,7 +329,7 @@ def chart_xml(data: ChartData, external_rid: str | None = "rId1") -> bytes:
         f"<c:chart>{_title(data.title)}<c:plotArea><c:layout/>{plot}{_axes(data)}</c:plotArea>"
         '<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart>'
         '<c:spPr><a:solidFill><a:srgbClr val="FFFFFF"/></a:solidFill><a:ln><a:noFill/></a:ln></c:spPr>'
-        f"<c:txPr>{_text_props(LABEL_PT)}</c:txPr>{external}</c:chartSpace>"
+        f"<c:txPr>{_text_props(data.label_pt)}</c:txPr>{external}</c:chartSpace>"
     )
     return xml.encode("utf-8")
 

@@ -294,7 +294,8 @@ def _axes(data: ChartData) -> str:
         "<c:spPr><a:ln><a:noFill/></a:ln></c:spPr>"
         f"<c:txPr>{_text_props(min(data.label_pt, LABEL_PT - 1.5))}</c:txPr>"
         f'<c:crossAx val="{CAT_AX}"/><c:crosses val="{"max" if bar else "autoZero"}"/>'
-        f'<c:crossBetween val="{"between" if bar else "midCat"}"/><c:majorUnit val="0.2"/></c:valAx>'
+        # points in the middle of their dates (not on the axis): the first label clears the axis's
+        f'<c:crossBetween val="between"/><c:majorUnit val="0.2"/></c:valAx>'
     )
     return category + value
 

@@ -347,6 +347,27 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
     return parse_as_of(ctx, param, value)
 
 
+def _kind_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A label or alias of toolkit.render.kinds, checked here so a typo is one Chinese sentence."""
+    if value is None:
+        return None
+    from toolkit.render.kinds import kind_choices, kind_named
+
+    found = kind_named(value)
+    if found is None:
+        raise click.BadParameter(f"无法识别的整改类型“{value}”，请改为以下之一：{kind_choices()}。")
+    return found.label
+
+
+kind_option = click.option(
+    "--kind",
+    callback=_kind_option,
+    metavar="整改类型",
+    help="整改类型：民主生活会、组织生活会、巡视巡察反馈、审计发现问题、督察督查反馈、主题教育检视问题、"
+    "专项整治、其他整改（默认取通报信息表的“整改类型”，其次按台账标题判断）。",
+)
+
+
 @main.command()
 @click.argument("path", type=click.Path())
 @click.option("-t", "--template", type=click.Path(), metavar="模板.docx", help="自定义 Word 模板。")
@@ -362,7 +383,12 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
 @config_option
 @click.option("--unit", metavar="单位", help="单位（通报信息表未填写时使用）。")
 @click.option("--year", type=int, metavar="年度", help="年度，如 2024（通报信息表未填写时使用）。")
-@click.option("--meeting", metavar="会议", help="会议名称，如 民主生活会（通报信息表未填写时使用）。")
+@click.option(
+    "--meeting",
+    metavar="会议",
+    help="会议或检查名称，如 民主生活会、区委第三巡察组、区审计局（通报信息表未填写时使用）。",
+)
+@kind_option
 @click.option(
     "--date", "doc_date", callback=parse_doc_date, metavar="YYYY-MM-DD", help="成文日期（默认为统计日期）。"
 )
@@ -384,6 +410,7 @@ def report(
     unit: str | None,
     year: int | None,
     meeting: str | None,
+    kind: str | None,
     doc_date: date | None,
     annex: bool,
     no_chart: bool,
@@ -405,13 +432,18 @@ def report(
     示例：
       ledger report 台账.xlsx --as-of 2024-12-31
       ledger report 台账.xlsx -t 我的模板.docx -o 通报.docx --pdf
+      ledger report 巡察整改台账.xlsx --kind 巡视巡察反馈 --meeting 区委第三巡察组
       ledger report 各单位台账/ --unit 某某区委组织部 --meeting 民主生活会
     """
     from toolkit.api import check
     from toolkit.render import ReportOptions, convert_to_pdf, render_report
 
     if os.path.isdir(path):
-        unused = [name for name, given in (("--sheet", sheet), ("--year", year), ("--annex", annex)) if given]
+        unused = [
+            name
+            for name, given in (("--sheet", sheet), ("--year", year), ("--annex", annex), ("--kind", kind))
+            if given
+        ]
         if unused:
             raise LedgerError(f"生成区级通报时不能使用 {'、'.join(unused)}，请去掉后重试。")
         district_report_command(
@@ -431,6 +463,7 @@ def report(
         unit=unit,
         year=year,
         meeting=meeting,
+        kind=kind,
         date=doc_date,
         annex=annex,
         chart=not no_chart,
@@ -453,25 +486,30 @@ def report(
 @click.argument("out", type=click.Path())
 @click.option("--force", is_flag=True, help="覆盖已有文件。")
 @click.option("--district", is_flag=True, help="写出区级（多单位汇总）通报的模板。")
+@kind_option
 @user_errors
-def template_command(out: str, force: bool, district: bool = False) -> None:
+def template_command(out: str, force: bool, district: bool = False, kind: str | None = None) -> None:
     """写出默认通报模板，供在 Word 中修改措辞、加上版头后用 -t 使用。
 
+    不加 --kind 时标题和开头随台账的整改类型变化；加 --kind 时写出该类型的标题和开头原文，便于修改措辞。
     模板中可用的变量见 docs/模板变量.md。
 
     \b
     示例：
       ledger template 通报模板.docx
+      ledger template 巡察通报模板.docx --kind 巡视巡察反馈
       ledger report 台账.xlsx -t 通报模板.docx
     """
     from toolkit.render import write_default_template
 
+    if district and kind:
+        raise LedgerError("区级通报模板不区分整改类型，请去掉 --kind 后重试。")
     if district:
         from toolkit.district import write_district_template
 
         click.echo(f"已写出区级通报模板：{write_district_template(out, force=force)}")
         return
-    click.echo(f"已写出默认模板：{write_default_template(out, force=force)}")
+    click.echo(f"已写出默认模板：{write_default_template(out, force=force, kind=kind)}")
 
 
 # --- ledger new (workbook) -------------------------------------------------------------------------------

@@ -73,7 +73,8 @@ _SUSPECT_CELL = re.compile("\x00[\\s#]")
 INFO_KEYS = {
     "单位": "unit", "填报单位": "unit", "单位名称": "unit", "发文单位": "unit",
     "年度": "year", "年份": "year",
-    "会议": "meeting", "会议名称": "meeting", "整改来源": "meeting",
+    "会议": "meeting", "会议名称": "meeting", "整改来源": "meeting", "巡察组": "meeting", "巡视组": "meeting",
+    "整改类型": "kind", "整改类别": "kind", "问题来源类型": "kind",
     "成文日期": "date", "日期": "date", "通报日期": "date",
     "存在问题": "problems", "存在的问题": "problems",
     "下一步打算": "plans", "下一步工作打算": "plans", "下一步工作": "plans",

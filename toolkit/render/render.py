@@ -504,16 +504,24 @@ def render_report(
     return RenderResult(target, context["title"], notes)
 
 
-def write_default_template(path: str | os.PathLike, *, force: bool = False) -> Path:
-    """``ledger template``: the default template, for the user to edit in Word."""
+def write_default_template(path: str | os.PathLike, *, force: bool = False, kind: str | None = None) -> Path:
+    """``ledger template``: the default template, for the user to edit in Word; with ``kind`` (a label or
+    alias of toolkit.render.kinds) its title and opening are that kind's wording, written out."""
+    from toolkit.render.kinds import kind_choices, kind_named
     from toolkit.render.template import default_template_bytes
 
     target = Path(path)
     if target.suffix.lower() != ".docx":
         raise OutputError(f"模板文件“{target.name}”应以 .docx 结尾，请修改文件名后重试。")
+    kind_id = None
+    if kind:
+        found = kind_named(kind)
+        if found is None:
+            raise OutputError(f"无法识别的整改类型“{kind}”，请改为以下之一：{kind_choices()}。")
+        kind_id = found.id
     if target.exists() and not force:
         raise OutputError(f"“{target}”已存在，如需覆盖请加 --force。")
-    return write_atomic(default_template_bytes(), target, backup=False)
+    return write_atomic(default_template_bytes(kind_id), target, backup=False)
 
 
 # ---------------------------------------------------------------- PDF through LibreOffice

@@ -340,7 +340,7 @@ def test_small_helpers() -> None:
     assert ctx.parse_title("党工委2024年度民主生活会整改台账") == {
         "unit": "党工委", "year": "2024", "meeting": "民主生活会", "kind": "democratic_life"}  # fmt: skip
     assert ctx.title_display("某街道党工委关于2024年度民主生活会查摆问题整改落实情况的通报") == (
-        "某街道党工委关于2024年度\n民主生活会查摆问题整改落实情况的通报"
+        "某街道党工委关于2024年度民主生活会\n查摆问题整改落实情况的通报"
     )
 
 

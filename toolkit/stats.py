@@ -35,7 +35,6 @@ class GroupStats:
     extended: int = 0
     not_started: int = 0
     unknown: int = 0  # empty or unrecognised status: never counted as done
-    no_status: int = 0  # of ``unknown``: the status cell is empty (or the ledger has no status column)
     excluded: int = 0
     overdue: int = 0  # not completed, past a dated deadline on the as-of date
     on_time: int = 0  # completed on or before a dated deadline
@@ -102,7 +101,6 @@ class Stats:
     total: GroupStats
     groups: list[GroupStats]
     decimals: int = 1
-    has_status_column: bool = True  # False: nothing in the ledger says whether an item is done
 
     def as_dict(self) -> dict:
         return {
@@ -180,10 +178,6 @@ def compute_stats(
     for (key, status), count in Counter(zip(keys, statuses, strict=True)).items():
         groups[key].count_status(status, count)
         total.count_status(status, count)
-    if total.unknown:
-        for i in [i for i, s in enumerate(statuses) if s is None and not table.cell("status", i).strip()]:
-            groups[keys[i]].no_status += 1
-            total.no_status += 1
     deadlines = table.deadlines
     dones = table.completed_on
     rows = table.rows
@@ -213,9 +207,7 @@ def ledger_stats(
     ledger: Ledger, as_of: date, by: str = "dimension", config: Config = DEFAULT_CONFIG
 ) -> Stats:
     order = ledger.dimensions if by == "dimension" else ()
-    stats = compute_stats(ledger.items, as_of, by, order, config)
-    stats.has_status_column = "status" in ledger.columns
-    return stats
+    return compute_stats(ledger.items, as_of, by, order, config)
 
 
 def to_dataframe(ledger: Ledger) -> pandas.DataFrame:

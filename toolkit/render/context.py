@@ -564,14 +564,33 @@ def item_dict(index: int, item: Item, config: Config) -> dict:
     return values
 
 
-def status_unknown_text(stats: Stats) -> str:
-    """Why the completion cannot be counted, or "" when it can: no status column, or none filled in."""
+UNASSIGNED_NAME = "其他"  # the heading of the items whose 方面 is blank, beside 方面 that are filled in
+
+
+def status_unknown_text(stats: Stats, ledger: Ledger) -> str:
+    """Why the completion cannot be counted, or "" when it can: no status column, or none filled in.
+
+    ``Stats.has_status_column`` and ``GroupStats.no_status`` come from the status work of issue 12; read
+    with defaults so this stage works with the statistics of either version (before it, a ledger without
+    a status column has no status for any item)."""
     total = stats.total
-    if not stats.has_status_column:
+    if not total.total:
+        return ""
+    has_column = getattr(stats, "has_status_column", "status" in ledger.columns)
+    no_status = getattr(total, "no_status", 0 if has_column else total.total)
+    if no_status < total.total:
+        return ""
+    if not has_column:
         return "因台账未设“完成状态”列，暂无法统计整改完成情况"
-    if total.total and total.no_status == total.total:
-        return "因各问题均未填写完成状态，暂无法统计整改完成情况"
-    return ""
+    return "因各问题均未填写完成状态，暂无法统计整改完成情况"
+
+
+def status_missing_text(stats: Stats) -> str:
+    """Some items without a status (the rest counted): say how many, and that they count as not done."""
+    missing = getattr(stats.total, "no_status", 0)
+    if not missing or missing >= stats.total.total:
+        return ""
+    return f"其中{missing}个问题未填写完成状态，暂按未完成统计。"
 
 
 def build_context(
@@ -596,7 +615,7 @@ def build_context(
     unit, year, meeting = resolved.unit, resolved.year, resolved.meeting
     as_of_text = format_cn_date(as_of)
     title, opening = kind_texts(resolved.kind, unit=unit, year=year, name=meeting)
-    unknown = status_unknown_text(stats)
+    unknown = status_unknown_text(stats, ledger)
     has_dimensions = any(g.name != UNASSIGNED for g in stats.groups if g.total)
 
     by_dimension: dict[str, list[Item]] = {}
@@ -614,7 +633,7 @@ def build_context(
         entry = _group_dict(g, decimals)
         entry.update(
             number=f"（{chinese_number(number)}）",
-            heading=heading_for(number, g.name),
+            heading=heading_for(number, UNASSIGNED_NAME if g.name == UNASSIGNED else g.name),
             counts_text=counts,
             prose=prose,
             text=counts + prose,
@@ -630,7 +649,7 @@ def build_context(
     if unknown:
         summary = f"截至{as_of_text}，台账共列问题{stats.total.total}个，{unknown}。"
     else:
-        summary = f"截至{as_of_text}，{counts_text(stats.total, decimals)}。"
+        summary = f"截至{as_of_text}，{counts_text(stats.total, decimals)}。{status_missing_text(stats)}"
     if stats.total.excluded:
         summary += f"另有{stats.total.excluded}个问题已合并或不适用，未计入总数。"
 

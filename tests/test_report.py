@@ -218,7 +218,8 @@ def test_cli_options_fill_in_when_the_workbook_has_no_info_sheet(tmp_path: Path,
     # no 存在问题 given: only the facts; no 下一步打算 given: data-aware defaults
     texts = [p.text for p in doc.paragraphs]
     assert texts[texts.index("二、存在问题") + 1].startswith("从台账情况看，截至2024年12月31日")
-    plans = texts[texts.index("三、下一步打算") + 1]
+    # the last points are a paragraph of their own, kept with the 落款 (issue 13): read up to it
+    plans = "".join(texts[texts.index("三、下一步打算") + 1 : texts.index("某社区党委")])
     assert "一是对尚未完成整改的2个问题" in plans and "长期坚持的3个问题" in plans
 
 

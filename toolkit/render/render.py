@@ -361,6 +361,17 @@ def place_signature(document) -> None:
         _set_right_indent(second, max(date_right, 0.0))
 
 
+def fit_summary_and_annex(document) -> None:
+    """Layout once the text is known: the default template's tables (found by their alternative text) get
+    widths from their cells; a long last paragraph is split so the 落款 keeps body text without LibreOffice
+    moving the whole paragraph."""
+    from toolkit.render.layout import fit_tables, keep_signature_with_body
+    from toolkit.render.template import ANNEX_CAPTION, STYLE_BODY_LAST, STYLE_SIGNATURE, SUMMARY_CAPTION
+
+    fit_tables(document, (SUMMARY_CAPTION, ANNEX_CAPTION))
+    keep_signature_with_body(document, STYLE_BODY_LAST, STYLE_SIGNATURE)
+
+
 def _chart(context: dict, stats: Stats, tpl) -> list[str]:
     from docx.shared import Mm
     from docxtpl import InlineImage
@@ -422,6 +433,7 @@ def render_checked(tpl, env, context: dict, name: str) -> bytes:
     try:
         tpl.render(context, jinja_env=env)
         place_signature(tpl.docx)
+        fit_summary_and_annex(tpl.docx)
         buffer = io.BytesIO()
         tpl.save(buffer)
     except TemplateError:

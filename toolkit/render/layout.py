@@ -107,8 +107,31 @@ def fit_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], room: floa
         left -= step
         for cell, count in zip(cells, counts, strict=True):
             count[best] = _lines(cell[best], widths[best])
+    # width that saves no whole line (“长期坚⏎持” instead of “长期⏎坚持”) goes back, to the long texts first
+    for c in range(columns):
+        narrowest = _narrowest(cells, c, widths[c], floors[c])
+        left += widths[c] - narrowest
+        widths[c] = narrowest
+    for c in sorted(range(columns), key=lambda c: widths[c] - full[c]):
+        grant = min(left, max(full[c] - widths[c], 0.0))
+        kept = _narrowest(cells, c, widths[c] + grant, widths[c])  # part of a line saves nothing
+        left -= kept - widths[c]
+        widths[c] = kept
     # what no column can use (all on one line already): shared evenly
     return [w + left / columns for w in widths]
+
+
+def _narrowest(cells: Sequence[Sequence[Sequence[float]]], column: int, width: float, floor: float) -> float:
+    """The narrowest width, down to ``floor``, at which every cell of the column keeps its number of lines."""
+    wanted = [_line_count(cell[column], width) for cell in cells]
+    narrowest = width
+    candidate = width - 0.1
+    while candidate >= floor - 1e-9:
+        if [_line_count(cell[column], candidate) for cell in cells] != wanted:
+            break
+        narrowest = candidate
+        candidate -= 0.1
+    return narrowest
 
 
 def _cell_margins(tbl) -> int:

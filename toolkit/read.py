@@ -41,6 +41,7 @@ from toolkit.guard import (
     sniff,
 )
 from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo
+from toolkit.status import FALLBACK_FIELD, StatusReader, status_field
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
 
@@ -708,10 +709,18 @@ def ledger_from_rows(
             if not has_space:
                 unspaced.add(f)
     # value columns: each distinct cell value is judged once
+    status_from = status_field(columns)
+    reader = StatusReader(
+        config,
+        headers.get(status_from or "", ""),
+        fallback=status_from == FALLBACK_FIELD,
+        skip=ERROR_TOKENS,
+        to_text=cell_text,
+    )
     statuses = _per_value(
-        raw.get("status"),
-        lambda v: config.status_for(t) if (t := blank_or_text(v).strip()) else None,
-        tokens.setdefault("status", []),
+        raw.get(status_from) if status_from else None,
+        reader,
+        tokens.setdefault("status", []) if status_from == "status" else [],
     )
     dim_names = _per_value(
         raw.get("dimension"),
@@ -776,6 +785,7 @@ def ledger_from_rows(
         formula_errors=_error_cells(formula_errors, error_cells, first_data, origin),
         sheet_names=list(sheet_names),
         config=config,
+        status_readings=reader.narratives,
     )
 
 

@@ -60,7 +60,7 @@ class GroupStats:
 
     @property
     def closed_rate(self) -> float | None:
-        return self.closed / self.total if self.total else None
+        return self.closed / self.total if self.rate is not None else None
 
     def count_status(self, status: str | None, count: int = 1) -> None:
         """``count`` items of one status (None: empty or not in the vocabulary, never counted as done)."""
@@ -96,7 +96,7 @@ class GroupStats:
             "on_time": self.on_time,
             "rate": percent_of(self.completed, self.total, decimals) if self.rate is not None else None,
             "on_time_rate": percent_of(self.on_time, self.completed_with_deadline, decimals),
-            "closed_rate": percent_of(self.closed, self.total, decimals),
+            "closed_rate": percent_of(self.closed, self.total, decimals) if self.rate is not None else None,
         }
 
 

@@ -163,11 +163,20 @@ def test_no_status_at_all_is_said_plainly(tmp_path, ledger_cli):
 
 def test_blank_status_cells_are_counted_apart_from_unknown_words(tmp_path, ledger_cli):
     headers = ["问题描述", "整改措施", "责任部门", "整改状态"]
-    rows = [["问题1", "措施", "党政办", "已完成"], ["问题2", "措施", "党政办", "已完城"], ["问题3", "措施", "党政办", ""]]
+    rows = [
+        ["问题1", "措施", "党政办", "已完成"],
+        ["问题2", "措施", "党政办", "已完城"],
+        ["问题3", "措施", "党政办", ""],
+    ]
     path = write_ledger(tmp_path / "b.xlsx", rows, headers)
     data = ledger_cli("stats", path, "--as-of", AS_OF, "--json").json()
     total = data["total"]
-    assert (data["has_status_column"], total["unknown"], total["no_status"], total["rate"]) == (True, 2, 1, 33.3)
+    assert (data["has_status_column"], total["unknown"], total["no_status"], total["rate"]) == (
+        True,
+        2,
+        1,
+        33.3,
+    )
 
 
 def test_undecided_is_visible_and_open(tmp_path, ledger_cli):

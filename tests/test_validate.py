@@ -153,7 +153,7 @@ def test_missing_columns_in_a_foreign_ledger_are_warnings(tmp_path, ledger_cli):
     assert {(i["code"], i["severity"]) for i in issues} == {("missing-column", "warning")}
     assert [i["value"] for i in issues] == ["方面", "整改措施", "责任领导", "责任人", "整改时限", "完成时间"]
     assert "无法判断是否超期" in issues[4]["message"]
-    no_status = write_ledger(tmp_path / "n.xlsx", [r[:2] + ["措施"] for r in rows], [*keep[:2], "整改措施"])
+    no_status = write_ledger(tmp_path / "n.xlsx", [[*r[:2], "措施"] for r in rows], [*keep[:2], "整改措施"])
     run = ledger_cli("validate", no_status, "--as-of", AS_OF, "--json")
     assert run.code == 1
     [status] = [i for i in run.json()["issues"] if i["severity"] == "error"]

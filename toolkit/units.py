@@ -175,10 +175,10 @@ def unit_name(ledger: Ledger, path: str | os.PathLike) -> str:
 # ---------------------------------------------------------------- the worker
 
 
-def _read(path: str, config: Config) -> Ledger:
+def _read(path: str, config: Config, as_of: date | None = None) -> Ledger:
     from toolkit.read import read_ledger
 
-    return read_ledger(path, config=config)
+    return read_ledger(path, config=config, as_of=as_of)
 
 
 def summarize_file(
@@ -192,7 +192,7 @@ def summarize_file(
     """
     result = UnitResult(file=str(path))
     try:
-        ledger = _read(str(path), config)
+        ledger = _read(str(path), config, as_of)
         result.unit = unit_name(ledger, path)
         config = ledger.config or config  # the workbook's 配置 sheet applies to its own ledger
         stats = ledger_stats(ledger, as_of, "dimension", config)

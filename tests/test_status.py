@@ -187,3 +187,30 @@ def test_undecided_is_visible_and_open(tmp_path, ledger_cli):
     assert (total["undecided"], total["unknown"], total["overdue"], total["rate"]) == (2, 0, 2, 0.0)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
     assert run.code == 0 and {i["code"] for i in run.json()["issues"]} == {"missing-column", "overdue"}
+
+
+def _report_text(ledger_cli, path, out) -> str:
+    from docx import Document
+
+    run = ledger_cli(
+        "report", path, "--as-of", AS_OF, "--allow-errors", "--no-history", "--no-chart", "-o", out
+    )
+    assert run.code == 0, run.err
+    return "\n".join(p.text for p in Document(str(out)).paragraphs)
+
+
+def test_the_report_says_status_is_missing(tmp_path, ledger_cli):
+    headers = ["序号", "方面", "问题描述", "整改措施", "责任部门"]
+    rows = [[n, "作风建设" if n < 3 else "理论学习", f"问题{n}", "措施", "党政办"] for n in (1, 2, 3)]
+    text = _report_text(ledger_cli, write_ledger(tmp_path / "none.xlsx", rows, headers), tmp_path / "a.docx")
+    assert "共梳理问题3个，均未注明是否完成整改，无法计算整改完成率。台账未设完成状态列。" in text
+    assert "该方面共梳理问题2个，均未注明是否完成整改" in text
+    assert "3个问题均未注明是否完成整改" in text and "完成率0" not in text and "已完成整改0个" not in text
+    # some status cells blank: counted as not done, and the report says how many
+    rows = [[n, "作风建设", f"问题{n}", "措施", "党政办", "已完成" if n == 1 else ""] for n in (1, 2, 3)]
+    path = write_ledger(tmp_path / "blank.xlsx", rows, [*headers, "完成状态"])
+    text = _report_text(ledger_cli, path, tmp_path / "b.docx")
+    assert (
+        "整改完成率33.3%" in text
+        and "其中2个问题的完成状态未填写，无法判断是否完成整改，按未完成计。" in text
+    )

@@ -214,3 +214,24 @@ def test_the_report_says_status_is_missing(tmp_path, ledger_cli):
         "整改完成率33.3%" in text
         and "其中2个问题的完成状态未填写，无法判断是否完成整改，按未完成计。" in text
     )
+
+
+def test_the_docs_list_every_status_word():
+    """docs/台账识别.md documents each class with all its words, and the yes/no answers."""
+    from pathlib import Path
+
+    from toolkit.config import NARRATIVE_DOUBT, NO_WORDS, STATUSES, YES_WORDS
+
+    doc = (Path(__file__).parents[1] / "docs" / "台账识别.md").read_text(encoding="utf-8")
+    section = doc.split("## 完成状态", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| ")}
+    for spec in STATUSES:
+        cells = [c.strip() for c in rows[spec.label].split("|")[1:-1]]
+        assert cells[1] == spec.label and cells[2].split("、") == list(spec.synonyms)
+        assert cells[3].startswith("是") == spec.completed
+    yes_row = next(line for line in section.splitlines() if line.startswith("| 是、"))
+    no_row = next(line for line in section.splitlines() if line.startswith("| 否、"))
+    assert yes_row.split("|")[1].strip().split("、")[: len(YES_WORDS)] == list(YES_WORDS)
+    assert no_row.split("|")[1].strip().split("、")[: len(NO_WORDS)] == list(NO_WORDS)
+    doubts = "".join(section.split("文字中出现“", 1)[1].split("”", 1)[0].split()).split("、")
+    assert doubts == [w for w in NARRATIVE_DOUBT if w not in "?？"]

@@ -235,3 +235,16 @@ def test_the_docs_list_every_status_word():
     assert no_row.split("|")[1].strip().split("、")[: len(NO_WORDS)] == list(NO_WORDS)
     doubts = "".join(section.split("文字中出现“", 1)[1].split("”", 1)[0].split()).split("、")
     assert doubts == [w for w in NARRATIVE_DOUBT if w not in "?？"]
+
+
+def test_units_without_status_are_named_in_the_roll_up(tmp_path, ledger_cli):
+    folder = tmp_path / "各单位"
+    folder.mkdir()
+    headers = ["序号", "问题描述", "整改措施", "责任部门"]
+    write_ledger(folder / "甲.xlsx", [[n, f"问题{n}", "措施", "党政办"] for n in (1, 2, 3)], headers)
+    rows = [[n, f"问题{n}", "措施", "党政办", "已完成"] for n in (1, 2)]
+    write_ledger(folder / "乙.xlsx", rows, [*headers, "完成状态"])
+    run = ledger_cli("stats", folder, "--by", "unit", "--as-of", AS_OF, "--jobs", "1")
+    assert run.code == 0, run.err
+    notes = [line for line in run.out.splitlines() if "没有完成状态" in line]
+    assert len(notes) == 1 and "（3条）" in notes[0] and "乙" not in notes[0]

@@ -719,6 +719,12 @@ def units_table(result: UnitsStats) -> str:
         text += "\n\n" + "\n".join(lines)
     if result.repeated:
         text += "\n\n" + "\n".join(f"注意：{note}" for note in repeated_units_notes(result.repeated))
+    if unsaid := [u for u in result.units if u.total is not None and u.total.no_status]:
+        names = "、".join(f"{u.unit}（{u.total.no_status}条）" for u in unsaid)
+        text += (
+            f"\n\n注意：{names}的问题没有完成状态（台账没有完成状态列或未填写），"
+            "无法判断是否完成，合计中按未完成计。"
+        )
     return text
 
 

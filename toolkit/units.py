@@ -905,6 +905,7 @@ def district_context(
             "pending": u.total.pending,
             "long_term": u.total.long_term,
             "overdue": u.total.overdue,
+            "no_status": u.total.no_status,
             "rate": rate,
             "rate_text": format_rate(u.total.rate, d),
         }
@@ -967,6 +968,10 @@ def district_context(
         f"其中完成率达到100%的单位{len(full)}个，低于{low_rate:g}%的单位{len(low)}个；"
         f"超期未完成问题{overdue_total}个，涉及{len(overdue_units)}个单位。"
     )
+    unsaid = [r for r in rows if r["no_status"]]
+    if unsaid:  # never a silent 0%: say whose items could not be judged
+        names = "、".join(f"{r['name']}{r['no_status']}个" for r in unsaid)
+        summary += f"另有{names}问题未注明完成状态，无法判断是否完成，按未完成计入整体完成率。"
     return {
         "as_of": as_of.isoformat(),
         "date_text": date_text,
@@ -987,6 +992,7 @@ def district_context(
         "lagging_dimensions": lagging,
         "overdue_total": overdue_total,
         "overdue_units": overdue_units,
+        "no_status": total.no_status,
         "failures": [{"file": Path(f.file).name, "reason": f.reason} for f in failures],
         "repeated_units": repeated_units(units),
         "summary": summary,

@@ -96,14 +96,28 @@ def test_no_status_column_says_so_instead_of_a_rate(tmp_path: Path) -> None:
     body = "\n".join(texts)
     first = texts.index("一、对照问题台账，抓好整改落实")
     assert texts[first + 1] == (
-        "截至2024年12月31日，台账共列问题3个，因台账未设“完成状态”列，暂无法统计整改完成情况。"
+        "截至2024年12月31日，共梳理问题3个，均未注明是否完成整改，无法计算整改完成率。台账未设完成状态列。"
     )
     section_one = "\n".join(texts[first : texts.index("二、存在问题")])
     assert "%" not in body and "已完成整改" not in section_one
     assert headings(texts) == ["（一）理论学习方面。", "（二）作风建设方面。"]
-    assert "该方面共梳理问题2个。" in body
+    assert "该方面共梳理问题2个，均未注明是否完成整改，无法计算整改完成率。" in body
     assert tables == 0 and context["has_status"] is False
-    assert "完善整改台账，逐项补充完成状态" in body
+    assert "对台账所列3个问题逐项核实整改完成情况，补记完成状态" in body
+
+
+def test_blank_statuses_say_so_and_partly_blank_ones_how_many(tmp_path: Path) -> None:
+    blank = [item(1, "理论学习", ""), item(2, "作风建设", "")]
+    texts, tables, context = render(write(tmp_path / "空.xlsx", blank, FULL))
+    first = texts.index("一、对照问题台账，抓好整改落实")
+    assert texts[first + 1] == "截至2024年12月31日，共梳理问题2个，均未注明是否完成整改，无法计算整改完成率。"
+    assert tables == 0 and context["has_status"] is False
+    assert "该方面共梳理问题1个，均未注明是否完成整改" in "\n".join(texts)
+    some = [item(1, "理论学习", "已完成"), item(2, "作风建设", ""), item(3, "作风建设", "已完成")]
+    texts, tables, context = render(write(tmp_path / "部分.xlsx", some, FULL))
+    first = texts.index("一、对照问题台账，抓好整改落实")
+    assert "其中1个问题的完成状态未填写，无法判断是否完成整改，按未完成计。" in texts[first + 1]
+    assert tables == 1 and context["has_status"] is True
 
 
 def test_one_item_no_table_of_one_row(tmp_path: Path) -> None:

@@ -360,6 +360,8 @@ def counts_text(g: GroupStats, decimals: int, *, lead: str = "共") -> str:
     """'共梳理问题17个，已完成整改12个，整改完成率70.6%；长期坚持3个，正在推进2个'."""
     if g.total == 0:
         return f"{lead}梳理问题0个"
+    if _no_status_at_all(g):  # never a silent 0%: say that nothing tells whether they are done
+        return f"{lead}梳理问题{g.total}个，均未注明是否完成整改，无法计算整改完成率"
     text = f"{lead}梳理问题{g.total}个，已完成整改{g.completed}个，整改完成率{format_rate(g.rate, decimals)}"
     rest = []
     if g.long_term:
@@ -424,6 +426,22 @@ def dimension_prose(
 # ---------------------------------------------------------------- 存在问题 and 下一步打算
 
 
+def _no_status_at_all(g: GroupStats) -> bool:
+    """No item of the group says whether it is done (blank status, or no status column at all)."""
+    return g.total > 0 and g.no_status >= g.total
+
+
+def missing_status_text(stats: Stats) -> str:
+    """The sentence a 通报 adds when status is missing for some items: how many, and why."""
+    n = stats.total.no_status
+    if not n:
+        return ""
+    if stats.status_from is None:
+        return f"台账未设完成状态列，{n}个问题无法判断是否完成整改，未计入完成率。"
+    where = "完成状态" if stats.status_from == "status" else "整改进展"
+    return f"其中{n}个问题的{where}未填写，无法判断是否完成整改，按未完成计。"
+
+
 def _status_breakdown(g: GroupStats) -> str:
     parts = []
     if g.long_term:
@@ -453,6 +471,9 @@ def facts(
     unfinished = total.total - total.completed
     if total.total == 0:
         return [f"截至{as_of_text}，台账中暂无需要统计的问题。"], []
+    if _no_status_at_all(total):
+        out.append(f"从台账情况看，{total.total}个问题均未注明是否完成整改，需逐项核实、补记完成状态。")
+        return out, []
     if unfinished == 0:
         out.append(f"从台账情况看，截至{as_of_text}，所列{total.total}个问题已全部完成整改。")
         return out, []
@@ -482,15 +503,13 @@ def facts(
     return out, depts
 
 
-def default_plans(stats: Stats, *, status_known: bool = True) -> list[str]:
+def default_plans(stats: Stats) -> list[str]:
     total = stats.total
     plans = []
-    if not status_known:
-        return [
-            "完善整改台账，逐项补充完成状态、完成时间和佐证材料，做到底数清、情况明",
-            DEFAULT_PLANS_TAIL,
-        ]
     pending = total.pending
+    if _no_status_at_all(total):
+        plans.append(f"对台账所列{total.total}个问题逐项核实整改完成情况，补记完成状态，确保底数清、情况明")
+        pending = 0
     if pending:
         plans.append(
             f"对尚未完成整改的{pending}个问题，逐项明确责任领导、责任部门和完成时限，"
@@ -567,32 +586,6 @@ def item_dict(index: int, item: Item, config: Config) -> dict:
 UNASSIGNED_NAME = "其他"  # the heading of the items whose 方面 is blank, beside 方面 that are filled in
 
 
-def status_unknown_text(stats: Stats, ledger: Ledger) -> str:
-    """Why the completion cannot be counted, or "" when it can: no status column, or none filled in.
-
-    ``Stats.has_status_column`` and ``GroupStats.no_status`` come from the status work of issue 12; read
-    with defaults so this stage works with the statistics of either version (before it, a ledger without
-    a status column has no status for any item)."""
-    total = stats.total
-    if not total.total:
-        return ""
-    has_column = getattr(stats, "has_status_column", "status" in ledger.columns)
-    no_status = getattr(total, "no_status", 0 if has_column else total.total)
-    if no_status < total.total:
-        return ""
-    if not has_column:
-        return "因台账未设“完成状态”列，暂无法统计整改完成情况"
-    return "因各问题均未填写完成状态，暂无法统计整改完成情况"
-
-
-def status_missing_text(stats: Stats) -> str:
-    """Some items without a status (the rest counted): say how many, and that they count as not done."""
-    missing = getattr(stats.total, "no_status", 0)
-    if not missing or missing >= stats.total.total:
-        return ""
-    return f"其中{missing}个问题未填写完成状态，暂按未完成统计。"
-
-
 def build_context(
     ledger: Ledger,
     stats: Stats,
@@ -615,7 +608,7 @@ def build_context(
     unit, year, meeting = resolved.unit, resolved.year, resolved.meeting
     as_of_text = format_cn_date(as_of)
     title, opening = kind_texts(resolved.kind, unit=unit, year=year, name=meeting)
-    unknown = status_unknown_text(stats, ledger)
+    unknown = _no_status_at_all(stats.total)  # nothing says whether any item is done: no rates, no table
     has_dimensions = any(g.name != UNASSIGNED for g in stats.groups if g.total)
 
     by_dimension: dict[str, list[Item]] = {}
@@ -628,8 +621,7 @@ def build_context(
     for number, g in enumerate((g for g in stats.groups if g.total and has_dimensions), start=1):
         items = by_dimension.get(g.name, [])
         prose, measures, outcomes = dimension_prose(items, options.prose_items, config, annex=options.annex)
-        lead = "该方面共"
-        counts = sentence([f"{lead}梳理问题{g.total}个" if unknown else counts_text(g, decimals, lead=lead)])
+        counts = sentence([counts_text(g, decimals, lead="该方面共")])
         entry = _group_dict(g, decimals)
         entry.update(
             number=f"（{chinese_number(number)}）",
@@ -646,19 +638,17 @@ def build_context(
         all_items = [item for items in by_dimension.values() for item in items]
         measures_text = dimension_prose(all_items, options.prose_items, config, annex=options.annex)[0]
 
-    if unknown:
-        summary = f"截至{as_of_text}，台账共列问题{stats.total.total}个，{unknown}。"
-    else:
-        summary = f"截至{as_of_text}，{counts_text(stats.total, decimals)}。{status_missing_text(stats)}"
+    summary = f"截至{as_of_text}，{counts_text(stats.total, decimals)}。"
+    if not unknown:
+        summary += missing_status_text(stats)
+    elif stats.status_from is None:
+        summary += "台账未设完成状态列。"
     if stats.total.excluded:
         summary += f"另有{stats.total.excluded}个问题已合并或不适用，未计入总数。"
 
     problems = _list_value(info, "problems")
-    if unknown:
-        fact_list, overdue_depts = ["台账尚未记录各问题的完成状态，整改进度无从掌握，需尽快补充完善。"], []
-    else:
-        fact_list, overdue_depts = facts(ledger, stats, as_of, decimals, config)
-    plans = _list_value(info, "plans") or default_plans(stats, status_known=not unknown)
+    fact_list, overdue_depts = facts(ledger, stats, as_of, decimals, config)
+    plans = _list_value(info, "plans") or default_plans(stats)
     subject = unit or "我们"
     context = {
         "title": title,

@@ -361,17 +361,6 @@ def place_signature(document) -> None:
         _set_right_indent(second, max(date_right, 0.0))
 
 
-def fit_summary_and_annex(document) -> None:
-    """Layout once the text is known: the default template's tables (found by their alternative text) get
-    widths from their cells; a long last paragraph is split so the 落款 keeps body text without LibreOffice
-    moving the whole paragraph."""
-    from toolkit.render.layout import fit_tables, keep_signature_with_body
-    from toolkit.render.template import ANNEX_CAPTION, STYLE_BODY_LAST, STYLE_SIGNATURE, SUMMARY_CAPTION
-
-    fit_tables(document, (SUMMARY_CAPTION, ANNEX_CAPTION))
-    keep_signature_with_body(document, STYLE_BODY_LAST, STYLE_SIGNATURE)
-
-
 def _chart(context: dict, stats: Stats, tpl) -> list[str]:
     from docx.shared import Mm
     from docxtpl import InlineImage
@@ -456,6 +445,17 @@ def check_output(data: bytes, name: str) -> None:
         raise TemplateError(
             f"用模板“{name}”生成的文档结构无效（{_snippet(str(exc), 60)}），请检查模板中的标签。"
         ) from None
+
+
+def fit_summary_and_annex(document) -> None:
+    """Layout once the text is known: the default template's tables (found by their alternative text) get
+    widths from their cells; a long last paragraph is split so the 落款 keeps body text without LibreOffice
+    moving the whole paragraph."""
+    from toolkit.render.layout import fit_tables, keep_signature_with_body
+    from toolkit.render.template import ANNEX_CAPTION, STYLE_BODY_LAST, STYLE_SIGNATURE, SUMMARY_CAPTION
+
+    fit_tables(document, (SUMMARY_CAPTION, ANNEX_CAPTION))
+    keep_signature_with_body(document, STYLE_BODY_LAST, STYLE_SIGNATURE)
 
 
 # ---------------------------------------------------------------- writing

@@ -288,7 +288,7 @@ def _split_paragraph(paragraph, at: int):
     return tail
 
 
-def keep_signature_with_body(document, body_last: str, signature: str, plain: str = "Normal") -> int:
+def keep_signature_with_body(document, body_last: str, signature: str) -> int:
     """GB/T 9704 7.3.5: the 落款 never alone on a page. The template keeps its last body paragraph (style
     ``body_last``) with the 落款; LibreOffice then moves that paragraph whole, and a long one leaves most of a
     page empty or the 成文日期 alone on the next. So a long last paragraph is split: its last points (or
@@ -298,6 +298,9 @@ def keep_signature_with_body(document, body_last: str, signature: str, plain: st
     signatures = [i for i, p in enumerate(paragraphs) if p.style.name == signature]
     if not signatures:
         return 0
+    from docx.enum.style import WD_STYLE_TYPE
+
+    plain = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)  # Normal (正文), whatever its name
     split = 0
     for paragraph in paragraphs[: signatures[0]]:
         if paragraph.style.name != body_last:
@@ -309,6 +312,6 @@ def keep_signature_with_body(document, body_last: str, signature: str, plain: st
         if at is None:
             continue
         _split_paragraph(paragraph, at)
-        paragraph.style = document.styles[plain]
+        paragraph.style = plain  # the head flows as ordinary body text
         split += 1
     return split

@@ -338,13 +338,14 @@ def test_cli_three_runs_with_edits_then_history(tmp_path, ledger_cli):
     assert lines[2].split()[:2] == ["1", "2024-11-01"] and "58.8%" in lines[2]
     assert len(lines) == 5
 
+    # only 校验 runs before: the comparison says so (issue 13: it used to claim a 通报)
     ctx = history_context(wb, date(2025, 1, 1))
-    assert ctx["summary"] == "较上次通报（2024年12月1日）新增完成2项，完成率提高11.8个百分点。"
+    assert ctx["summary"] == "较上次校验（2024年12月1日）新增完成2项，完成率提高11.8个百分点。"
     assert ctx["has_trend"] is True and [p["rate"] for p in ctx["trend"]] == [58.8, 70.6, 82.4]
     dec = history_context(wb, date(2024, 12, 1))
     assert (
         dec["summary"]
-        == "较上次通报（2024年11月1日）新增完成2项，完成率提高11.8个百分点，新增超期未完成5项。"
+        == "较上次校验（2024年11月1日）新增完成2项，完成率提高11.8个百分点，新增超期未完成5项。"
     )
     assert [r["seq"] for r in dec["newly_overdue"]] == ["13", "14", "15", "16", "17"]
 
@@ -475,10 +476,46 @@ def test_cli_validate_snapshot_begun_before_the_rules_is_complete(tmp_path, ledg
     run = ledger_cli("report", wb, "--as-of", "2024-12-01", "-o", out)
     assert run.code == 0, run.err
     text = "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
-    assert "较上次通报（2024年11月1日）新增完成2项，完成率提高11.8个百分点，新增超期未完成5项。" in text
-    assert "上次通报（2024年11月1日）以来新超期未完成的问题5个：1.理论学习方面问题13" in text
+    # the 11-01 snapshot was a 校验 (issue 13: worded as such, not as a 通报)
+    assert "较上次校验（2024年11月1日）新增完成2项，完成率提高11.8个百分点，新增超期未完成5项。" in text
+    assert "上次校验（2024年11月1日）以来新超期未完成的问题5个：1.理论学习方面问题13" in text
     snaps = ledger_cli("history", wb, "--json").json()["snapshots"]
     assert [(s["as_of"], s["completed"], s["overdue"], s["command"]) for s in snaps] == [
         ("2024-11-01", 10, 0, "validate"),
         ("2024-12-01", 12, 5, "report"),  # the same bytes and day: the report's recording updated it
     ]
+
+
+def test_report_compares_with_the_last_report_not_a_later_validate(tmp_path, ledger_cli):
+    """通报 on 11-01, a 校验 on 12-01, a 通报 on 01-01: “较上次通报” is the 11-01 通报. A 校验 of the bytes a
+    通报 was made from (same day) does not turn that 通报 into a 校验."""
+    import docx
+    from unit_workbooks import write_unit_ledger
+
+    wb = tmp_path / "台账.xlsx"
+
+    def body(as_of: str) -> str:
+        out = tmp_path / f"通报{as_of}.docx"
+        run = ledger_cli("report", wb, "--as-of", as_of, "-o", out, "--no-chart")
+        assert run.code == 0, run.err
+        return "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
+
+    write_unit_ledger(wb, unit="某某街道", done=10, total=17, deadline=date(2024, 11, 15))
+    body("2024-11-01")
+    assert ledger_cli("validate", wb, "--as-of", "2024-11-01").code in (0, 1)  # same bytes, same day
+    write_unit_ledger(wb, unit="某某街道", done=12, total=17, deadline=date(2024, 11, 15))
+    assert ledger_cli("validate", wb, "--as-of", "2024-12-01").code in (0, 1)
+    write_unit_ledger(wb, unit="某某街道", done=14, total=17, deadline=date(2024, 11, 15))
+    text = body("2025-01-01")
+    assert "较上次通报（2024年11月1日）新增完成4项，完成率提高23.6个百分点，新增超期未完成3项。" in text
+    assert "上次通报（2024年11月1日）以来新超期未完成的问题3个" in text
+    assert "较上次校验" not in text
+    snaps = ledger_cli("history", wb, "--json").json()["snapshots"]
+    assert [(s["as_of"], s["command"]) for s in snaps] == [
+        ("2024-11-01", "report"),
+        ("2024-12-01", "validate"),
+        ("2025-01-01", "report"),
+    ]
+    # the library's history_context (the buttons' path) makes the same choice
+    ctx = history_context(wb, date(2025, 1, 1))
+    assert ctx["summary"].startswith("较上次通报（2024年11月1日）") and ctx["previous_occasion"] == "通报"

@@ -19,7 +19,7 @@ from toolkit.read import read_ledger
 from toolkit.render import context as ctx
 from toolkit.stats import format_rate, ledger_stats
 
-TITLE = "测试街道党工委2024年度民主生活会整改落实情况通报"
+TITLE = "测试街道党工委关于2024年度民主生活会查摆问题整改落实情况的通报"
 
 
 @pytest.fixture
@@ -211,13 +211,15 @@ def test_cli_options_fill_in_when_the_workbook_has_no_info_sheet(tmp_path: Path,
                      "--meeting", "巡察反馈问题", "--date", "2025-02-03", "-o", out, "--no-chart")  # fmt: skip
     assert run.code == 0, run.err
     doc = Document(str(out))
-    assert styled(doc, "公文标题")[0].replace("\n", "") == "某社区党委2023年度巡察反馈问题整改落实情况通报"
+    # a 巡察 is not 召开: the meeting name makes the kind, its feedback words are the title's own
+    assert styled(doc, "公文标题")[0].replace("\n", "") == "某社区党委关于巡察反馈问题整改落实情况的通报"
     assert styled(doc, "成文日期") == ["2025年2月3日"]
     assert len(doc.inline_shapes) == 0
     # no 存在问题 given: only the facts; no 下一步打算 given: data-aware defaults
     texts = [p.text for p in doc.paragraphs]
     assert texts[texts.index("二、存在问题") + 1].startswith("从台账情况看，截至2024年12月31日")
-    plans = texts[texts.index("三、下一步打算") + 1]
+    # the last points are a paragraph of their own, kept with the 落款 (issue 13): read up to it
+    plans = "".join(texts[texts.index("三、下一步打算") + 1 : texts.index("某社区党委")])
     assert "一是对尚未完成整改的2个问题" in plans and "长期坚持的3个问题" in plans
 
 
@@ -326,9 +328,9 @@ def test_small_helpers() -> None:
     assert ctx.heading_for(2, "理论学习方面") == "（二）理论学习方面。"
     assert ctx.enumerate_points(["1.甲；", "二是乙"]) == "一是甲。二是乙。"
     assert ctx.parse_title("党工委2024年度民主生活会整改台账") == {
-        "unit": "党工委", "year": "2024", "meeting": "民主生活会"}  # fmt: skip
-    assert ctx.title_display("某街道党工委2024年度民主生活会整改落实情况通报", "某街道党工委", "2024") == (
-        "某街道党工委2024年度民主生活会\n整改落实情况通报"
+        "unit": "党工委", "year": "2024", "meeting": "民主生活会", "kind": "democratic_life"}  # fmt: skip
+    assert ctx.title_display("某街道党工委关于2024年度民主生活会查摆问题整改落实情况的通报") == (
+        "某街道党工委关于2024年度民主生活会\n查摆问题整改落实情况的通报"
     )
 
 

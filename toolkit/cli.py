@@ -256,10 +256,15 @@ def format_stats(stats) -> str:
 
     decimals = stats.decimals
     header = (BY_LABELS.get(stats.by, stats.by), "问题数", "已完成", "长期坚持", "正在推进", "超期", "完成率")
+
+    def unknown(g) -> bool:  # no item says whether it is done: no counts to show, never a silent 0%
+        return g.total > 0 and g.no_status >= g.total
+
     rows = [
-        (g.name, g.total, g.completed, g.long_term, g.pending, g.overdue, format_rate(g.rate, decimals))
+        (g.name, g.total, *(["—"] * 3 if unknown(g) else [g.completed, g.long_term, g.pending]), g.overdue,
+         format_rate(g.rate, decimals))
         for g in [*stats.groups, stats.total]
-    ]
+    ]  # fmt: skip
     cells = [tuple(str(c) for c in r) for r in [header, *rows]]
     widths = [max(_width(r[i]) for r in cells) for i in range(len(header))]
     lines = [f"统计日期：{stats.as_of.isoformat()}"]
@@ -271,10 +276,24 @@ def format_stats(stats) -> str:
             )
         )
     t = stats.total
+    rate = format_rate(t.rate, decimals)
+    if t.rate is None and t.no_status:
+        rate += "（台账没有完成状态列）" if stats.status_from is None else "（完成状态均未填写）"
     lines.append(
-        f"整改完成率 {format_rate(t.rate, decimals)}；按期完成率 {format_rate(t.on_time_rate, decimals)}；"
+        f"整改完成率 {rate}；按期完成率 {format_rate(t.on_time_rate, decimals)}；"
         f"销号率 {format_rate(t.closed_rate, decimals)}。"
     )
+    if stats.status_from is None:
+        lines.append(
+            f"台账没有完成状态列，{t.no_status}条问题无法判断是否完成；请补上“完成状态”或“是否完成”列。"
+        )
+    elif t.no_status:
+        where = "完成状态" if stats.status_from == "status" else "整改进展"
+        lines.append(f"有{t.no_status}条问题的“{where}”为空，无法判断是否完成，按未完成计。")
+    if stats.status_from == "progress":
+        lines.append(
+            "台账没有完成状态列，完成状态按“整改进展”的文字判断：写明已完成的计为已完成，其余按未完成计。"
+        )
     return "\n".join(lines)
 
 
@@ -329,7 +348,7 @@ def stats(
             f"按“{BY_LABELS[by]}”统计时只能指定一个台账文件；统计多个单位的台账请加 --by unit。"
         )
     path = paths[0]
-    ledger = read_ledger(path, sheet=sheet, config=config)
+    ledger = read_ledger(path, sheet=sheet, config=config, as_of=as_of)
     result = ledger_stats(ledger, as_of, by=by, config=ledger.config or config)
     if as_json:
         echo_json(result.as_dict())
@@ -347,6 +366,27 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
     return parse_as_of(ctx, param, value)
 
 
+def _kind_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A label or alias of toolkit.render.kinds, checked here so a typo is one Chinese sentence."""
+    if value is None:
+        return None
+    from toolkit.render.kinds import kind_choices, kind_named
+
+    found = kind_named(value)
+    if found is None:
+        raise click.BadParameter(f"无法识别的整改类型“{value}”，请改为以下之一：{kind_choices()}。")
+    return found.label
+
+
+kind_option = click.option(
+    "--kind",
+    callback=_kind_option,
+    metavar="整改类型",
+    help="整改类型：民主生活会、组织生活会、巡视巡察反馈、审计发现问题、督察督查反馈、主题教育检视问题、"
+    "专项整治、其他整改（默认取通报信息表的“整改类型”，其次按台账标题判断）。",
+)
+
+
 @main.command()
 @click.argument("path", type=click.Path())
 @click.option("-t", "--template", type=click.Path(), metavar="模板.docx", help="自定义 Word 模板。")
@@ -362,7 +402,12 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
 @config_option
 @click.option("--unit", metavar="单位", help="单位（通报信息表未填写时使用）。")
 @click.option("--year", type=int, metavar="年度", help="年度，如 2024（通报信息表未填写时使用）。")
-@click.option("--meeting", metavar="会议", help="会议名称，如 民主生活会（通报信息表未填写时使用）。")
+@click.option(
+    "--meeting",
+    metavar="会议",
+    help="会议或检查名称，如 民主生活会、区委第三巡察组、区审计局（通报信息表未填写时使用）。",
+)
+@kind_option
 @click.option(
     "--date", "doc_date", callback=parse_doc_date, metavar="YYYY-MM-DD", help="成文日期（默认为统计日期）。"
 )
@@ -384,6 +429,7 @@ def report(
     unit: str | None,
     year: int | None,
     meeting: str | None,
+    kind: str | None,
     doc_date: date | None,
     annex: bool,
     no_chart: bool,
@@ -405,13 +451,18 @@ def report(
     示例：
       ledger report 台账.xlsx --as-of 2024-12-31
       ledger report 台账.xlsx -t 我的模板.docx -o 通报.docx --pdf
+      ledger report 巡察整改台账.xlsx --kind 巡视巡察反馈 --meeting 区委第三巡察组
       ledger report 各单位台账/ --unit 某某区委组织部 --meeting 民主生活会
     """
     from toolkit.api import check
     from toolkit.render import ReportOptions, convert_to_pdf, render_report
 
     if os.path.isdir(path):
-        unused = [name for name, given in (("--sheet", sheet), ("--year", year), ("--annex", annex)) if given]
+        unused = [
+            name
+            for name, given in (("--sheet", sheet), ("--year", year), ("--annex", annex), ("--kind", kind))
+            if given
+        ]
         if unused:
             raise LedgerError(f"生成区级通报时不能使用 {'、'.join(unused)}，请去掉后重试。")
         district_report_command(
@@ -431,6 +482,7 @@ def report(
         unit=unit,
         year=year,
         meeting=meeting,
+        kind=kind,
         date=doc_date,
         annex=annex,
         chart=not no_chart,
@@ -454,25 +506,30 @@ def report(
 @click.argument("out", type=click.Path())
 @click.option("--force", is_flag=True, help="覆盖已有文件。")
 @click.option("--district", is_flag=True, help="写出区级（多单位汇总）通报的模板。")
+@kind_option
 @user_errors
-def template_command(out: str, force: bool, district: bool = False) -> None:
+def template_command(out: str, force: bool, district: bool = False, kind: str | None = None) -> None:
     """写出默认通报模板，供在 Word 中修改措辞、加上版头后用 -t 使用。
 
+    不加 --kind 时标题和开头随台账的整改类型变化；加 --kind 时写出该类型的标题和开头原文，便于修改措辞。
     模板中可用的变量见 docs/模板变量.md。
 
     \b
     示例：
       ledger template 通报模板.docx
+      ledger template 巡察通报模板.docx --kind 巡视巡察反馈
       ledger report 台账.xlsx -t 通报模板.docx
     """
     from toolkit.render import write_default_template
 
+    if district and kind:
+        raise LedgerError("区级通报模板不区分整改类型，请去掉 --kind 后重试。")
     if district:
         from toolkit.district import write_district_template
 
         click.echo(f"已写出区级通报模板：{write_district_template(out, force=force)}")
         return
-    click.echo(f"已写出默认模板：{write_default_template(out, force=force)}")
+    click.echo(f"已写出默认模板：{write_default_template(out, force=force, kind=kind)}")
 
 
 # --- ledger new (workbook) -------------------------------------------------------------------------------

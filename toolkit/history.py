@@ -15,8 +15,11 @@ Decisions (see also docs/省级扩展.md):
   three identical points in the trend, nor make "compared with last time" compare a state with itself.
   A different as-of on the same bytes is a new snapshot (overdue items change with the date); different
   bytes on the same as-of are new snapshots too (edits during the day are kept).
-- "Previous" for a comparison is the latest snapshot whose as-of is strictly earlier than the current one:
-  several runs on one day compare with the last report day, not with each other.
+- "Previous" for a comparison is the last 通报 (a snapshot recorded by ``ledger report`` or the 生成通报
+  button) whose as-of is strictly earlier than the current one: several runs on one day compare with the last
+  report day, not with each other, and a 校验 in between is not a baseline anybody reported. Without an
+  earlier 通报 the latest earlier snapshot is used and the sentence says so (较上次校验). Updating a
+  snapshot in place keeps its "report" command: validating the bytes a 通报 was made from does not unmake it.
 - Items are matched across snapshots by a key built from the 序号 and the normalised 问题描述 (full-width
   forms, spaces and line breaks folded, then sha256): first exact (seq, problem) pairs, then the problem text
   alone when it is unique on both sides (rows renumbered or moved), then the 序号 alone within the same 方面
@@ -70,7 +73,7 @@ from typing import TYPE_CHECKING, TypeVar
 from toolkit.config import COMPLETED_STATUSES, OPEN_STATUSES, normalize_text
 from toolkit.errors import LedgerError
 from toolkit.model import ItemColumns, MadeOnUse
-from toolkit.stats import UNASSIGNED, GroupStats, percent
+from toolkit.stats import UNASSIGNED, GroupStats, count_no_status, percent
 from toolkit.texttable import render_table
 
 if TYPE_CHECKING:
@@ -78,6 +81,12 @@ if TYPE_CHECKING:
     from toolkit.stats import Stats
 
 T = TypeVar("T")
+
+# the command of a snapshot that was only a 校验 (the button's is "button-validate"): a 通报 compares with
+# the last 通报, not with a 校验
+VALIDATE_COMMAND = "validate"
+# an update in place keeps a 通报's command: validating the bytes a 通报 was made from does not unmake it
+_KEEP_REPORT = "CASE WHEN command NOT LIKE '%validate' AND ? LIKE '%validate' THEN command ELSE ? END"
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 15_000
@@ -642,6 +651,17 @@ class Snapshot:
     items: Sequence[ItemState] = field(default_factory=list)  # an ItemStates when built or loaded here
     dimensions: list[DimensionCount] = field(default_factory=list)
 
+    @property
+    def is_report(self) -> bool:
+        """Not only a 校验: recorded by a 通报 (``ledger report``, the 生成通报 button), or by a library call
+        that named no command (counted as a 通报, as every snapshot was before commands were told apart)."""
+        return not self.command.endswith(VALIDATE_COMMAND)
+
+    @property
+    def occasion(self) -> str:
+        """What the snapshot was, as a 通报 names it: 通报 or 校验."""
+        return "通报" if self.is_report else "校验"
+
     def as_dict(self, decimals: int = 1) -> dict:
         """The row ``ledger history --json`` prints; rate in percent like ``ledger stats --json``."""
         return {
@@ -840,6 +860,7 @@ def snapshot_counts(ledger: Ledger, as_of: date) -> tuple[DimensionCount, list[D
             group = groups[key] = GroupStats(key)
         group.count_status(status, count)
         total.count_status(status, count)
+    count_no_status(table, ledger.columns, keys, groups, total)  # the rate is None when no item says
     for key, count in Counter(map(keys.__getitem__, overdue)).items():
         groups[key].overdue = count
     total.overdue = len(overdue)
@@ -1046,7 +1067,8 @@ class HistoryStore:
             if row is None:
                 return None
             conn.execute(
-                "UPDATE snapshots SET recorded_at = ?, command = ? WHERE id = ?", (stamp, command, row[0])
+                f"UPDATE snapshots SET recorded_at = ?, command = {_KEEP_REPORT} WHERE id = ?",
+                (stamp, command, command, row[0]),
             )
             return int(row[0]), stamp
 
@@ -1092,10 +1114,10 @@ class HistoryStore:
                 else:
                     snapshot_id = int(row[0])
                     conn.execute(
-                        "UPDATE snapshots SET path = ?, recorded_at = ?, command = ?, sheet = ?, unit = ?,"
-                        " total = ?, completed = ?, closed = ?, long_term = ?, excluded = ?, overdue = ?,"
-                        " rate = ? WHERE id = ?",
-                        (*values, snapshot_id),
+                        f"UPDATE snapshots SET path = ?, recorded_at = ?, command = {_KEEP_REPORT}, sheet = ?,"
+                        " unit = ?, total = ?, completed = ?, closed = ?, long_term = ?, excluded = ?,"
+                        " overdue = ?, rate = ? WHERE id = ?",
+                        (*values[:3], snapshot.command, *values[3:], snapshot_id),
                     )
                     conn.execute("DELETE FROM snapshot_dimensions WHERE snapshot_id = ?", (snapshot_id,))
                 conn.execute(
@@ -1403,8 +1425,11 @@ class Comparison:
         return "完成率与上次持平"
 
     def sentence(self) -> str:
-        """较上次通报（2024年11月1日）新增完成2项，完成率提高11.8个百分点。"""
-        parts = [f"较上次通报（{chinese_date(self.previous.as_of)}）新增完成{len(self.newly_completed)}项"]
+        """较上次通报（2024年11月1日）新增完成2项，完成率提高11.8个百分点。
+
+        “较上次校验” when the previous snapshot was only a 校验 (no 通报 before this one)."""
+        since = f"较上次{self.previous.occasion}（{chinese_date(self.previous.as_of)}）"
+        parts = [f"{since}新增完成{len(self.newly_completed)}项"]
         if self.rate_change is not None:
             parts.append(self.rate_change_text())
         text = "，".join(parts)
@@ -1495,9 +1520,14 @@ def compare(previous: Snapshot, current: Snapshot, decimals: int = 1) -> Compari
 
 
 def previous_snapshot(snapshots: Sequence[Snapshot], current: Snapshot) -> Snapshot | None:
-    """The latest snapshot with an as-of strictly before the current one."""
+    """What a 通报 compares with: the last 通报 with an as-of strictly before the current one; without one,
+    the latest earlier snapshot of any kind (its ``occasion`` then words the sentence: 较上次校验).
+
+    Why: the leader reads “较上次通报” as the change since the document they last signed; a 校验 run
+    in between would make the 通报 claim a baseline nobody reported."""
     earlier = [s for s in snapshots if s.as_of < current.as_of]
-    return earlier[-1] if earlier else None
+    reports = [s for s in earlier if s.is_report]
+    return (reports or earlier)[-1] if earlier else None
 
 
 def trend_points(snapshots: Sequence[Snapshot], decimals: int = 1) -> list[dict]:
@@ -1539,6 +1569,7 @@ def empty_history_context() -> dict:
         "has_previous": False,
         "previous_as_of": None,
         "previous_date_text": "",
+        "previous_occasion": "",
         "newly_completed_count": 0,
         "newly_completed": [],
         "reopened": [],
@@ -1555,7 +1586,7 @@ def empty_history_context() -> dict:
     }
 
 
-def overdue_text(items: Sequence[ItemState], since: date, limit: int = 10) -> str:
+def overdue_text(items: Sequence[ItemState], since: date, limit: int = 10, occasion: str = "通报") -> str:
     """上次通报（…）以来新超期未完成的问题2个：1.…（党政办，整改时限2024年11月15日）；2.…。"""
     if not items:
         return ""
@@ -1565,7 +1596,7 @@ def overdue_text(items: Sequence[ItemState], since: date, limit: int = 10) -> st
         details = "，".join(x for x in (item.dept.strip(), f"整改时限{deadline}" if deadline else "") if x)
         problem = item.problem.strip().rstrip("。；;")
         parts.append(f"{n}.{problem}" + (f"（{details}）" if details else ""))
-    text = f"上次通报（{chinese_date(since)}）以来新超期未完成的问题{len(items)}个：" + "；".join(parts)
+    text = f"上次{occasion}（{chinese_date(since)}）以来新超期未完成的问题{len(items)}个：" + "；".join(parts)
     if len(items) > limit:
         text += "等"
     return text + "。"
@@ -1625,7 +1656,8 @@ def history_context(
         reopened=[_item_row(i) for i in cmp.reopened],
         newly_overdue_count=len(cmp.newly_overdue),
         newly_overdue=[_item_row(i) for i in cmp.newly_overdue],
-        newly_overdue_text=overdue_text(cmp.newly_overdue, previous.as_of),
+        newly_overdue_text=overdue_text(cmp.newly_overdue, previous.as_of, occasion=previous.occasion),
+        previous_occasion=previous.occasion,
         completed_change=cmp.completed_change,
         rate_change=cmp.rate_change,
         rate_change_text=cmp.rate_change_text(),

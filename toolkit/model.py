@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, TypeVar, overload
 
 if TYPE_CHECKING:
     from toolkit.config import Config
+    from toolkit.dates import YearGuess
+    from toolkit.status import StatusReading
 
 ERROR = "error"
 WARNING = "warning"
@@ -314,6 +316,10 @@ class Ledger:
     sheet_names: list[str] = field(default_factory=list)
     # the configuration the ledger was read with, the workbook's 配置 sheet applied on top
     config: Config | None = None
+    # cells read as sentences (stripped text → how it was read): validation says so on each
+    status_readings: dict[str, StatusReading] = field(default_factory=dict)
+    # the year given to deadlines written without one, and where it came from (see toolkit.dates)
+    year_guess: YearGuess | None = None
 
     def column_letter(self, field_id: str) -> str | None:
         index = self.columns.get(field_id)

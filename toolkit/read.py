@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from toolkit.config import DEFAULT_CONFIG, OPTIONAL, Config, normalize_text
-from toolkit.dates import parse_date
+from toolkit.dates import YearGuess, parse_date, written_year
 from toolkit.errors import (
     EncryptedFileError,
     LedgerError,
@@ -41,6 +41,7 @@ from toolkit.guard import (
     sniff,
 )
 from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo
+from toolkit.status import FALLBACK_FIELD, StatusReader, status_field
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
 
@@ -64,7 +65,6 @@ _NOTE_ROW = re.compile(
     r"^(?:备\s*注|注|说\s*明|填\s*[表报]\s*人?|制\s*表\s*人?|审\s*[核批]\s*人?|联\s*系\s*人?|签\s*发\s*人?|负\s*责\s*人|"
     r"填\s*[表报]\s*(?:日期|时间))\s*[：:\d、.．]"
 )
-_YEAR = re.compile(r"(20\d{2})\s*年")
 _SUM_FIRST = frozenset(" 合总小共\u3000")
 # first characters that make a row worth a look: a 合计 line, or a blank-looking first cell
 _CHECK_FIRST = _SUM_FIRST | frozenset(c for c in map(chr, range(0x3001)) if c.isspace())
@@ -73,7 +73,8 @@ _SUSPECT_CELL = re.compile("\x00[\\s#]")
 INFO_KEYS = {
     "单位": "unit", "填报单位": "unit", "单位名称": "unit", "发文单位": "unit",
     "年度": "year", "年份": "year",
-    "会议": "meeting", "会议名称": "meeting", "整改来源": "meeting",
+    "会议": "meeting", "会议名称": "meeting", "整改来源": "meeting", "巡察组": "meeting", "巡视组": "meeting",
+    "整改类型": "kind", "整改类别": "kind", "问题来源类型": "kind",
     "成文日期": "date", "日期": "date", "通报日期": "date",
     "存在问题": "problems", "存在的问题": "problems",
     "下一步打算": "plans", "下一步工作打算": "plans", "下一步工作": "plans",
@@ -81,18 +82,24 @@ INFO_KEYS = {
 LIST_INFO = frozenset({"problems", "plans"})
 
 
-def read_ledger(path: str | Path, sheet: str | None = None, config: Config = DEFAULT_CONFIG) -> Ledger:
-    """Read the ledger in ``path``; raise a LedgerError subclass when it cannot be used."""
+def read_ledger(
+    path: str | Path, sheet: str | None = None, config: Config = DEFAULT_CONFIG, *, as_of: date | None = None
+) -> Ledger:
+    """Read the ledger in ``path``; raise a LedgerError subclass when it cannot be used.
+
+    ``as_of``: the date it will be judged on (the year of last resort for "6月底前")."""
     path = Path(path)
     package = sniff(path)
     source = _open_source(package)
     try:
-        return _read_from_source(source, path, sheet, config)
+        return _read_from_source(source, path, sheet, config, as_of)
     finally:
         source.close()
 
 
-def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Config) -> Ledger:
+def _read_from_source(
+    source: _Source, path: Path, sheet: str | None, config: Config, as_of: date | None = None
+) -> Ledger:
     names = source.sheet_names()
     info_rows = source.load(INFO_SHEET)[0] if INFO_SHEET in names else None
     if CONFIG_SHEET in names:  # the workbook's own settings (ledger new writes them) go on top
@@ -126,6 +133,7 @@ def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Co
             origin=origin,
             error_like_text=source.error_like_text(name),
             found_header=header,
+            as_of=as_of,
         )
     wanted = "、".join(config.spec(f).header for f in ("problem", "measures", "status"))
     shown = "、".join(tried[:5]) + (f"等 {len(tried)} 个工作表" if len(tried) > 5 else "")
@@ -624,21 +632,32 @@ def read_info(rows: Iterable[Sequence[object]] | None) -> dict[str, object]:
     return info
 
 
-def _year_hint(info: dict[str, object], title: str, deadlines: Sequence[object]) -> int:
-    year = info.get("year")
-    if year is not None and (m := re.search(r"20\d{2}", str(year))):
-        return int(m.group())
-    if m := _YEAR.search(title):
-        return int(m[1])
+def _year_hint(
+    info: dict[str, object], title: str, deadlines: Sequence[object], as_of: date | None = None
+) -> YearGuess:
+    """The year for dates written without one: 通报信息's 年度, the title, the 成文日期, the year most
+    deadlines name, the as-of date, today (toolkit.dates.YEAR_SOURCES)."""
+    info_year = info.get("year")
+    if info_year is not None and (m := re.search(r"20\d{2}", str(info_year))):
+        return YearGuess(int(m.group()), "info")
+    if year := written_year(title):
+        return YearGuess(year, "title")
+    written = info.get("date")
+    if isinstance(written, date):
+        return YearGuess(written.year, "info_date")
+    if written is not None and (year := written_year(str(written))):
+        return YearGuess(year, "info_date")
     years: Counter[int] = Counter()
     for value in deadlines[:2000]:
         if isinstance(value, date):
             years[value.year] += 1
-        elif type(value) is str and (m := _YEAR.search(value)):
-            years[int(m[1])] += 1
+        elif type(value) is str and (year := written_year(value)):
+            years[year] += 1
     if years:
-        return years.most_common(1)[0][0]
-    return date.today().year
+        return YearGuess(years.most_common(1)[0][0], "deadlines")
+    if as_of is not None:
+        return YearGuess(as_of.year, "as_of")
+    return YearGuess(date.today().year, "today")
 
 
 def ledger_from_rows(
@@ -655,12 +674,14 @@ def ledger_from_rows(
     origin: tuple[int, int] = (0, 0),
     error_like_text: bool = True,
     found_header: tuple[int, dict[str, int]] | None = None,
+    as_of: date | None = None,
 ) -> Ledger:
     """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this).
 
     ``error_like_text=False`` (the guard's scan saw no text that could read "#REF!") lets the
     optional text columns wait untouched until someone asks for their texts. ``found_header``:
-    what find_header gave for these rows, when the caller has looked already.
+    what find_header gave for these rows, when the caller has looked already. ``as_of``: the date the
+    ledger is judged on, the year of last resort for dates written without one.
 
     A 100k-row ledger is 1.5M cells, and every pass over a column costs about as much as the
     next, so each column is read once at C speed: text columns through one join, the others
@@ -708,10 +729,18 @@ def ledger_from_rows(
             if not has_space:
                 unspaced.add(f)
     # value columns: each distinct cell value is judged once
+    status_from = status_field(columns)
+    reader = StatusReader(
+        config,
+        headers.get(status_from or "", ""),
+        fallback=status_from == FALLBACK_FIELD,
+        skip=ERROR_TOKENS,
+        to_text=cell_text,
+    )
     statuses = _per_value(
-        raw.get("status"),
-        lambda v: config.status_for(t) if (t := blank_or_text(v).strip()) else None,
-        tokens.setdefault("status", []),
+        raw.get(status_from) if status_from else None,
+        reader,
+        tokens.setdefault("status", []) if status_from == "status" else [],
     )
     dim_names = _per_value(
         raw.get("dimension"),
@@ -721,8 +750,8 @@ def ledger_from_rows(
     seq_values, plain_numbers = _seq_column(raw.get("seq"), tokens.setdefault("seq", []))
     deadline_raw = raw.get("deadline")
     # only text like "6月底前" needs the ledger's year: work it out the first time it is asked for
-    year_hint = functools.cache(lambda: _year_hint(info, title, deadline_raw or ()))
-    dates = _DateColumns(year_hint, date1904)
+    year_guess = functools.cache(lambda: _year_hint(info, title, deadline_raw or (), as_of))
+    dates = _DateColumns(lambda: year_guess().year, date1904)
     deadlines = dates.parse(deadline_raw, tokens.setdefault("deadline", []))
     completions = dates.parse(raw.get("completed_on"), tokens.setdefault("completed_on", []))
 
@@ -776,6 +805,8 @@ def ledger_from_rows(
         formula_errors=_error_cells(formula_errors, error_cells, first_data, origin),
         sheet_names=list(sheet_names),
         config=config,
+        status_readings=reader.narratives,
+        year_guess=year_guess() if year_guess.cache_info().currsize else None,
     )
 
 

@@ -7,27 +7,47 @@ docs/模板变量.md and listed in CONTEXT_KEYS (the template check compares aga
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from toolkit.config import DEFAULT_CONFIG, Config
+from toolkit.errors import LedgerError
 from toolkit.model import Item, Ledger, Report
-from toolkit.stats import GroupStats, Stats, compute_stats, format_rate
+from toolkit.render.kinds import (
+    GENERAL,
+    KINDS_BY_ID,
+    Kind,
+    clean_name,
+    kind_choices,
+    kind_in,
+    kind_named,
+    kind_texts,
+)
+from toolkit.stats import UNASSIGNED, GroupStats, Stats, compute_stats, format_rate
 
 # top-level names a template may use (besides Jinja's own globals)
 CONTEXT_KEYS: dict[str, str] = {
-    "title": "通报标题，如“党工委2024年度民主生活会整改落实情况通报”",
-    "title_display": "排版用的标题：一行放不下时在“整改落实情况通报”前换行，使回行词意完整",
+    "title": "通报标题，按整改类型拟定，如“某街道党工委关于2024年度民主生活会查摆问题整改落实情况的通报”"
+    "“关于区委第三巡察组反馈问题整改落实情况的通报”",
+    "title_display": "排版用的标题：一行放不下时在词语之间换行（如“关于”前、“整改落实情况的通报”前），"
+    "使回行词意完整、各行长短相近",
     "unit": "单位（发文机关）",
     "year": "年度，如“2024”",
-    "meeting": "会议或检查名称，如“民主生活会”",
+    "meeting": "会议或检查名称，如“民主生活会”“区委第三巡察组”“区审计局审计”（不含年度和“反馈问题”等字样；"
+    "未填写时为空）",
+    "kind": "整改类型：民主生活会、组织生活会、巡视巡察反馈、审计发现问题、督察督查反馈、主题教育检视问题、"
+    "专项整治、其他整改",
     "date": "成文日期，如“2025年1月15日”",
     "as_of": "统计截止日期，如“2024年12月31日”",
     "signature": "落款（默认同单位）",
-    "opening": "开头段落",
-    "summary": "总体情况句：共梳理问题…个，已完成整改…个，整改完成率…",
+    "opening": "开头段落（按整改类型拟定，如“2024年度民主生活会召开以后……”“区委第三巡察组反馈意见后……”）",
+    "summary": "总体情况句：共梳理问题…个，已完成整改…个，整改完成率…（台账没有完成状态时说明无法统计）",
+    "has_status": "台账能否统计完成情况（有完成状态时为真）",
+    "show_table": "是否列分方面汇总表（有完成状态且有两个及以上方面时为真）",
+    "measures_text": "台账没有方面时，全部问题的整改措施与成效（一段）；有方面时为空",
     "total": "合计行：total.total、total.completed、total.long_term、total.pending、total.rate 等",
     "dimensions": "各方面列表，每项有 number、name、heading、total、completed、long_term、pending、rate、"
     "counts_text、prose、text、measures、outcomes",
@@ -50,12 +70,11 @@ CONTEXT_KEYS: dict[str, str] = {
     "rate_decimals": "完成率小数位数",
 }
 
-DEFAULT_MEETING = "民主生活会"
 DEFAULT_PLANS_TAIL = (
     "对已完成整改的问题开展“回头看”，巩固整改成果，健全长效机制，以整改实效推动各项工作提质增效"
 )
 
-INFO_LABELS = {"unit": "单位", "year": "年度", "meeting": "会议", "date": "成文日期"}
+INFO_LABELS = {"unit": "单位", "year": "年度", "meeting": "会议", "date": "成文日期", "kind": "整改类型"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,7 @@ class ReportOptions:
     year: str | int | None = None
     meeting: str | None = None
     date: str | date | None = None
+    kind: str | None = None  # a label or alias of toolkit.render.kinds (--kind)
     annex: bool = False
     chart: bool = True
     prose_items: int = 12  # items per 方面 written as prose; the rest are pointed to the ledger
@@ -77,8 +97,9 @@ class ReportOptions:
 class Resolved:
     unit: str
     year: str
-    meeting: str
+    meeting: str  # the meeting or source as the kind's sentences need it; "" when nothing names one
     date: str
+    kind: Kind
     notes: list[str] = field(default_factory=list)
 
 
@@ -180,40 +201,81 @@ def normalize_year(value: object) -> str:
     return match.group(1) if match else tidy(value).removesuffix("年度").removesuffix("年")
 
 
-_TITLE = re.compile(
-    r"^(?P<unit>.*?)(?P<year>\d{4})\s*年度?(?P<meeting>.*?)"
-    r"(?:检视|查摆|反馈|发现|指出)?(?:问题)?整改(?:落实)?(?:工作)?(?:情况)?(?:台账|清单|明细表?|一览表|统计表)"
+_TITLE_TAIL = re.compile(
+    r"(?:(?:检视|查摆|反馈|发现|指出|排查)(?:的)?)?(?:问题|意见)?整改(?:落实)?(?:工作)?(?:情况)?"
+    r"(?:台账|清单|明细表?|一览表|统计表|销号表)"
 )
+_TITLE_YEAR = re.compile(r"(\d{4})\s*年度?")
 
 
 def parse_title(title: str) -> dict[str, str]:
-    """Unit, year and meeting read off a ledger title like '党工委2024年度民主生活会整改台账'."""
-    match = _TITLE.search(tidy(title).replace("\n", ""))
-    if not match:
+    """Unit, year, meeting (or source) and kind read off a ledger title.
+
+    '党工委2024年度民主生活会整改台账' → 党工委 / 2024 / 民主生活会 / democratic_life;
+    '区委第三巡察组反馈问题整改落实台账' → meeting 区委第三巡察组, kind inspection (no unit: a title
+    without a year does not say where the unit ends).
+    """
+    text = tidy(title).replace("\n", "")
+    tail = _TITLE_TAIL.search(text)
+    if not tail:
         return {}
-    found = {k: v.strip(" -—_：:") for k, v in match.groupdict().items()}
+    head = text[: tail.start()].strip(" -—_：:")
+    found: dict[str, str] = {}
+    if "关于" in head:
+        found["unit"], head = head.split("关于", 1)
+    year = _TITLE_YEAR.search(head)
+    kind = kind_in(head)
+    if year:
+        found.setdefault("unit", head[: year.start()])
+        found["year"] = year.group(1)
+        head = head[year.end() :]
+    elif kind is not None and kind.dated and "unit" not in found:
+        at = min(head.find(word) for word in kind.words if word in head)
+        at -= 2 if head[max(at - 2, 0) : at] == "专题" else 0
+        found["unit"], head = head[:at], head[at:]
+    found["meeting"] = head
+    if kind is not None:
+        found["kind"] = kind.id
+    found = {k: v.strip(" -—_：:") for k, v in found.items()}
     return {k: v for k, v in found.items() if v}
 
 
 TITLE_CHARS_PER_LINE = 19  # 156 mm holds 20 characters of 2号 (22 pt); keep one for spacing around digits
+# where a title may break so that each line keeps its words whole (GB/T 9704 7.3.1: 回行时词意完整)
+_TITLE_BREAKS = re.compile(
+    r"(?=关于)|(?=(?:查摆|反馈|发现|检视|排查)(?:问题|意见)整改)|(?=整改落实情况的?通报)|(?<=年度)"
+)
 
 
-def title_display(title: str, unit: str, year: str) -> str:
-    """Break a long title where the words allow (GB/T 9704: 回行时词意完整、排列对称)."""
+def title_display(title: str, unit: str = "", year: str = "") -> str:
+    """Break a long title in as few lines as fit, between words where it can, the lines as even as can be
+    (GB/T 9704 7.3.1: 回行时词意完整、排列对称). ``unit`` and ``year`` are word boundaries too."""
     if text_width(title) <= TITLE_CHARS_PER_LINE:
         return title
-    suffix = "整改落实情况通报"
-    head = title.removesuffix(suffix)
-    if head != title and text_width(head) <= TITLE_CHARS_PER_LINE:
-        return f"{head}\n{suffix}"
-    first = f"{unit}{year}年度"
-    rest = title[len(first) :]
-    if (
-        title.startswith(first)
-        and text_width(first) <= TITLE_CHARS_PER_LINE
-        and text_width(rest) <= TITLE_CHARS_PER_LINE
-    ):
-        return f"{first}\n{rest}"
+    words = {m.start() for m in _TITLE_BREAKS.finditer(title)}
+    for known in (unit, f"{year}年度" if year else ""):
+        at = title.find(known) if known else -1
+        if at >= 0:
+            words |= {at, at + len(known)}
+    # any other place only between two Chinese characters (never inside a number or before punctuation)
+    others = {
+        i
+        for i in range(1, len(title))
+        if "\u4e00" <= title[i - 1] <= "\u9fff" and "\u4e00" <= title[i] <= "\u9fff"
+    }
+    points = sorted((words | others) - {0, len(title)})
+    best: tuple[int, float, list[str]] | None = None
+    for count in (1, 2, 3):
+        for cut in itertools.combinations(points, count):
+            lines = [title[a:b] for a, b in itertools.pairwise([0, *cut, len(title)])]
+            widths = [text_width(line) for line in lines]
+            if max(widths) > TITLE_CHARS_PER_LINE:
+                continue
+            score = (sum(1 for c in cut if c not in words), max(widths) - min(widths), lines)
+            if best is None or score[:2] < best[:2]:
+                best = score
+        if best is not None:
+            return "\n".join(best[2])
     return title
 
 
@@ -236,18 +298,36 @@ def _sheet_value(info: dict, key: str) -> str:
     return tidy(value).replace("\n", "")
 
 
+def resolve_kind(
+    ledger: Ledger, options: ReportOptions, meeting: str, guess: dict[str, str]
+) -> tuple[Kind, list[str]]:
+    """The kind of 整改: --kind, the 通报信息 sheet's 整改类型, the ledger title, the meeting name, else 其他整改."""
+    notes: list[str] = []
+    if options.kind:
+        found = kind_named(str(options.kind))
+        if found is None:
+            raise LedgerError(f"无法识别的整改类型“{options.kind}”，请改为以下之一：{kind_choices()}。")
+        return found, notes
+    sheet = _sheet_value(ledger.info or {}, "kind")
+    if sheet:
+        found = kind_named(sheet)
+        if found is not None:
+            return found, notes
+        notes.append(f"通报信息表的整改类型“{sheet}”无法识别（可填：{kind_choices()}），已按台账标题判断。")
+    if guess.get("kind"):
+        return KINDS_BY_ID[guess["kind"]], notes
+    return kind_in(meeting) or KINDS_BY_ID[GENERAL], notes
+
+
 def resolve_info(ledger: Ledger, options: ReportOptions, as_of: date) -> Resolved:
-    """单位/年度/会议/成文日期: the 通报信息 sheet first, then the options, then the ledger title, then defaults."""
+    """单位/年度/会议/成文日期: the 通报信息 sheet first, then the options, then the ledger title, then defaults;
+    the kind of 整改 by ``resolve_kind``."""
     info = ledger.info or {}
     guess = parse_title(ledger.title or "")
     notes: list[str] = []
     values: dict[str, str] = {}
-    defaults = {
-        "unit": "",
-        "year": str(as_of.year),
-        "meeting": DEFAULT_MEETING,
-        "date": format_cn_date(as_of),
-    }
+    defaults = {"unit": "", "year": str(as_of.year), "meeting": "", "date": format_cn_date(as_of)}
+    given: dict[str, str] = {}
     for key in ("unit", "year", "meeting", "date"):
         sheet = _sheet_value(info, key)
         raw_option = getattr(options, key)
@@ -255,23 +335,22 @@ def resolve_info(ledger: Ledger, options: ReportOptions, as_of: date) -> Resolve
         if raw_option not in (None, ""):
             option = {"date": format_cn_date, "year": normalize_year}.get(key, tidy)(raw_option)
         if sheet:
-            values[key] = sheet
+            given[key] = sheet
             if option and option != sheet:
                 notes.append(
                     f"通报信息表已填写{INFO_LABELS[key]}“{sheet}”，命令行给出的“{option}”未采用，"
                     f"如需更改请修改通报信息表。"
                 )
         elif option:
-            values[key] = option
-        elif guess.get(key):
-            values[key] = guess[key]
-        else:
-            values[key] = defaults[key]
-    year, meeting = values["year"], values["meeting"]
-    for prefix in (f"{year}年度", f"{year}年"):
-        if year and meeting.startswith(prefix):
-            meeting = meeting[len(prefix) :]
-    return Resolved(values["unit"], year, meeting or DEFAULT_MEETING, values["date"], notes)
+            given[key] = option
+        values[key] = given.get(key) or guess.get(key) or defaults[key]
+    kind, kind_notes = resolve_kind(ledger, options, given.get("meeting", ""), guess)
+    notes += kind_notes
+    # the title's meeting names this kind's meeting only when the title is of this kind
+    title_kind = guess.get("kind", GENERAL)
+    name = given.get("meeting") or (guess.get("meeting", "") if title_kind == kind.id else "")
+    year = values["year"]
+    return Resolved(values["unit"], year, clean_name(name, kind, year), values["date"], kind, notes)
 
 
 # ---------------------------------------------------------------- counts as prose
@@ -281,6 +360,8 @@ def counts_text(g: GroupStats, decimals: int, *, lead: str = "共") -> str:
     """'共梳理问题17个，已完成整改12个，整改完成率70.6%；长期坚持3个，正在推进2个'."""
     if g.total == 0:
         return f"{lead}梳理问题0个"
+    if _no_status_at_all(g):  # never a silent 0%: say that nothing tells whether they are done
+        return f"{lead}梳理问题{g.total}个，均未注明是否完成整改，无法计算整改完成率"
     text = f"{lead}梳理问题{g.total}个，已完成整改{g.completed}个，整改完成率{format_rate(g.rate, decimals)}"
     rest = []
     if g.long_term:
@@ -345,6 +426,22 @@ def dimension_prose(
 # ---------------------------------------------------------------- 存在问题 and 下一步打算
 
 
+def _no_status_at_all(g: GroupStats) -> bool:
+    """No item of the group says whether it is done (blank status, or no status column at all)."""
+    return g.total > 0 and g.no_status >= g.total
+
+
+def missing_status_text(stats: Stats) -> str:
+    """The sentence a 通报 adds when status is missing for some items: how many, and why."""
+    n = stats.total.no_status
+    if not n:
+        return ""
+    if stats.status_from is None:
+        return f"台账未设完成状态列，{n}个问题无法判断是否完成整改，未计入完成率。"
+    where = "完成状态" if stats.status_from == "status" else "整改进展"
+    return f"其中{n}个问题的{where}未填写，无法判断是否完成整改，按未完成计。"
+
+
 def _status_breakdown(g: GroupStats) -> str:
     parts = []
     if g.long_term:
@@ -374,6 +471,9 @@ def facts(
     unfinished = total.total - total.completed
     if total.total == 0:
         return [f"截至{as_of_text}，台账中暂无需要统计的问题。"], []
+    if _no_status_at_all(total):
+        out.append(f"从台账情况看，{total.total}个问题均未注明是否完成整改，需逐项核实、补记完成状态。")
+        return out, []
     if unfinished == 0:
         out.append(f"从台账情况看，截至{as_of_text}，所列{total.total}个问题已全部完成整改。")
         return out, []
@@ -407,6 +507,9 @@ def default_plans(stats: Stats) -> list[str]:
     total = stats.total
     plans = []
     pending = total.pending
+    if _no_status_at_all(total):
+        plans.append(f"对台账所列{total.total}个问题逐项核实整改完成情况，补记完成状态，确保底数清、情况明")
+        pending = 0
     if pending:
         plans.append(
             f"对尚未完成整改的{pending}个问题，逐项明确责任领导、责任部门和完成时限，"
@@ -480,6 +583,9 @@ def item_dict(index: int, item: Item, config: Config) -> dict:
     return values
 
 
+UNASSIGNED_NAME = "其他"  # the heading of the items whose 方面 is blank, beside 方面 that are filled in
+
+
 def build_context(
     ledger: Ledger,
     stats: Stats,
@@ -488,7 +594,12 @@ def build_context(
     report: Report | None = None,
     options: ReportOptions | None = None,
 ) -> tuple[dict, list[str]]:
-    """The template context and notes for the user (e.g. a command-line value that was not used)."""
+    """The template context and notes for the user (e.g. a command-line value that was not used).
+
+    Thin ledgers get sensible text: no 方面 (every item unassigned) → no per-方面 sections, the measures in
+    one paragraph; no status → one sentence saying so instead of a 0% rate; fewer than two 方面 (one item) →
+    no summary table.
+    """
     options = options or ReportOptions()
     config = options.config
     decimals = config.rate_decimals
@@ -496,23 +607,25 @@ def build_context(
     info = ledger.info or {}
     unit, year, meeting = resolved.unit, resolved.year, resolved.meeting
     as_of_text = format_cn_date(as_of)
-    title = f"{unit}{year}年度{meeting}整改落实情况通报"
+    title, opening = kind_texts(resolved.kind, unit=unit, year=year, name=meeting)
+    unknown = _no_status_at_all(stats.total)  # nothing says whether any item is done: no rates, no table
+    has_dimensions = any(g.name != UNASSIGNED for g in stats.groups if g.total)
 
     by_dimension: dict[str, list[Item]] = {}
     for item in ledger.items:
         if item.status == "excluded":
             continue
-        by_dimension.setdefault(item.dimension or "（未填写）", []).append(item)
+        by_dimension.setdefault(item.dimension or UNASSIGNED, []).append(item)
 
     dimensions = []
-    for number, g in enumerate((g for g in stats.groups if g.total), start=1):
+    for number, g in enumerate((g for g in stats.groups if g.total and has_dimensions), start=1):
         items = by_dimension.get(g.name, [])
         prose, measures, outcomes = dimension_prose(items, options.prose_items, config, annex=options.annex)
-        counts = sentence([counts_text(g, decimals, lead="该方面共")]) if g.total else ""
+        counts = sentence([counts_text(g, decimals, lead="该方面共")])
         entry = _group_dict(g, decimals)
         entry.update(
             number=f"（{chinese_number(number)}）",
-            heading=heading_for(number, g.name),
+            heading=heading_for(number, UNASSIGNED_NAME if g.name == UNASSIGNED else g.name),
             counts_text=counts,
             prose=prose,
             text=counts + prose,
@@ -520,8 +633,16 @@ def build_context(
             outcomes=outcomes,
         )
         dimensions.append(entry)
+    measures_text = ""
+    if not has_dimensions:
+        all_items = [item for items in by_dimension.values() for item in items]
+        measures_text = dimension_prose(all_items, options.prose_items, config, annex=options.annex)[0]
 
     summary = f"截至{as_of_text}，{counts_text(stats.total, decimals)}。"
+    if not unknown:
+        summary += missing_status_text(stats)
+    elif stats.status_from is None:
+        summary += "台账未设完成状态列。"
     if stats.total.excluded:
         summary += f"另有{stats.total.excluded}个问题已合并或不适用，未计入总数。"
 
@@ -529,23 +650,23 @@ def build_context(
     fact_list, overdue_depts = facts(ledger, stats, as_of, decimals, config)
     plans = _list_value(info, "plans") or default_plans(stats)
     subject = unit or "我们"
-    opening = (
-        f"{year}年度{meeting}召开以后，{unit}领导班子主动反思，对照整改清单，"
-        "做到边学习、边查找、边改进。现将整改落实情况通报如下："
-    )
     context = {
         "title": title,
         "title_display": title_display(title, unit, year),
         "unit": unit,
         "year": year,
         "meeting": meeting,
+        "kind": resolved.kind.label,
         "date": resolved.date,
         "as_of": as_of_text,
         "signature": unit,
         "opening": opening,
         "summary": summary,
+        "has_status": not unknown,
+        "show_table": bool(not unknown and len(dimensions) >= 2),
         "total": _group_dict(stats.total, decimals),
         "dimensions": dimensions,
+        "measures_text": measures_text,
         "chart": "",
         "problems": problems,
         "problems_text": enumerate_points(problems),

@@ -362,6 +362,11 @@ def set_table_width(table, widths_twips: list[int]) -> None:
             tcw.set(qn("w:type"), "dxa")
 
 
+def set_table_caption(table, caption: str) -> None:
+    """The table's alternative text (Word: 表格属性 → 可选文字), which also names it for the layout step."""
+    ordered_child(table._tbl.tblPr, "w:tblCaption", TBL_PR_ORDER).set(qn("w:val"), caption)
+
+
 def set_cell_valign(cell, value: str = "center") -> None:
     tc_pr = cell._tc.get_or_add_tcPr()
     v = tc_pr.find(qn("w:vAlign"))

@@ -473,6 +473,7 @@ def render_checked(tpl, env, context: dict, name: str) -> bytes:
     try:
         tpl.render(context, jinja_env=env)
         place_signature(tpl.docx)
+        fit_summary_and_annex(tpl.docx)
         buffer = io.BytesIO()
         tpl.save(buffer)
     except TemplateError:
@@ -495,6 +496,17 @@ def check_output(data: bytes, name: str) -> None:
         raise TemplateError(
             f"用模板“{name}”生成的文档结构无效（{_snippet(str(exc), 60)}），请检查模板中的标签。"
         ) from None
+
+
+def fit_summary_and_annex(document) -> None:
+    """Layout once the text is known: the default template's tables (found by their alternative text) get
+    widths from their cells; a long last paragraph is split so the 落款 keeps body text without LibreOffice
+    moving the whole paragraph."""
+    from toolkit.render.layout import fit_tables, keep_signature_with_body
+    from toolkit.render.template import ANNEX_CAPTION, STYLE_BODY_LAST, STYLE_SIGNATURE, SUMMARY_CAPTION
+
+    fit_tables(document, (SUMMARY_CAPTION, ANNEX_CAPTION))
+    keep_signature_with_body(document, STYLE_BODY_LAST, STYLE_SIGNATURE)
 
 
 # ---------------------------------------------------------------- writing
@@ -555,16 +567,24 @@ def render_report(
     return RenderResult(target, context["title"], notes)
 
 
-def write_default_template(path: str | os.PathLike, *, force: bool = False) -> Path:
-    """``ledger template``: the default template, for the user to edit in Word."""
+def write_default_template(path: str | os.PathLike, *, force: bool = False, kind: str | None = None) -> Path:
+    """``ledger template``: the default template, for the user to edit in Word; with ``kind`` (a label or
+    alias of toolkit.render.kinds) its title and opening are that kind's wording, written out."""
+    from toolkit.render.kinds import kind_choices, kind_named
     from toolkit.render.template import default_template_bytes
 
     target = Path(path)
     if target.suffix.lower() != ".docx":
         raise OutputError(f"模板文件“{target.name}”应以 .docx 结尾，请修改文件名后重试。")
+    kind_id = None
+    if kind:
+        found = kind_named(kind)
+        if found is None:
+            raise OutputError(f"无法识别的整改类型“{kind}”，请改为以下之一：{kind_choices()}。")
+        kind_id = found.id
     if target.exists() and not force:
         raise OutputError(f"“{target}”已存在，如需覆盖请加 --force。")
-    return write_atomic(default_template_bytes(), target, backup=False)
+    return write_atomic(default_template_bytes(kind_id), target, backup=False)
 
 
 # ---------------------------------------------------------------- PDF through LibreOffice

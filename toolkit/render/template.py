@@ -12,6 +12,7 @@ import functools
 import io
 
 from toolkit.render import docxfmt as fmt
+from toolkit.render.kinds import KINDS_BY_ID, Kind, kind_template_texts
 
 STYLE_TITLE = "公文标题"
 STYLE_H1 = "一级标题"
@@ -25,6 +26,12 @@ STYLE_ANNEX_MARK = "附件标识"
 STYLE_ANNEX_TITLE = "附件标题"
 STYLE_ANNEX_TABLE = "附件表格文字"
 STYLE_ANNEX_HEAD = "附件表头文字"
+STYLE_ANNEX_GAP = "附件空行"
+STYLE_BODY_LAST = "正文末段"
+
+SUMMARY_CAPTION = "分方面汇总表"  # the tables' alternative text: how the layout step finds them
+ANNEX_CAPTION = "整改台账明细表"
+ANNEX_NAME = "整改台账明细"
 
 # 156 mm of text width in twips (1 mm = 56.7 twips)
 SUMMARY_COLUMNS = (("方面", 2645), ("问题数", 1240), ("已完成", 1240), ("长期坚持", 1240), ("正在推进", 1240),
@@ -112,7 +119,14 @@ def _setup_styles(document) -> None:
     spacing.set(fmt.qn("w:line"), "240")
     spacing.set(fmt.qn("w:lineRule"), "auto")  # an exact line height would crop the picture
 
+    # the last body paragraphs and the 落款 move to a page together (GB/T 9704 7.3.5.4: never a page of
+    # 落款 alone); widow control lets the last body paragraph split, two lines at least going along
+    body_last = _paragraph_style(document, STYLE_BODY_LAST)
+    fmt.set_flag(body_last.element, "w:keepNext", True)
+    fmt.set_flag(body_last.element, "w:widowControl", True)
+
     signature = _paragraph_style(document, STYLE_SIGNATURE)
+    fmt.set_flag(signature.element, "w:keepNext", True)
     fmt.set_indent_chars(signature.element, right=200, right_twips=640)
     fmt.set_jc(signature.element, "right")
     date = _paragraph_style(document, STYLE_DATE)
@@ -129,6 +143,10 @@ def _setup_styles(document) -> None:
     fmt.set_jc(mark.element, "left")
     fmt.set_flag(mark.element, "w:pageBreakBefore", True)
 
+    annex_gap = _paragraph_style(document, STYLE_ANNEX_GAP)
+    fmt.set_indent_chars(annex_gap.element)
+    fmt.set_flag(annex_gap.element, "w:keepNext", True)
+
     annex_title = _paragraph_style(document, STYLE_ANNEX_TITLE, base=title)
     fmt.set_flag(annex_title.element, "w:keepNext", True)
 
@@ -139,8 +157,10 @@ def _setup_styles(document) -> None:
     fmt.set_fonts(annex_head.element, fmt.FONT_HEI)
 
 
-def _table(document, columns, *, head_style: str, body_style: str, rows: list[list[str]]):
+def _table(document, columns, *, head_style: str, body_style: str, rows: list[list[str]], caption: str = ""):
     table = document.add_table(rows=1 + len(rows), cols=len(columns))
+    if caption:
+        fmt.set_table_caption(table, caption)
     fmt.set_table_borders(table)
     fmt.set_cell_margins(table, top=30, bottom=30)
     for cell, (label, _width) in zip(table.rows[0].cells, columns, strict=True):
@@ -199,24 +219,37 @@ def new_document(title: str, variables_doc: str):
     return document
 
 
-def build_document():
-    """The default template as a python-docx Document (tags still unrendered)."""
+def build_document(kind: Kind | None = None):
+    """The default template as a python-docx Document (tags still unrendered).
+
+    Without ``kind`` the title and opening are variables that follow the ledger's kind of 整改; with one,
+    they are that kind's wording written out, for the clerk to edit (``ledger template --kind``).
+    """
     document = new_document("整改落实情况通报", "docs/模板变量.md")
 
-    _para(document, "{{ title_display }}", STYLE_TITLE)
+    if kind is None:
+        title, opening = "{{ title_display }}", "{{ opening }}"
+    else:
+        title, opening = kind_template_texts(kind)
+    _para(document, title, STYLE_TITLE)
     _para(document)
-    _para(document, "{{ opening }}")
+    _para(document, opening)
     _para(document, "一、对照问题台账，抓好整改落实", STYLE_H1)
-    _para(document, "{{ summary }}{{ history.summary }}各方面整改完成情况见下表。")
+    _para(
+        document, "{{ summary }}{{ history.summary }}{% if show_table %}各方面整改完成情况见下表。{% endif %}"
+    )
 
+    _para(document, "{%p if show_table %}")
     rows = [
         ["{%tr for d in dimensions %}", "", "", "", "", ""],
         [f"{{{{ d.{name} }}}}" for name in SUMMARY_FIELDS],
         ["{%tr endfor %}", "", "", "", "", ""],
         [f"{{{{ total.{name} }}}}" for name in SUMMARY_FIELDS],
     ]
-    table = _table(document, SUMMARY_COLUMNS, head_style=STYLE_TABLE_HEAD, body_style=STYLE_TABLE, rows=rows)
+    table = _table(document, SUMMARY_COLUMNS, head_style=STYLE_TABLE_HEAD, body_style=STYLE_TABLE, rows=rows,
+                   caption=SUMMARY_CAPTION)  # fmt: skip
     _left(table.rows[2].cells[0].paragraphs[0])
+    _para(document, "{%p endif %}")
 
     _para(document, "{%p if chart %}", STYLE_FIGURE)
     _para(document, "{{ chart }}", STYLE_FIGURE)
@@ -226,6 +259,9 @@ def build_document():
     _para(document, "{%p endif %}", STYLE_FIGURE)
 
     _headed_paragraphs(document, "dimensions")
+    _para(document, "{%p if measures_text %}")
+    _para(document, "{{ measures_text }}")
+    _para(document, "{%p endif %}")
 
     _para(document, "二、存在问题", STYLE_H1)
     _para(document, "{%p if problems_text %}")
@@ -239,27 +275,31 @@ def build_document():
     _para(document, "{%p endif %}")
 
     _para(document, "三、下一步打算", STYLE_H1)
-    _para(document, "{{ plans_lead }}{{ plans_text }}")
+    # GB/T 9704 7.3.5: the 落款 shares its page with body text, so the last body lines go with it
+    _para(document, "{{ plans_lead }}{{ plans_text }}", STYLE_BODY_LAST)
 
+    # 附件说明 (GB/T 9704 7.3.4): one blank line under the body, indented two characters
     _para(document, "{%p if annex %}")
-    _para(document)
-    _para(document, "附件：整改台账明细")
+    _para(document, style=STYLE_BODY_LAST)
+    _para(document, f"附件：{ANNEX_NAME}", STYLE_BODY_LAST)
     _para(document, "{%p endif %}")
-    _para(document)
+    _para(document, style=STYLE_BODY_LAST)
     _para(document, "{{ signature }}", STYLE_SIGNATURE)
     _para(document, "{{ date }}", STYLE_DATE)
 
+    # the annex (GB/T 9704 8.2): a page of its own, 附件 top left, its title centred on the third line
     _para(document, "{%p if annex %}")
     _para(document, "附件", STYLE_ANNEX_MARK)
-    _para(document, "整改台账明细", STYLE_ANNEX_TITLE)
-    _para(document)
+    _para(document, style=STYLE_ANNEX_GAP)
+    _para(document, ANNEX_NAME, STYLE_ANNEX_TITLE)
+    _para(document, style=STYLE_ANNEX_GAP)
     annex_rows = [
         ["{%tr for it in items %}", *[""] * (len(ANNEX_COLUMNS) - 1)],
         [f"{{{{ it.{name} }}}}" for name in ANNEX_FIELDS],
         ["{%tr endfor %}", *[""] * (len(ANNEX_COLUMNS) - 1)],
     ]
     annex = _table(document, ANNEX_COLUMNS, head_style=STYLE_ANNEX_HEAD, body_style=STYLE_ANNEX_TABLE,
-                   rows=annex_rows)  # fmt: skip
+                   rows=annex_rows, caption=ANNEX_CAPTION)  # fmt: skip
     for cell in annex.rows[2].cells[1:4]:
         _left(cell.paragraphs[0])
     _para(document, "{%p endif %}")
@@ -267,8 +307,8 @@ def build_document():
 
 
 @functools.cache
-def default_template_bytes() -> bytes:
-    """The default template as .docx bytes (built once per process)."""
+def default_template_bytes(kind_id: str | None = None) -> bytes:
+    """The default template as .docx bytes (built once per process and kind)."""
     buffer = io.BytesIO()
-    build_document().save(buffer)
+    build_document(KINDS_BY_ID[kind_id] if kind_id else None).save(buffer)
     return buffer.getvalue()

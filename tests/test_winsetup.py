@@ -53,7 +53,8 @@ def test_install_copies_kit_writes_conf_in_ansi_with_variable_unexpanded_and_sen
     assert (places.kit / "台账.xlsm").read_bytes() == b"blank workbook"
     # the value xlwings expands itself: the Chinese user name never passes through a code page
     raw = places.conf.read_bytes()
-    assert raw == '"INTERPRETER_WIN","%LOCALAPPDATA%\\整改台账工具箱\\python\\pythonw.exe"\r\n'.encode("cp936")
+    expected = '"INTERPRETER_WIN","%LOCALAPPDATA%\\整改台账工具箱\\python\\pythonw.exe"\r\n'
+    assert raw == expected.encode("cp936")
     assert "张三".encode("cp936") not in raw
     sendto = {p.name: p.read_bytes() for p in places.sendto.iterdir()}
     assert sorted(sendto) == sorted(winsetup.SENDTO_ENTRIES)

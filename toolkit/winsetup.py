@@ -33,7 +33,7 @@ from pathlib import Path
 KIT_NAME = "整改台账工具箱"
 INTERPRETER_KEY = "INTERPRETER_WIN"
 INTERPRETER_VALUE = f"%LOCALAPPDATA%\\{KIT_NAME}\\python\\pythonw.exe"
-BACKUP_NAME = "xlwings.conf.bak"  # the user's xlwings.conf as the set-up found it, when it named an interpreter
+BACKUP_NAME = "xlwings.conf.bak"  # the user's xlwings.conf as found, when it named another interpreter
 MANIFEST = Path("python") / "kit-manifest.txt"  # the files the set-up put there: sha256, relative path
 SENDTO_MARK = "rem zhenggai-toolkit SendTo entry"
 # 发送到 menu entry (file name in SendTo) -> the kit's .bat it calls
@@ -418,7 +418,8 @@ def run_action(action: str, files: Sequence[str], cli: Callable[[list[str]], int
     worst = 0
     for i, name in enumerate(files):
         if len(files) > 1:
-            print(f"{'' if i == 0 else chr(10)}【{i + 1}/{len(files)}】{name}", flush=True)  # before the child's
+            gap = "\n" if i else ""
+            print(f"{gap}【{i + 1}/{len(files)}】{name}", flush=True)  # before the child's output
         worst = max(worst, cli([*before, name, *after]))
     return worst
 

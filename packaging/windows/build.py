@@ -721,7 +721,7 @@ def lock() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="output folder (default: dist/)")
-    parser.add_argument("--cache", type=Path, default=None, help="download cache (default: see default_cache)")
+    parser.add_argument("--cache", type=Path, default=None, help="download cache")
     parser.add_argument("--keep-staging", type=Path, help="keep the unzipped tree in this folder")
     parser.add_argument("--lock", action="store_true", help="re-resolve requirements-win64.txt (needs uv)")
     args = parser.parse_args(argv)

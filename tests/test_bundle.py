@@ -357,14 +357,20 @@ def parse_extra(extra: bytes) -> dict[int, bytes]:
     return fields
 
 
-@pytest.mark.parametrize("tool", ["7z", "unzip"])
-def test_7zip_and_infozip_unpack_the_chinese_names(built, tool, tmp_path):
-    """7-Zip (and Bandizip, which reads the same field) take the UTF-8 name from the Unicode Path field."""
+UNZIP_COMMANDS = {
+    "7z": ["7z", "x", "-y", "-bd"],  # 7-Zip; Bandizip and 360压缩 read the same Unicode Path field
+    "unzip": ["unzip", "-q"],  # Info-ZIP
+    "bsdtar": ["bsdtar", "-xf"],  # libarchive, which Windows 11's own Explorer extraction uses
+}
+
+
+@pytest.mark.parametrize("tool", sorted(UNZIP_COMMANDS))
+def test_unzip_tools_unpack_the_chinese_names(built, tool, tmp_path):
     if shutil.which(tool) is None:
-        pytest.skip(f"{tool} is not installed (CI installs p7zip-full and unzip)")
+        pytest.skip(f"{tool} is not installed (CI installs p7zip-full, unzip and libarchive-tools)")
     archive = built / "zhenggai-toolkit-win64.zip"
-    command = [tool, "x", "-y", "-bd", str(archive)] if tool == "7z" else [tool, "-q", str(archive)]
     env = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    command = [*UNZIP_COMMANDS[tool], str(archive)]
     subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=600)
     assert {p.name for p in (tmp_path / TOP).iterdir()} == TOP_FILES
 

@@ -522,22 +522,29 @@ def install_wheel(wheel: Path, python_dir: Path) -> None:
 # --- workbooks, .bat files, guide ------------------------------------------------------------------------
 
 
+WORKBOOK_PACKAGES = ("xlwings", "xlsxwriter")  # pure Python: the bundle's copies, used on the build host
+
+
 def build_workbooks(kit: Path, site_packages: Path, workdir: Path) -> None:
-    """台账.xlsm (blank) and 示例台账.xlsm by our own builder; their VBA carries the xlwings.bas of the xlwings
-    going into the bundle (not the build host's), and their xlwings.conf names no interpreter."""
-    shim = workdir / "xlwings-shim"
+    """台账.xlsm (blank) and 示例台账.xlsm by our own builder, run with the bundle's (pinned) XlsxWriter and
+    xlwings rather than the build host's: the bytes depend on the pins, and the VBA carries the xlwings.bas of
+    the xlwings going into the bundle. Their xlwings.conf names no interpreter (the set-up's job)."""
+    shim = workdir / "bundle-packages"
     shim.mkdir()
-    shutil.copytree(site_packages / "xlwings", shim / "xlwings")
+    for package in WORKBOOK_PACKAGES:
+        shutil.copytree(site_packages / package, shim / package)
     code = (
         "import sys; from datetime import datetime; from pathlib import Path\n"
         f"sys.path[:0] = [{str(shim)!r}, {str(ROOT)!r}]\n"
         "import importlib.util\n"
-        f"assert Path(importlib.util.find_spec('xlwings').origin).is_relative_to({str(shim)!r})\n"
+        f"for name in {WORKBOOK_PACKAGES!r}:\n"
+        f"    assert Path(importlib.util.find_spec(name).origin).is_relative_to({str(shim)!r}), name\n"
         "from toolkit.workbook import new_ledger\n"
         f"created = datetime.fromisoformat({WORKBOOK_CREATED!r})\n"
         f"kit = Path({str(kit)!r})\n"
         "new_ledger(kit / '台账.xlsm', year='', force=True, interpreter=None, created=created)\n"
         "new_ledger(kit / '示例台账.xlsm', sample=True, force=True, interpreter=None, created=created)\n"
+        "assert sys.modules['xlsxwriter'].__file__.startswith(sys.path[0])\n"
     )
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)

@@ -195,3 +195,20 @@ def test_drag_and_drop_without_a_file_or_with_a_bad_file_says_what_to_do(tmp_pat
     bad.write_text("hello", "utf-8")
     proc = run_action("validate", bad)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_ledger_new_from_the_bundle_leaves_the_interpreter_to_the_set_up(tmp_path, monkeypatch):
+    """`ledger.bat new 台账.xlsm` runs the unzipped folder's python.exe: writing that path into the workbook
+    would break the buttons once the folder is moved or deleted (the guide says it may be)."""
+    from toolkit.workbook import default_interpreter, new_ledger
+
+    kit = make_kit(tmp_path / "解压 目录")
+    (kit / "python" / "python312._pth").write_bytes(b"python312.zip\r\n.\r\nimport site\r\n")
+    monkeypatch.setattr(sys, "executable", str(kit / "python" / "python.exe"))
+    assert default_interpreter() is None
+    path = new_ledger(tmp_path / "新台账.xlsm")
+    conf = openpyxl.load_workbook(path)["xlwings.conf"]
+    assert [row[0] for row in conf.iter_rows(values_only=True) if str(row[0]).startswith("Interpreter")] == []
+
+    (kit / "ledger.bat").unlink()  # a Python that is not the bundle's: its own path, as before
+    assert default_interpreter() == str(kit / "python" / "python.exe")

@@ -212,3 +212,11 @@ def test_ledger_new_from_the_bundle_leaves_the_interpreter_to_the_set_up(tmp_pat
 
     (kit / "ledger.bat").unlink()  # a Python that is not the bundle's: its own path, as before
     assert default_interpreter() == str(kit / "python" / "python.exe")
+
+
+def test_a_kit_whose_python_cannot_run_fails_the_self_check_in_one_sentence(tmp_path, places):
+    """The self-check starts the installed python.exe; the stand-in here cannot run, as a damaged copy."""
+    with pytest.raises(SetupError) as caught:
+        winsetup.install(make_kit(tmp_path / "src"), places, run_python=True)
+    message = str(caught.value)
+    assert message.startswith("安装未完成") and "无法运行" in message and message.count("。") == 1

@@ -386,7 +386,7 @@ def install(source: Path, places: Places, run_python: bool = True) -> str:
     add_sendto(places)
     problems = self_check(places, run_python)
     if problems:
-        raise SetupError(f"安装未完成：{'；'.join(problems)}。请重新解压压缩包后再运行 安装.bat。")
+        raise SetupError(f"安装未完成（{'；'.join(problems)}），请重新解压压缩包后再运行 安装.bat。")
     return (
         f"安装完成：工具箱已装到 {places.kit}，打开 台账.xlsm 即可使用按钮，"
         "也可以在台账文件上点右键“发送到”→“整改台账 校验台账”。"
@@ -450,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc)
         return 2
     except OSError as exc:
-        print(f"操作未完成：{exc.strerror or exc}（{exc.filename or ''}）。请关闭 Excel、WPS 后重试。")
+        print(f"操作未完成（{exc.strerror or exc}：{exc.filename or ''}），请关闭 Excel、WPS 后重试。")
         return 2
     print("用法：python -m toolkit.winsetup install|uninstall [/quiet] 或 validate|report|clear 文件…")
     return 2

@@ -208,6 +208,15 @@ def test_no_tests_caches_or_build_leftovers_inside(bundle):
     assert not [n for n in names if "/tmp/" in n or "zhenggai-build-" in n]
 
 
+def test_every_path_fits_windows_max_path_once_installed(bundle):
+    """The set-up copies the kit to %LOCALAPPDATA%\\整改台账工具箱.new first; with a long user name that must
+    stay under MAX_PATH (260) for Windows without long-path support."""
+    prefix = "C:\\Users\\" + "用" * 20 + "\\AppData\\Local\\"
+    longest = max((i.filename for i in bundle.infolist()), key=len)
+    installed = prefix + longest.replace(TOP, TOP + ".new", 1).replace("/", "\\")
+    assert len(installed) < 260, installed
+
+
 # --- .bat files, guide, workbooks ------------------------------------------------------------------------------
 
 TOP_FILES = {

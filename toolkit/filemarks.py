@@ -143,6 +143,9 @@ def set_attr(tag: bytes, name: str, value: str) -> bytes:
     return tag[:cut].rstrip() + b" " + name.encode() + b'="' + value.encode() + b'"' + tag[cut:]
 
 
+DEFAULT_XF = b'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+
+
 def fill_xml(rgb: str) -> bytes:
     return (
         f'<fill><patternFill patternType="solid"><fgColor rgb="{rgb}"/><bgColor indexed="64"/>'
@@ -175,6 +178,10 @@ class StylesPatch:
         self.fill_bytes = [data[e.start : e.end] for e in self.fills[3]]
         self.xf_bytes = [data[e.start : e.end] for e in self.xfs[3]]
         self.orig_fills, self.orig_xfs = len(self.fill_bytes), len(self.xf_bytes)
+        if self.orig_fills < 2:  # Excel reserves the first two fills (none, gray125): ours cannot come first
+            raise Unpatchable(f"样式部件“{part}”的填充列表不完整")
+        if not self.xf_bytes:  # an empty <cellXfs>: a plain format first, so that our clones have a base
+            self.xf_bytes.append(DEFAULT_XF)
         self._fill_for: dict[str, int] = {}
         self._xf_for: dict[tuple[int, str], int] = {}
 
@@ -330,7 +337,9 @@ def mark_cells(scan: ooxml.SheetScan, marks: dict[tuple[int, int], CellMark], st
             cell = row.find_cell(mark.ref) if row else None
             if cell is not None:
                 s_raw = cell.s
-                base = int(s_raw) if s_raw and s_raw.isdigit() else 0
+                if s_raw is not None and not (s_raw.isdigit() and int(s_raw) < styles.orig_xfs):
+                    raise Unpatchable(f"单元格 {mark.ref} 的样式编号“{s_raw[:20]}”超出样式表的范围")
+                base = int(s_raw) if s_raw else 0
                 ours = styles.xf_for(base, mark.severity)
                 tag = scan.data[cell.start : cell.end]
                 if s_raw is not None:
@@ -599,6 +608,105 @@ def _record_xml(record: dict) -> bytes:
     ).encode()
 
 
+class RecordDoubt(Exception):
+    """The marks record does not hold up (damaged, or not matching the workbook): nothing is deleted or
+    restyled on its word. ``str(exc)`` says what, in Chinese."""
+
+
+_RECORD_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+_ROW_TAG = re.compile(r"<row\b[^<>]*>")
+_SHEET_DATA_TAG = re.compile(r"<sheetData\b[^<>]*>")
+_LEGACY_EL = re.compile(r'<legacyDrawing(?: xmlns:r="[^"<>]*")? [\w.-]+:id="rId\d+"/>')
+_FILLS_TAG = re.compile(r"<fills\b[^<>]*>")
+_XFS_TAG = re.compile(r"<cellXfs\b[^<>]*>")
+_XF_EL = re.compile(r"<xf\b[^<>]*?(?:/>|>(?:<(?:alignment|protection)\b[^<>]*/>)*</xf>)")
+_OUR_PART = {
+    "comments": re.compile(r"xl/comments\d+\.xml"),
+    "vml": re.compile(r"xl/drawings/vmlDrawing\d+\.vml"),
+    "result": re.compile(r"xl/worksheets/sheet\d+\.xml"),
+}
+_PROPS_PART = re.compile(r"customXml/itemProps\d+\.xml", re.I)
+
+
+def _is_int(value: object, low: int = 0, high: int = 1 << 62) -> bool:
+    return type(value) is int and low <= value < high  # bool is not a count
+
+
+def _is_ref(value: object) -> bool:
+    m = _RECORD_REF.fullmatch(value) if isinstance(value, str) else None
+    return m is not None and ooxml.col_index(m[1]) <= MAX_COL and int(m[2]) <= MAX_ROW
+
+
+def _doubt(ok: bool, what: str) -> None:
+    if not ok:
+        raise RecordDoubt(what)
+
+
+def check_record(record: dict) -> None:
+    """Every field of a record read back from a workbook has the type and form ``mark_package`` writes.
+
+    The record is untrusted input (the file may have been damaged or crafted): a value that could make
+    ``clear`` delete or restyle anything we did not add is refused here, before anything is touched.
+    """
+    damaged = "标记记录已损坏"
+    _doubt(isinstance(record.get("ledger_sheet"), str) and isinstance(record.get("result_sheet"), str), damaged)
+    _doubt(record["ledger_sheet"] != record["result_sheet"], "标记记录中的结果表指向台账工作表")
+    cells, rows = record.get("cells", []), record.get("rows", [])
+    _doubt(isinstance(cells, list) and isinstance(rows, list), damaged)
+    for rec in cells:
+        _doubt(isinstance(rec, dict) and _is_ref(rec.get("ref")), f"{damaged}（单元格位置）")
+        _doubt(rec.get("kind") in ("attr", "inserted_attr", "new_cell"), damaged)
+        _doubt(_is_int(rec.get("ours")) and _is_int(rec.get("base")), f"{damaged}（样式编号）")
+        _doubt(rec.get("orig") is None or _is_int(rec.get("orig")), f"{damaged}（样式编号）")
+    for rr in rows:
+        _doubt(isinstance(rr, dict) and _is_int(rr.get("r"), 1, MAX_ROW + 1), f"{damaged}（行号）")
+        _doubt(rr.get("kind") in ("new", "expanded"), damaged)
+        if rr["kind"] == "expanded":
+            orig, open_tag = rr.get("orig_tag"), rr.get("open_tag")
+            _doubt(isinstance(orig, str) and isinstance(open_tag, str), damaged)
+            _doubt(bool(_ROW_TAG.fullmatch(orig) and _ROW_TAG.fullmatch(open_tag)), damaged)
+            _doubt(orig.endswith("/>") and not open_tag.endswith("/>"), damaged)
+            _doubt(ooxml.attrs_of(orig.encode()).get("r") == str(rr["r"]), damaged)
+    crec = record.get("comments") or {}
+    _doubt(isinstance(crec, dict), damaged)
+    refs = crec.get("refs") or []
+    _doubt(isinstance(refs, list) and all(_is_ref(r) for r in refs), f"{damaged}（批注位置）")
+    _doubt(set(refs) <= {c["ref"] for c in cells}, f"{damaged}（批注位置）")
+    _doubt(crec.get("author_added") in (None, f"<author>{AUTHOR}</author>"), damaged)
+    legacy = crec.get("legacy")
+    _doubt(legacy is None or (isinstance(legacy, str) and bool(_LEGACY_EL.fullmatch(legacy))), damaged)
+    vrec = crec.get("vml") or {}
+    _doubt(isinstance(vrec, dict), damaged)
+    for created, kind in ((crec.get("created_part"), "comments"), (vrec.get("created_part"), "vml")):
+        _doubt(created is None or (isinstance(created, str) and bool(_OUR_PART[kind].fullmatch(created))), damaged)
+    tags = record.get("sheet_data_tag")
+    if tags is not None:
+        _doubt(isinstance(tags, list) and len(tags) == 2 and all(isinstance(t, str) for t in tags), damaged)
+        _doubt(bool(_SHEET_DATA_TAG.fullmatch(tags[0]) and _SHEET_DATA_TAG.fullmatch(tags[1])), damaged)
+        _doubt(tags[0].endswith("/>") and not tags[1].endswith("/>"), damaged)
+    srec = record.get("styles")
+    if srec is not None:
+        _doubt(isinstance(srec, dict) and isinstance(srec.get("part"), str), f"{damaged}（样式）")
+        _doubt(_is_int(srec.get("fills_n")) and _is_int(srec.get("xfs_n")), f"{damaged}（样式）")
+        fills, xfs = srec.get("added_fills"), srec.get("added_xfs")
+        _doubt(isinstance(fills, list) and isinstance(xfs, list), f"{damaged}（样式）")
+        ours = {fill_xml(rgb).decode() for rgb in FILL_RGB.values()}
+        _doubt(all(f in ours for f in fills), f"{damaged}（样式）")
+        _doubt(all(isinstance(x, str) and _XF_EL.fullmatch(x) for x in xfs), f"{damaged}（样式）")
+        for key, pattern in (("fills_tag", _FILLS_TAG), ("xfs_tag", _XFS_TAG)):
+            _doubt(isinstance(srec.get(key), str) and bool(pattern.fullmatch(srec[key])), f"{damaged}（样式）")
+        top = srec["xfs_n"] + len(xfs)
+        for rec in cells:
+            _doubt(rec["ours"] < top and rec["base"] < max(srec["xfs_n"], 1), f"{damaged}（样式编号）")
+            _doubt(rec["orig"] is None or rec["orig"] < srec["xfs_n"], f"{damaged}（样式编号）")
+    else:
+        _doubt(not cells, f"{damaged}（样式）")
+    rrec = record.get("result") or {}
+    _doubt(isinstance(rrec, dict), damaged)
+    for key in ("part", "rid", "sheet_el", "sheet_id", "fingerprint"):
+        _doubt(rrec.get(key) is None or isinstance(rrec[key], str), damaged)
+
+
 def find_record(pkg: Package) -> tuple[str, dict] | None:
     """The custom XML part holding our record of earlier marks, if any."""
     for name in pkg.names():
@@ -611,7 +719,7 @@ def find_record(pkg: Package) -> tuple[str, dict] | None:
                 continue
             try:
                 record = json.loads(base64.b64decode(m.group(1)))
-            except (ValueError, json.JSONDecodeError):
+            except (ValueError, RecursionError):
                 continue
             if isinstance(record, dict) and record.get("version") == RECORD_VERSION:
                 return name, record

@@ -42,11 +42,6 @@ CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 CT_XML = "application/xml"
 CT_CUSTOM_XML_PROPS = "application/vnd.openxmlformats-officedocument.customXmlProperties+xml"
 
-# Guards against hostile packages: bounded memory and time.
-MAX_PARTS = 20_000
-MAX_TOTAL_BYTES = 1 << 30  # 1 GiB uncompressed in all
-MAX_RATIO = 300  # compression ratio beyond which a big part looks like a bomb
-
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -77,21 +72,18 @@ class Package:
             raise EncryptedFileError(
                 f"“{label}”设有打开密码或是旧版 .xls 文件，无法直接标记，请去掉密码并另存为 .xlsx 后再试。"
             )
+        from toolkit import guard  # one definition of the zip-bomb limits and of a damaged directory
+
         try:
             zf = zipfile.ZipFile(io.BytesIO(raw))
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        except guard.ZIP_ERRORS as exc:
             raise UnreadableFileError(
                 f"“{label}”不是有效的 Excel 工作簿（可能已损坏或被截断），请用 Excel 打开确认后再试。"
             ) from exc
         with zf:
             infos = zf.infolist()
-            if len(infos) > MAX_PARTS:
-                raise UnsafeFileError(
-                    f"“{label}”包含的部件过多（{len(infos)} 个），疑似恶意文件，已停止处理。"
-                )
-            total = sum(i.file_size for i in infos)
-            if total > MAX_TOTAL_BYTES:
-                raise UnsafeFileError(f"“{label}”解压后超过 1 GB，疑似压缩炸弹，已停止处理。")
+            guard.check_zip_directory(label, infos, len(raw))
+            guard.check_zip_limits(label, infos)
             seen: set[str] = set()
             pkg = cls()
             for info in infos:
@@ -103,13 +95,9 @@ class Package:
                 if low in seen or name.startswith("/") or ".." in name.split("/") or "\\" in name:
                     raise UnsafeFileError(f"“{label}”的压缩目录异常（部件“{name}”），已停止处理。")
                 seen.add(low)
-                if info.file_size > (1 << 20) and info.compress_size * MAX_RATIO < info.file_size:
-                    raise UnsafeFileError(f"“{label}”中的“{name}”压缩比异常，疑似压缩炸弹，已停止处理。")
-                if info.flag_bits & 0x1:
-                    raise EncryptedFileError(f"“{label}”的部件已加密，无法标记，请去掉密码后再试。")
                 try:
                     data = zf.read(info)  # checks the CRC
-                except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError, EOFError) as exc:
+                except guard.ZIP_ERRORS as exc:
                     raise UnreadableFileError(
                         f"“{label}”中的“{name}”已损坏（校验失败），请先用 Excel 修复并另存后再试。"
                     ) from exc

@@ -112,7 +112,9 @@ def read_user_file(path: Path, what: str = "台账文件", limit: int = MAX_FILE
     except PermissionError:
         raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
     except OSError as exc:
-        raise UnreadableFileError(f"无法读取“{path}”（{exc.strerror or exc}），请检查文件是否被占用。") from None
+        raise UnreadableFileError(
+            f"无法读取“{path}”（{exc.strerror or exc}），请检查文件是否被占用。"
+        ) from None
     if len(data) > limit:  # it grew after the check
         raise UnsafeFileError(f"文件“{path.name}”大于 {limit >> 20} MB，请确认文件后重试。")
     return data
@@ -642,6 +644,8 @@ _DIMENSION = re.compile(rb"""<(?:\w+:)?dimension\b[^>]*?\bref\s*=\s*(?:"([^"]*)"
 
 class _BadReference(Exception):
     """A cell or row reference that is malformed or beyond XFD1048576 (its text is the argument)."""
+
+
 _ERROR_CELL = re.compile(
     rb'<(?:\w+:)?c\b(?=[^>]*?\bt="e")[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>(?:(?!</(?:\w+:)?c>).)*?'
     rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>",

@@ -52,7 +52,25 @@ def lock_files(path: Path) -> list[Path]:
     return [c for c in candidates if c.exists()]
 
 
+NAME_BYTES = 255  # a file name's limit on ext4, APFS and NTFS (UTF-8 bytes are the strictest count)
+
+
+def fit_name(stem: str, tail: str, limit: int = NAME_BYTES) -> str:
+    """``stem + tail`` when it fits in ``limit`` bytes, else the stem cut short plus a digest of the
+    whole stem, so that two long names that share their beginning never share a backup or sidecar."""
+    if len((stem + tail).encode()) <= limit:
+        return stem + tail
+    import hashlib
+
+    mark = "~" + hashlib.sha256(stem.encode()).hexdigest()[:8]
+    room = limit - len((mark + tail).encode())
+    cut = stem.encode()[: max(room, 0)].decode("utf-8", "ignore")
+    return cut + mark + tail
+
+
 def _os_message(exc: OSError, path: Path) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"“{path.name}”的文件名太长，无法在旁边保存，原文件未改动，请把文件名改短一些后再试。"
     if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", -1):
         return f"磁盘空间不足，未能保存“{path.name}”，原文件未改动，请清理磁盘后再试。"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -105,7 +123,8 @@ def is_read_only(path: Path) -> bool:
 def backup_path(path: Path, now: datetime | None = None) -> Path:
     now = now or datetime.now()
     folder = path.parent / BACKUP_DIR
-    base = f"{path.stem}-{now:%Y%m%d-%H%M%S}"
+    stem = _backup_stem(path)
+    base = f"{stem}-{now:%Y%m%d-%H%M%S}"
     candidate = folder / f"{base}{path.suffix}"
     n = 2
     while candidate.exists():
@@ -114,9 +133,17 @@ def backup_path(path: Path, now: datetime | None = None) -> Path:
     return candidate
 
 
+def _backup_stem(path: Path) -> str:
+    """The stem backups of ``path`` start with, shortened when the name is long (room for "-date-n")."""
+    tail = "-20240101-120000-99" + path.suffix
+    return fit_name(path.stem, tail)[: -len(tail)]
+
+
 def prune_backups(path: Path, keep: int = KEEP_BACKUPS) -> None:
     folder = path.parent / BACKUP_DIR
-    pattern = re.compile(re.escape(path.stem) + r"-\d{8}-\d{6}(?:-\d+)?" + re.escape(path.suffix) + "$")
+    pattern = re.compile(
+        re.escape(_backup_stem(path)) + r"-\d{8}-\d{6}(?:-\d+)?" + re.escape(path.suffix) + "$"
+    )
     try:
         found = sorted(
             (p for p in folder.iterdir() if pattern.match(p.name)), key=lambda p: (p.stat().st_mtime, p.name)

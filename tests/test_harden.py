@@ -389,3 +389,98 @@ def test_record_reads_back_as_written(marked):
     payload = re.search(rb">([A-Za-z0-9+/=]*)</marks>", read_parts(marked)[name])[1]
     assert json.loads(base64.b64decode(payload)) == record
     filemarks.check_record(record)
+
+
+# --------------------------------------------------------------------------- 11: killed in the write phase
+
+
+def _ours(folder: Path) -> list[str]:
+    from toolkit.safesave import TEMP_PREFIX
+
+    return (
+        sorted(p.name for p in folder.iterdir() if p.name.startswith(TEMP_PREFIX)) if folder.is_dir() else []
+    )
+
+
+def _kill_in_write_phase(path: Path, watch: Path, attempts: int = 8) -> bool:
+    """Start ``validate --mark`` and SIGKILL it the moment a temporary file of ours shows in ``watch``."""
+    import subprocess
+    import sys
+
+    from filemakers import ROOT
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8")
+    args = [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "validate",
+        str(path),
+        "--as-of",
+        AS_OF,
+        "--mark",
+        "--no-history",
+    ]
+    for _ in range(attempts):
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while proc.poll() is None:
+                if _ours(watch):
+                    proc.kill()
+                    proc.wait()
+                    return True
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return False
+
+
+def _values(raw: bytes) -> list[tuple]:
+    import io
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(raw), read_only=True)["台账"]
+    return [tuple(row) for row in ws.iter_rows(values_only=True)]
+
+
+def test_11_kill_in_the_write_phase_keeps_the_file_and_the_next_run_cleans_up(tmp_path, made):
+    import time
+
+    path = put(tmp_path, made)
+    backups = tmp_path / "整改台账备份"
+    original = _values(made)
+    kills = 0
+    for watch in (tmp_path, backups, tmp_path, backups):
+        if not _kill_in_write_phase(path, watch):
+            continue
+        kills += 1
+        now = path.read_bytes()
+        assert now == made or (
+            _values(now) == original and filemarks.find_record(ooxml.Package.from_bytes(now))
+        )
+    assert kills >= 2  # the write phase was hit (beside the file and in the backup folder)
+    assert _ours(tmp_path) or _ours(backups)  # what a kill leaves: full hidden copies
+    time.sleep(0.05)
+    run = run_limited("validate", path, "--as-of", AS_OF, "--mark", "--no-history", timeout=TIMEOUT)
+    assert run.code == 1, run.err
+    assert _ours(tmp_path) == [] and _ours(backups) == []
+    assert _values(path.read_bytes()) == original
+    for backup in backups.iterdir():
+        assert backup.read_bytes() == made or filemarks.find_record(
+            ooxml.Package.from_bytes(backup.read_bytes())
+        )
+
+
+def test_11_a_live_run_keeps_its_temporary_file(tmp_path):
+    from toolkit import safesave
+
+    live = tmp_path / f"{safesave.TEMP_PREFIX}{os.getpid()}-abc.tmp"
+    gone = tmp_path / f"{safesave.TEMP_PREFIX}{2**22 + 12345}-abc.tmp"  # above any pid_max: no such process
+    other = tmp_path / "~$台账.xlsx"
+    for p in (live, gone, other):
+        p.write_bytes(b"x")
+        os.utime(p, (safesave._STARTED - 10, safesave._STARTED - 10))
+    assert safesave.remove_stale_temps(tmp_path) == [gone]
+    assert live.exists() and other.exists()

@@ -16,7 +16,9 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,8 +99,73 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+TEMP_PREFIX = ".~整改台账-"
+_STARTED = time.time()  # temporary files of ours older than this process, of a process gone, are stale
+_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"(?:(\d+)-)?[^/\\]*$")
+LEGACY_TEMP_AGE = 3600  # seconds: a temp name without its writer's process id (older versions)
+
+
+def _temp_prefix() -> str:
+    """Our temporary files carry the writer's process id, so a later run can tell a crashed run's
+    leftovers from the file another live run is writing right now."""
+    return f"{TEMP_PREFIX}{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":  # os.kill(pid, 0) would end the process there
+        try:
+            import ctypes
+
+            kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+            handle = kernel32.OpenProcess(0x100000, False, pid)  # SYNCHRONIZE
+            if not handle:
+                return kernel32.GetLastError() == 5  # access denied: it exists
+            try:
+                return kernel32.WaitForSingleObject(handle, 0) == 0x102  # WAIT_TIMEOUT: still running
+            finally:
+                kernel32.CloseHandle(handle)
+        except Exception:
+            return True  # when in doubt, it is someone's live file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # EPERM: alive, another user's
+    return True
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete temporary files a killed run of ours left in ``folder`` (full hidden copies of a workbook):
+    older than this command and written by a process that is gone. Returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_NAME.match(entry.name)
+        if m is None:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_mtime > _STARTED:
+                continue
+            if m[1] is not None and _process_alive(int(m[1])):
+                continue
+            if m[1] is None and info.st_mtime > time.time() - LEGACY_TEMP_AGE:
+                continue
+            os.unlink(entry.path)  # on Windows a file another process holds open cannot be deleted
+            removed.append(Path(entry.path))
+        except (OSError, ValueError, OverflowError):
+            continue
+    return removed
+
+
 def _write_temp(folder: Path, data: bytes, final_name: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=".~整改台账-", suffix=".tmp", dir=folder)
+    fd, name = tempfile.mkstemp(prefix=_temp_prefix(), suffix=".tmp", dir=folder)
     tmp = Path(name)
     try:
         _write_all(fd, data)
@@ -192,6 +259,9 @@ def replace_file(
     if is_read_only(path):
         raise OutputError(f"“{path.name}”是只读文件，原文件未改动，请取消只读属性后再运行。")
     before = path.stat()
+    remove_stale_temps(path.parent)
+    if backup:
+        remove_stale_temps(path.parent / BACKUP_DIR)
     tmp: Path | None = None
     backup_file: Path | None = None
     try:
@@ -255,7 +325,8 @@ def replacing(path: str | os.PathLike, *, keep_mode: bool = True) -> Iterator[Pa
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, name = tempfile.mkstemp(prefix=".~整改台账-", suffix=path.suffix, dir=folder)
+        remove_stale_temps(folder)
+        fd, name = tempfile.mkstemp(prefix=_temp_prefix(), suffix=path.suffix, dir=folder)
         os.close(fd)
     except OSError as exc:
         raise OutputError(_os_message(exc, path)) from None

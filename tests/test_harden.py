@@ -134,6 +134,16 @@ def test_3_malformed_or_far_dimensions_are_refused(tmp_path, made, dim):
     one_sentence(run, 2)
 
 
+@pytest.mark.parametrize("ref", ["AAAAAAAAAA1", "A1:XFE2", "A1:A1048577", "A1:", "B2:A0"])
+def test_3_malformed_or_far_merged_areas_are_refused(tmp_path, made, ref):
+    part = ledger_part(made)
+    merge = f'<mergeCells count="1"><mergeCell ref="{ref}"/></mergeCells>'.encode()
+    raw = edit(made, part, lambda d: re.sub(rb"(</sheetData>)", rb"\1" + merge, d, count=1))
+    assert merge in read_parts(raw)[part]
+    run = run_limited("validate", put(tmp_path, raw), "--as-of", AS_OF, "--no-history", timeout=TIMEOUT)
+    assert "单元格位置" in one_sentence(run, 2)
+
+
 # --------------------------------------------------------------------------- 4: styles
 
 
@@ -484,3 +494,21 @@ def test_11_a_live_run_keeps_its_temporary_file(tmp_path):
         os.utime(p, (safesave._STARTED - 10, safesave._STARTED - 10))
     assert safesave.remove_stale_temps(tmp_path) == [gone]
     assert live.exists() and other.exists()
+
+
+def test_numbers_of_a_config_sheet_are_bounded():
+    """Found by the fuzz test: 完成率小数位数 = 10**20 in a 配置 sheet made ``stats`` fail inside decimal."""
+    from toolkit.config import DEFAULT_CONFIG
+    from toolkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="完成率小数位数"):
+        DEFAULT_CONFIG.with_overrides(rate_decimals=10**20)
+    assert DEFAULT_CONFIG.with_overrides(rate_decimals=2).rate_decimals == 2
+
+
+def test_a_part_cut_inside_its_xml_declaration_is_one_sentence(made):
+    """Found by the fuzz test: a comments part cut short inside ``<?xml … ?>``."""
+    from toolkit.errors import UnreadableFileError
+
+    with pytest.raises(UnreadableFileError):
+        ooxml.refuse_markup_we_cannot_scan(b'<?xml version="1.0" encod', "xl/comments1.xml")

@@ -1524,24 +1524,32 @@ def clear_file(path: str | Path, *, backup: bool = True) -> ClearResult:
     """Take our marks out of the workbook at ``path``; the user's own formats, notes and sheets stay."""
     from toolkit import safesave
     from toolkit.errors import OutputError
+    from toolkit.guard import check_workbook
 
     path = Path(path)
     raw = _read(path)
+    package = check_workbook(path)  # a workbook validate would refuse is not rewritten either
     try:
         new, stats = clear_package(raw, label=path.name)
     except Unpatchable as exc:
         raise OutputError(f"“{path.name}”中的标记无法安全清除（{exc}），文件未改动。") from exc
     if not stats.found:
         return ClearResult(path, False, None, stats)
-    pkg = Package.from_bytes(new, path.name)
-    wb = ooxml.open_workbook(pkg)
-    names = [s.name for s in wb.sheets]
     record = find_record(Package.from_bytes(raw, path.name))
     ledger_name = record[1].get("ledger_sheet", "") if record else ""
-    verify = None
-    if ledger_name in names:
-        rows = _count_rows(pkg.require(_ledger_sheet(wb, ledger_name).part))
-        verify = make_verifier(names, ledger_name, rows, new)
+    from toolkit.read import check_readable
+
+    check_readable(package, ledger_name)
+    try:
+        pkg = Package.from_bytes(new, path.name)
+        wb = ooxml.open_workbook(pkg)
+        names = [s.name for s in wb.sheets]
+        verify = None
+        if ledger_name in names:
+            rows = _count_rows(pkg.require(_ledger_sheet(wb, ledger_name).part))
+            verify = make_verifier(names, ledger_name, rows, new)
+    except Unpatchable as exc:
+        raise OutputError(f"“{path.name}”中的标记无法安全清除（{exc}），文件未改动。") from exc
     saved = safesave.replace_file(path, new, original=raw, verify=verify, backup=backup)
     return ClearResult(path, True, saved.backup, stats)
 

@@ -642,6 +642,9 @@ _FIRST_REF = re.compile(rb"""<(?:\w+:)?c\b[^>]*?\br=["']([A-Z]{1,3})(\d+)""")
 _DIMENSION = re.compile(rb"""<(?:\w+:)?dimension\b[^>]*?\bref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
+_MERGE_REF = re.compile(rb"""<(?:\w+:)?mergeCell\b[^>]*?\bref\s*=\s*["']([^"']*)["']""")
+
+
 class _BadReference(Exception):
     """A cell or row reference that is malformed or beyond XFD1048576 (its text is the argument)."""
 
@@ -690,6 +693,15 @@ def scan_sheet(package: Package, sheet: SheetRef, *, measure: bool = True) -> Sh
                 scan.max_row = max(scan.max_row, int(row))
     check_extent(sheet.name, scan.max_row, scan.max_col)
     return scan
+
+
+def check_workbook(path: Path) -> Package:
+    """What the reader would refuse is refused before a command rewrites the file too (``clear``): the
+    package as ``sniff`` judges it and every worksheet's references and extent."""
+    package = sniff(path)
+    for sheet in package.sheets:
+        scan_sheet(package, sheet)
+    return package
 
 
 def check_extent(sheet_name: str, max_row: int, max_col: int) -> None:
@@ -785,6 +797,13 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool, measure: bool = True)
         _measure_chunk(data, scan, first)
     if not scan.error_like_text and _error_like(data):  # inline strings, formula results
         scan.error_like_text = True
+    if b"mergeCell" in data:  # the merged areas calamine reads: every corner a cell inside XFD1048576
+        for value in _MERGE_REF.findall(data):
+            for ref in value.split(b":", 1):
+                if len(ref) > 20 or not (cell := _PLAIN_REF.fullmatch(ref)) or not cell[1]:
+                    raise _BadReference(value[:40].decode("utf-8", "replace"))
+                if int(cell[2]) > EXCEL_MAX_ROW or column_index(cell[1].decode()) >= EXCEL_MAX_COL:
+                    raise _BadReference(value[:40].decode("utf-8", "replace"))
     if _ERROR_TYPE.search(data):
         for letters, row, value in _ERROR_CELL.findall(data):
             scan.formula_errors[(int(row), column_index(letters.decode()))] = value.decode("utf-8", "replace")

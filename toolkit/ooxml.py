@@ -267,7 +267,12 @@ def refuse_markup_we_cannot_scan(data: bytes, part: str) -> None:
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     if body.lstrip().startswith(b"<?xml"):
-        body = body[body.index(b"?>") + 2 :]
+        end = body.find(b"?>")
+        if end < 0:  # the declaration never ends: a part cut short
+            raise UnreadableFileError(
+                f"工作簿中的部件“{part}”已损坏（不完整），请用 Excel 打开修复并另存后再试。"
+            )
+        body = body[end + 2 :]
     if b"<!--" in body or b"<![CDATA[" in body or b"<?" in body:
         raise Unpatchable(f"部件“{part}”含有注释、CDATA 或处理指令")
 

@@ -879,7 +879,7 @@ def _check_sheet_rels(rels: list[ooxml.Rel]) -> None:
 
 
 def _count_rows(data: bytes) -> int:
-    return sum(data.count(b"<row" + end) for end in (b" ", b">", b"/", b"\n", b"\t", b"\r"))
+    return ooxml.count_tags(data, b"row")
 
 
 def _no_gc(func):

@@ -729,8 +729,16 @@ class SheetScan:
         return row
 
 
-def _count_tags(seg: bytes, name: bytes) -> int:
-    return sum(seg.count(b"<" + name + end) for end in (b" ", b">", b"/", b"\n", b"\t", b"\r"))
+_TAG_COUNTERS: dict[bytes, re.Pattern[bytes]] = {}
+
+
+def count_tags(seg: bytes, name: bytes) -> int:
+    """Start tags ``<name`` followed by white space, ">" or "/" (not ``<rowBreaks``): one regex pass with
+    a literal prefix, several times faster than counting each ending apart on an 18 MB sheet."""
+    pattern = _TAG_COUNTERS.get(name)
+    if pattern is None:
+        pattern = _TAG_COUNTERS[name] = re.compile(b"<" + re.escape(name) + rb"[ \t\r\n>/]")
+    return sum(1 for _ in pattern.finditer(seg))
 
 
 def _scan_rows(data: bytes, data_start: int, data_end: int) -> list[RowTag]:
@@ -802,7 +810,7 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
     n_cells = len(C_OPEN_RE.findall(seg))
     if seg.count(b'<c r="') != n_cells and len(C_REF_RE.findall(seg)) != n_cells:
         raise Unpatchable("工作表中有未标明位置的单元格")
-    n_rows = _count_tags(seg, b"row")
+    n_rows = count_tags(seg, b"row")
     plain_rows = seg.count(b'<row r="') == n_rows
     end_m = data.rfind(b"</worksheet>")
     if end_m < 0:

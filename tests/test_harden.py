@@ -516,3 +516,24 @@ def test_a_part_cut_inside_its_xml_declaration_is_one_sentence(made):
 
     with pytest.raises(UnreadableFileError):
         ooxml.refuse_markup_we_cannot_scan(b'<?xml version="1.0" encod', "xl/comments1.xml")
+
+
+def test_13_notes_typed_into_the_result_sheet_survive_the_next_run(marked):
+    """The clerk wrote a reply into 校验结果: the next --mark keeps that sheet and says so."""
+    _, record = _record(marked)
+    part = record["result"]["part"]
+    raw = edit(
+        marked,
+        part,
+        lambda d: d.replace(b"</t></is></c></row>", "（已整改，见附件）</t></is></c></row>".encode(), 1),
+    )
+    finding = filemarks_finding(2, "C")
+    out, stats = filemarks.mark_package(raw, "台账", [finding], label="台账.xlsx")
+    assert stats.kept_result == filemarks.RESULT_SHEET
+    names = [s.name for s in ooxml.open_workbook(ooxml.Package.from_bytes(out)).sheets]
+    assert names[-2:] == [filemarks.RESULT_SHEET, f"{filemarks.RESULT_SHEET} (2)"]
+    assert "（已整改，见附件）".encode() in read_parts(out)[part]
+    from toolkit.filemarks import MarkResult
+
+    result = MarkResult(Path("台账.xlsx"), Path("台账.xlsx"), False, "", None, stats)
+    assert "已保留" in result.message

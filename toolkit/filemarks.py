@@ -636,7 +636,6 @@ _OUR_PART = {
     "vml": re.compile(r"xl/drawings/vmlDrawing\d+\.vml"),
     "result": re.compile(r"xl/worksheets/sheet\d+\.xml"),
 }
-_PROPS_PART = re.compile(r"customXml/itemProps\d+\.xml", re.I)
 
 
 def _is_int(value: object, low: int = 0, high: int = 1 << 62) -> bool:
@@ -723,6 +722,7 @@ def check_record(record: dict) -> None:
     _doubt(isinstance(rrec, dict), damaged)
     for key in ("part", "rid", "sheet_el", "sheet_id", "fingerprint"):
         _doubt(rrec.get(key) is None or isinstance(rrec[key], str), damaged)
+    _doubt(rrec.get("part") is None or bool(_OUR_PART["result"].fullmatch(rrec["part"])), damaged)
 
 
 def _check_styles_still_fit(pkg: Package, wb: ooxml.Workbook, record: dict) -> None:

@@ -90,6 +90,14 @@ def normalize_text(text: str) -> str:
     return "".join(text.split())
 
 
+# the range each number in a config may take (a 配置 sheet is untrusted input: 10**20 decimals are no rate)
+SCALAR_LIMITS: dict[str, tuple[int, int, str]] = {
+    "due_soon_days": (0, 3650, "临期提醒天数"),
+    "rate_decimals": (0, 6, "完成率小数位数"),
+    "max_findings": (0, 10_000_000, "最多列出的问题数（max_findings）"),
+}
+
+
 @dataclass(frozen=True)
 class Config:
     fields: tuple[FieldSpec, ...] = FIELDS
@@ -187,13 +195,6 @@ class Config:
 
 
 DEFAULT_CONFIG = Config()
-
-# the range each number in a config may take (a 配置 sheet is untrusted input: 10**20 decimals are no rate)
-SCALAR_LIMITS: dict[str, tuple[int, int, str]] = {
-    "due_soon_days": (0, 3650, "临期提醒天数"),
-    "rate_decimals": (0, 6, "完成率小数位数"),
-    "max_findings": (0, 10_000_000, "最多列出的问题数（max_findings）"),
-}
 
 _TOML_KEYS = {"dimensions", "aliases", "statuses", "due_soon_days", "rate_decimals", "max_findings"}
 

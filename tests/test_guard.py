@@ -7,6 +7,7 @@ equivalences the shortcuts rely on, on real files built here.
 from __future__ import annotations
 
 import random
+import re
 import zipfile
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from toolkit.read import _CalamineSource
 
 
 def test_the_cheap_reference_search_finds_everything_the_exact_one_does():
-    """_BIG_REF_ANY decides whether _BIG_REF.findall runs at all: it must match wherever _BIG_REF does."""
+    """_UNUSUAL_REF_ANY decides whether _UNUSUAL_REF.findall runs at all: it must match wherever that does,
+    and every reference other than one letter and one to five digits must be handed to the exact parse."""
     samples = [
         b'<c r="AA1"/>',
         b'<c r="XFD1048576"/>',
@@ -28,14 +30,20 @@ def test_the_cheap_reference_search_finds_everything_the_exact_one_does():
         b'<x:c r="AB12">',
         b'<c r="Z99999"/><c r="A1"/>',
         b'<c r="ZZ9"><v>1</v></c>',
+        b'<c r="AAAAAAAAAA1"/>',
+        b'<c r="a1"/>',
+        b'<c r="A0"/>',
     ]
     rng = random.Random(20261127)
-    alphabet = [b'r="', b"A", b"Z", b"Q", b"1", b"9", b"0", b'"', b"<c ", b":"]
+    alphabet = [b' r="', b"A", b"Z", b"Q", b"a", b"1", b"9", b"0", b'"', b"<c", b":"]
     samples += [b"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 14))) for _ in range(20000)]
     for data in samples:
-        if guard._BIG_REF.search(data):
-            assert guard._BIG_REF_ANY.search(data), data
-    assert not guard._BIG_REF_ANY.search(b'<row r="2"><c r="A2" t="s"><v>0</v></c><c r="L99999"/></row>')
+        if guard._UNUSUAL_REF.search(data):
+            assert guard._UNUSUAL_REF_ANY.search(data), data
+        for m in re.finditer(rb' r="([^"]*)"', data):
+            if not re.fullmatch(rb"[A-Z]?[1-9][0-9]{0,4}", m[1]):
+                assert m[1] in guard._UNUSUAL_REF.findall(data), data
+    assert not guard._UNUSUAL_REF_ANY.search(b'<row r="2"><c r="A2" t="s"><v>0</v></c><c r="L99999"/></row>')
 
 
 def test_parts_read_straight_from_memory_equal_what_zipfile_reads(tmp_path):

@@ -236,14 +236,27 @@ def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history
     ledger, report = check(
         path, as_of=as_of, sheet=sheet, config=config, on_read=None if no_history else begin_history
     )
-    if not no_history:
-        record_history(ledger, as_of, history_path, "validate", started[0] if started else None)
+    history_failure = None
+    if not no_history:  # with --mark, a failure is told after the marks: one sentence if both fail
+        begun = started[0] if started else None
+        history_failure = record_history(ledger, as_of, history_path, "validate", begun, defer=mark)
     if as_json:
         echo_json(report.as_dict())
     else:
         click.echo(format_report(report))
-    if mark and write_marks(path, ledger, report, quiet=as_json):
-        finish(3)
+    if mark:
+        try:
+            to_copy = write_marks(path, ledger, report, quiet=as_json)
+        except LedgerError as exc:
+            if history_failure:
+                exc.args = (f"{str(exc).rstrip('。')}；本次结果也未能记入历史。",)
+            raise
+        if history_failure:
+            from toolkit.history import warn
+
+            warn(history_failure)
+        if to_copy:
+            finish(3)
     finish(0 if report.valid else 1)
 
 
@@ -652,13 +665,23 @@ def _warm_up_history(path: str):
     return thread
 
 
-def record_history(ledger, as_of: date, history_path: str | None, command: str, begun=None) -> None:
+def record_history(
+    ledger, as_of: date, history_path: str | None, command: str, begun=None, *, defer: bool = False
+) -> str | None:
     """Record a snapshot for validate/report; a history that cannot be written only warns (stderr).
     No statistics are passed: the snapshot counts only what it keeps, cheaper than ``ledger_stats``.
-    ``begun``: the snapshot built while the ledger was validated (``begin_snapshot``)."""
-    from toolkit.history import record_snapshot
+    ``begun``: the snapshot built while the ledger was validated (``begin_snapshot``). ``defer``: the
+    warning is returned instead of printed (the caller tells it after the step that follows)."""
+    import sqlite3
 
-    record_snapshot(ledger, None, as_of, history_path, command=command, begun=begun)
+    from toolkit.history import HistoryError, record_snapshot
+
+    try:
+        record_snapshot(ledger, None, as_of, history_path, command=command, begun=begun, strict=defer)
+    except (HistoryError, OSError, sqlite3.Error) as exc:
+        message = str(exc) if isinstance(exc, HistoryError) else f"无法写入历史记录（{exc}）"
+        return f"{message.rstrip('。')}；本次结果未记入历史，其他结果不受影响。"
+    return None
 
 
 def history_for_report(ledger, as_of: date, config, history_path: str | None) -> dict:
@@ -730,7 +753,7 @@ def write_marks(path: str, ledger, report, *, quiet: bool = False) -> bool:
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path())  # not dir_okay=False: a folder gets the Chinese sentence
 @user_errors
 def clear(path: str) -> None:
     """清除标记：去掉 --mark 留下的颜色、批注和校验结果表，用户自己的格式和批注不动。

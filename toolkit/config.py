@@ -123,6 +123,14 @@ def normalize_text(text: str) -> str:
     return "".join(text.split())
 
 
+# the range each number in a config may take (a 配置 sheet is untrusted input: 10**20 decimals are no rate)
+SCALAR_LIMITS: dict[str, tuple[int, int, str]] = {
+    "due_soon_days": (0, 3650, "临期提醒天数"),
+    "rate_decimals": (0, 6, "完成率小数位数"),
+    "max_findings": (0, 10_000_000, "最多列出的问题数（max_findings）"),
+}
+
+
 @dataclass(frozen=True)
 class Config:
     fields: tuple[FieldSpec, ...] = FIELDS
@@ -194,6 +202,10 @@ class Config:
         **scalars: int,
     ) -> Config:
         """A new config with extra aliases/synonyms appended and scalars replaced."""
+        for key, value in scalars.items():
+            low, high, label = SCALAR_LIMITS[key]
+            if not low <= value <= high:
+                raise ConfigError(f"{label}应在 {low} 到 {high} 之间，现在是“{value}”，请修改后重试。")
         fields = self.fields
         if aliases:
             known = {f.id for f in fields}

@@ -14,10 +14,11 @@ a copy beside the file instead.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +79,7 @@ class MarkStats:
     rows_before: int = 0  # <row> elements of the ledger sheet before / after
     rows_after: int = 0
     sheet_names: list[str] = field(default_factory=list)
+    kept_result: str = ""  # the last run's 校验结果 sheet, changed since: left in place
 
 
 @dataclass
@@ -87,6 +89,7 @@ class ClearStats:
     comments: int = 0
     kept_cells: list[str] = field(default_factory=list)  # cells changed by the user since: left alone
     sheet_removed: bool = False
+    sheet_kept: str = ""  # our 校验结果 sheet, changed since (or not provably ours): left in place
     styles_trimmed: bool = False
 
 
@@ -143,6 +146,9 @@ def set_attr(tag: bytes, name: str, value: str) -> bytes:
     return tag[:cut].rstrip() + b" " + name.encode() + b'="' + value.encode() + b'"' + tag[cut:]
 
 
+DEFAULT_XF = b'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+
+
 def fill_xml(rgb: str) -> bytes:
     return (
         f'<fill><patternFill patternType="solid"><fgColor rgb="{rgb}"/><bgColor indexed="64"/>'
@@ -175,6 +181,10 @@ class StylesPatch:
         self.fill_bytes = [data[e.start : e.end] for e in self.fills[3]]
         self.xf_bytes = [data[e.start : e.end] for e in self.xfs[3]]
         self.orig_fills, self.orig_xfs = len(self.fill_bytes), len(self.xf_bytes)
+        if self.orig_fills < 2:  # Excel reserves the first two fills (none, gray125): ours cannot come first
+            raise Unpatchable(f"样式部件“{part}”的填充列表不完整")
+        if not self.xf_bytes:  # an empty <cellXfs>: a plain format first, so that our clones have a base
+            self.xf_bytes.append(DEFAULT_XF)
         self._fill_for: dict[str, int] = {}
         self._xf_for: dict[tuple[int, str], int] = {}
 
@@ -330,7 +340,9 @@ def mark_cells(scan: ooxml.SheetScan, marks: dict[tuple[int, int], CellMark], st
             cell = row.find_cell(mark.ref) if row else None
             if cell is not None:
                 s_raw = cell.s
-                base = int(s_raw) if s_raw and s_raw.isdigit() else 0
+                if s_raw is not None and not (s_raw.isdigit() and int(s_raw) < styles.orig_xfs):
+                    raise Unpatchable(f"单元格 {mark.ref} 的样式编号“{s_raw[:20]}”超出样式表的范围")
+                base = int(s_raw) if s_raw else 0
                 ours = styles.xf_for(base, mark.severity)
                 tag = scan.data[cell.start : cell.end]
                 if s_raw is not None:
@@ -530,6 +542,12 @@ def _shape_cell(raw: bytes) -> tuple[int, int] | None:
 # --------------------------------------------------------------------------- the 校验结果 sheet
 
 
+RESULT_NOTE = (
+    "说明：本表由校验自动生成，重新校验或清除标记时整表替换；请不要在本表中填写内容"
+    "（改动过的本表会被保留，不再自动删除）。"
+)
+
+
 def result_sheet_xml(
     findings: list, ledger_sheet: str, xf_for: dict[str, int], truncated: int, field_labels: dict[str, str]
 ) -> bytes:
@@ -572,6 +590,8 @@ def result_sheet_xml(
     if truncated:
         r += 1
         rows.append(f'<row r="{r}">' + text_cell(f"E{r}", f"另有 {truncated} 条问题未列出。") + "</row>")
+    r += 1
+    rows.append(f'<row r="{r}">' + text_cell(f"E{r}", RESULT_NOTE) + "</row>")
     cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, 1))
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -599,6 +619,184 @@ def _record_xml(record: dict) -> bytes:
     ).encode()
 
 
+class RecordDoubt(Unpatchable):
+    """The marks record does not hold up (damaged, or not matching the workbook): nothing is deleted or
+    restyled on its word. ``str(exc)`` says what, in Chinese."""
+
+
+_RECORD_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+_ROW_TAG = re.compile(r"<row\b[^<>]*>")
+_SHEET_DATA_TAG = re.compile(r"<sheetData\b[^<>]*>")
+_LEGACY_EL = re.compile(r'<legacyDrawing(?: xmlns:r="[^"<>]*")? [\w.-]+:id="rId\d+"/>')
+_FILLS_TAG = re.compile(r"<fills\b[^<>]*>")
+_XFS_TAG = re.compile(r"<cellXfs\b[^<>]*>")
+_XF_EL = re.compile(r"<xf\b[^<>]*?(?:/>|>(?:<(?:alignment|protection)\b[^<>]*/>)*</xf>)")
+_OUR_PART = {
+    "comments": re.compile(r"xl/comments\d+\.xml"),
+    "vml": re.compile(r"xl/drawings/vmlDrawing\d+\.vml"),
+    "result": re.compile(r"xl/worksheets/sheet\d+\.xml"),
+}
+
+
+def _is_int(value: object, low: int = 0, high: int = 1 << 62) -> bool:
+    return type(value) is int and low <= value < high  # bool is not a count
+
+
+def _is_ref(value: object) -> bool:
+    m = _RECORD_REF.fullmatch(value) if isinstance(value, str) else None
+    return m is not None and ooxml.col_index(m[1]) <= MAX_COL and int(m[2]) <= MAX_ROW
+
+
+def _doubt(ok: bool, what: str) -> None:
+    if not ok:
+        raise RecordDoubt(what)
+
+
+def check_record(record: dict) -> None:
+    """Every field of a record read back from a workbook has the type and form ``mark_package`` writes.
+
+    The record is untrusted input (the file may have been damaged or crafted): a value that could make
+    ``clear`` delete or restyle anything we did not add is refused here, before anything is touched.
+    """
+    damaged = "标记记录已损坏"
+    _doubt(
+        isinstance(record.get("ledger_sheet"), str) and isinstance(record.get("result_sheet"), str), damaged
+    )
+    _doubt(record["ledger_sheet"] != record["result_sheet"], "标记记录中的结果表指向台账工作表")
+    cells, rows = record.get("cells", []), record.get("rows", [])
+    _doubt(isinstance(cells, list) and isinstance(rows, list), damaged)
+    for rec in cells:
+        _doubt(isinstance(rec, dict) and _is_ref(rec.get("ref")), f"{damaged}（单元格位置）")
+        _doubt(rec.get("kind") in ("attr", "inserted_attr", "new_cell"), damaged)
+        _doubt(_is_int(rec.get("ours")) and _is_int(rec.get("base")), f"{damaged}（样式编号）")
+        _doubt(rec.get("orig") is None or _is_int(rec.get("orig")), f"{damaged}（样式编号）")
+    for rr in rows:
+        _doubt(isinstance(rr, dict) and _is_int(rr.get("r"), 1, MAX_ROW + 1), f"{damaged}（行号）")
+        _doubt(rr.get("kind") in ("new", "expanded"), damaged)
+        if rr["kind"] == "expanded":
+            orig, open_tag = rr.get("orig_tag"), rr.get("open_tag")
+            _doubt(isinstance(orig, str) and isinstance(open_tag, str), damaged)
+            _doubt(bool(_ROW_TAG.fullmatch(orig) and _ROW_TAG.fullmatch(open_tag)), damaged)
+            _doubt(orig.endswith("/>") and not open_tag.endswith("/>"), damaged)
+            _doubt(ooxml.attrs_of(orig.encode()).get("r") == str(rr["r"]), damaged)
+    crec = record.get("comments") or {}
+    _doubt(isinstance(crec, dict), damaged)
+    refs = crec.get("refs") or []
+    _doubt(isinstance(refs, list) and all(_is_ref(r) for r in refs), f"{damaged}（批注位置）")
+    _doubt(set(refs) <= {c["ref"] for c in cells}, f"{damaged}（批注位置）")
+    _doubt(crec.get("author_added") in (None, f"<author>{AUTHOR}</author>"), damaged)
+    legacy = crec.get("legacy")
+    _doubt(legacy is None or (isinstance(legacy, str) and bool(_LEGACY_EL.fullmatch(legacy))), damaged)
+    vrec = crec.get("vml") or {}
+    _doubt(isinstance(vrec, dict), damaged)
+    for created, kind in ((crec.get("created_part"), "comments"), (vrec.get("created_part"), "vml")):
+        _doubt(
+            created is None or (isinstance(created, str) and bool(_OUR_PART[kind].fullmatch(created))),
+            damaged,
+        )
+    tags = record.get("sheet_data_tag")
+    if tags is not None:
+        _doubt(isinstance(tags, list) and len(tags) == 2 and all(isinstance(t, str) for t in tags), damaged)
+        _doubt(bool(_SHEET_DATA_TAG.fullmatch(tags[0]) and _SHEET_DATA_TAG.fullmatch(tags[1])), damaged)
+        _doubt(tags[0].endswith("/>") and not tags[1].endswith("/>"), damaged)
+    srec = record.get("styles")
+    if srec is not None:
+        _doubt(isinstance(srec, dict) and isinstance(srec.get("part"), str), f"{damaged}（样式）")
+        _doubt(_is_int(srec.get("fills_n")) and _is_int(srec.get("xfs_n")), f"{damaged}（样式）")
+        fills, xfs = srec.get("added_fills"), srec.get("added_xfs")
+        _doubt(isinstance(fills, list) and isinstance(xfs, list), f"{damaged}（样式）")
+        ours = {fill_xml(rgb).decode() for rgb in FILL_RGB.values()}
+        _doubt(all(f in ours for f in fills), f"{damaged}（样式）")
+        _doubt(all(isinstance(x, str) and _XF_EL.fullmatch(x) for x in xfs), f"{damaged}（样式）")
+        for key, pattern in (("fills_tag", _FILLS_TAG), ("xfs_tag", _XFS_TAG)):
+            _doubt(
+                isinstance(srec.get(key), str) and bool(pattern.fullmatch(srec[key])), f"{damaged}（样式）"
+            )
+        top = srec["xfs_n"] + len(xfs)
+        for rec in cells:
+            _doubt(rec["ours"] < top and rec["base"] < max(srec["xfs_n"], 1), f"{damaged}（样式编号）")
+            _doubt(rec["orig"] is None or rec["orig"] < srec["xfs_n"], f"{damaged}（样式编号）")
+    else:
+        _doubt(not cells, f"{damaged}（样式）")
+    rrec = record.get("result") or {}
+    _doubt(isinstance(rrec, dict), damaged)
+    for key in ("part", "rid", "sheet_el", "sheet_id", "fingerprint"):
+        _doubt(rrec.get(key) is None or isinstance(rrec[key], str), damaged)
+    _doubt(rrec.get("part") is None or bool(_OUR_PART["result"].fullmatch(rrec["part"])), damaged)
+
+
+def _check_styles_still_fit(pkg: Package, wb: ooxml.Workbook, record: dict) -> None:
+    """The formats the record would give back exist in the styles table as it is now."""
+    srec = record.get("styles")
+    if not srec:
+        return
+    styles_rel = next((r for r in wb.rels if r.type == RT_STYLES and not r.external), None)
+    data = pkg.get(srec["part"]) if styles_rel and styles_rel.target.lower() == srec["part"].lower() else None
+    if data is None:
+        raise RecordDoubt("标记记录与工作簿的样式部件不符")
+    try:
+        n_xfs = len(_element_bytes(data, "cellXfs", srec["part"])[3])
+    except Unpatchable:
+        n_xfs = 0
+    if srec["xfs_n"] > n_xfs:
+        raise RecordDoubt("标记记录中的单元格格式超出了工作簿的样式表")
+
+
+def sheet_fingerprint(pkg: Package, part: str) -> str:
+    """A digest of what a sheet shows (each cell's reference and text), not of its bytes: a save by
+    Excel or WPS rewrites the XML (inline strings become shared ones) but keeps the fingerprint, while
+    a sheet a user made or typed into has another one."""
+    import hashlib
+
+    data = pkg.get(part)
+    if data is None:
+        return ""
+    root = ooxml.parse_xml(data, part)
+    ns = f"{{{MAIN_NS}}}"
+    shared: list[str] | None = None
+    digest = hashlib.sha256()
+    for c in root.iter(f"{ns}c"):
+        kind = c.get("t")
+        if kind == "inlineStr":
+            text = "".join(t.text or "" for t in c.iter(f"{ns}t"))
+        else:
+            v = c.find(f"{ns}v")
+            text = (v.text or "") if v is not None else ""
+            if kind == "s":
+                if shared is None:
+                    shared = _shared_strings(pkg)
+                index = int(text) if text.isdigit() else -1
+                text = shared[index] if 0 <= index < len(shared) else "\x00"
+        digest.update(f"{c.get('r')}\x1f{text}\x1e".encode())
+    return digest.hexdigest()
+
+
+def _shared_strings(pkg: Package) -> list[str]:
+    wb = ooxml.open_workbook(pkg)
+    rel = next((r for r in wb.rels if r.type.endswith("/sharedStrings") and not r.external), None)
+    data = pkg.get(rel.target) if rel is not None else None
+    if data is None:
+        return []
+    ns = f"{{{MAIN_NS}}}"
+    root = ooxml.parse_xml(data, rel.target)
+    return [
+        "".join(t.text or "" for t in si.iter(f"{ns}t") if t.getparent().tag != f"{ns}rPh") for si in root
+    ]
+
+
+def _is_our_result_sheet(pkg: Package, sheet: ooxml.SheetRef, rrec: dict) -> bool:
+    """The sheet named in the record is the one we wrote: same part, same sheetId, same content."""
+    return bool(
+        rrec.get("part")
+        and rrec.get("sheet_id")
+        and rrec.get("fingerprint")
+        and sheet.rel_type == RT_WORKSHEET
+        and sheet.part.lower() == rrec["part"].lower()
+        and sheet.sheet_id == rrec["sheet_id"]
+        and sheet_fingerprint(pkg, sheet.part) == rrec["fingerprint"]
+    )
+
+
 def find_record(pkg: Package) -> tuple[str, dict] | None:
     """The custom XML part holding our record of earlier marks, if any."""
     for name in pkg.names():
@@ -611,7 +809,7 @@ def find_record(pkg: Package) -> tuple[str, dict] | None:
                 continue
             try:
                 record = json.loads(base64.b64decode(m.group(1)))
-            except (ValueError, json.JSONDecodeError):
+            except (ValueError, RecursionError):
                 continue
             if isinstance(record, dict) and record.get("version") == RECORD_VERSION:
                 return name, record
@@ -681,7 +879,7 @@ def _check_sheet_rels(rels: list[ooxml.Rel]) -> None:
 
 
 def _count_rows(data: bytes) -> int:
-    return sum(data.count(b"<row" + end) for end in (b" ", b">", b"/", b"\n", b"\t", b"\r"))
+    return ooxml.count_tags(data, b"row")
 
 
 def _no_gc(func):
@@ -719,8 +917,9 @@ def mark_package(
 
         field_labels = FIELD_LABELS
     pkg = Package.from_bytes(raw, label)
-    _clear_in(pkg, ClearStats(), check=False)
-    stats = MarkStats(findings=len(findings))
+    cleared = ClearStats()
+    _clear_in(pkg, cleared, check=False)
+    stats = MarkStats(findings=len(findings), kept_result=cleared.sheet_kept)
     wb = ooxml.open_workbook(pkg)
     ledger = _ledger_sheet(wb, sheet)
     result_name = RESULT_SHEET  # a sheet of that name that is not ours stays; ours gets a free name
@@ -935,6 +1134,8 @@ def mark_package(
         raise Unpatchable("工作簿的工作表列表写法无法安全修改")
     pkg.set(wb.part, wdata[:end] + el + wdata[end:])
     rrec["sheet_el"] = el.decode()
+    rrec["sheet_id"] = str(sheet_id)
+    rrec["fingerprint"] = sheet_fingerprint(pkg, spart)
     record["result"] = rrec
 
     # The record itself: a custom XML part related from the workbook (Excel keeps these on save).
@@ -997,16 +1198,15 @@ def _clear_in(pkg: Package, stats: ClearStats, check: bool = True) -> None:
     ipart, record = found
     wb = ooxml.open_workbook(pkg)
 
-    # 1. the 校验结果 sheet
+    check_record(record)
+    _check_styles_still_fit(pkg, wb, record)
+
+    # 1. the 校验结果 sheet: deleted only when it is provably the one we wrote, unchanged
     rrec = record.get("result") or {}
-    ours = next(
-        (
-            s
-            for s in wb.sheets
-            if s.name == record.get("result_sheet") and s.part.lower() == rrec.get("part", "").lower()
-        ),
-        None,
-    )
+    named = next((s for s in wb.sheets if s.name == record["result_sheet"]), None)
+    ours = named if named is not None and _is_our_result_sheet(pkg, named, rrec) else None
+    if named is not None and ours is None and named.name != record["ledger_sheet"]:
+        stats.sheet_kept = named.name
     if ours is not None:
         wdata = pkg.require(wb.part)
         index = wb.sheets.index(ours)
@@ -1202,6 +1402,8 @@ class MarkResult:
         if self.to_copy:
             return f"{self.reason}，{done}，结果另存为“{self.target.name}”，原文件未改动。"
         extra = f"（{s.skipped_comments} 个单元格已有批注，只标了颜色）" if s.skipped_comments else ""
+        if s.kept_result:
+            extra += f"；上次的“{s.kept_result}”工作表在标记后被改动过，已保留"
         return (
             f"{done}{extra}，原文件已备份到“{self.backup.parent.name}/{self.backup.name}”。"
             if self.backup
@@ -1224,6 +1426,8 @@ class ClearResult:
         msg = f"已清除标记：还原 {s.cells} 个单元格的格式，删除 {s.comments} 条批注"
         if s.sheet_removed:
             msg += f"和“{RESULT_SHEET}”工作表"
+        if s.sheet_kept:
+            msg += f"；“{s.sheet_kept}”工作表在标记后被改动过（或不是本工具生成的），已保留"
         if s.kept_cells:
             shown = "、".join(s.kept_cells[:5]) + ("等" if len(s.kept_cells) > 5 else "")
             msg += f"；{shown} 的格式在标记后被改过，保持现状"
@@ -1234,25 +1438,21 @@ def copy_path(path: Path) -> Path:
     """Where marks go when the original must stay untouched: ``台账.校验结果.xlsx`` beside it."""
     from datetime import datetime
 
-    from toolkit.safesave import lock_files
+    from toolkit.safesave import NAME_BYTES, fit_name, lock_files
 
-    target = path.with_name(f"{path.stem}.{RESULT_SHEET}{path.suffix}")
+    room = NAME_BYTES - len("~$")  # Excel's lock file of the copy must fit as well
+    target = path.with_name(fit_name(path.stem, f".{RESULT_SHEET}{path.suffix}", room))
     if lock_files(target):
-        target = path.with_name(f"{path.stem}.{RESULT_SHEET}-{datetime.now():%Y%m%d-%H%M%S}{path.suffix}")
+        stamp = f".{RESULT_SHEET}-{datetime.now():%Y%m%d-%H%M%S}{path.suffix}"
+        target = path.with_name(fit_name(path.stem, stamp, room))
     return target
 
 
 def _read(path: Path) -> bytes:
-    from toolkit.errors import UnreadableFileError
+    """A user's workbook: a regular file of bounded size (a pipe or a device is refused, never read)."""
+    from toolkit.guard import read_user_file
 
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise UnreadableFileError(f"找不到文件“{path}”，请检查路径。") from None
-    except IsADirectoryError:
-        raise UnreadableFileError(f"“{path}”是文件夹，请给出工作簿文件。") from None
-    except OSError as exc:
-        raise UnreadableFileError(f"无法读取“{path}”（{exc.strerror}），请检查文件是否被占用。") from None
+    return read_user_file(path, "工作簿文件")
 
 
 def make_verifier(sheet_names: list[str], ledger_sheet: str, rows: int, expected: bytes | None = None):
@@ -1324,26 +1524,53 @@ def clear_file(path: str | Path, *, backup: bool = True) -> ClearResult:
     """Take our marks out of the workbook at ``path``; the user's own formats, notes and sheets stay."""
     from toolkit import safesave
     from toolkit.errors import OutputError
+    from toolkit.guard import check_workbook
 
     path = Path(path)
     raw = _read(path)
+    package = check_workbook(path)  # a workbook validate would refuse is not rewritten either
     try:
         new, stats = clear_package(raw, label=path.name)
     except Unpatchable as exc:
         raise OutputError(f"“{path.name}”中的标记无法安全清除（{exc}），文件未改动。") from exc
     if not stats.found:
         return ClearResult(path, False, None, stats)
-    pkg = Package.from_bytes(new, path.name)
-    wb = ooxml.open_workbook(pkg)
-    names = [s.name for s in wb.sheets]
     record = find_record(Package.from_bytes(raw, path.name))
     ledger_name = record[1].get("ledger_sheet", "") if record else ""
-    verify = None
-    if ledger_name in names:
-        rows = _count_rows(pkg.require(_ledger_sheet(wb, ledger_name).part))
-        verify = make_verifier(names, ledger_name, rows, new)
+    from toolkit.read import check_readable
+
+    check_readable(package, ledger_name)
+    try:
+        pkg = Package.from_bytes(new, path.name)
+        wb = ooxml.open_workbook(pkg)
+        names = [s.name for s in wb.sheets]
+        verify = None
+        if ledger_name in names:
+            rows = _count_rows(pkg.require(_ledger_sheet(wb, ledger_name).part))
+            verify = make_verifier(names, ledger_name, rows, new)
+    except Unpatchable as exc:
+        raise OutputError(f"“{path.name}”中的标记无法安全清除（{exc}），文件未改动。") from exc
     saved = safesave.replace_file(path, new, original=raw, verify=verify, backup=backup)
     return ClearResult(path, True, saved.backup, stats)
+
+
+@contextlib.contextmanager
+def _quiet_fallback() -> Iterator[None]:
+    """openpyxl's warnings about what it drops, and the "Exception ignored" of its half-closed archives
+    after a failure, are for developers: the clerk gets the one sentence that says what happened."""
+    import gc
+    import sys
+    import warnings
+
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _unraisable: None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        gc.collect()  # finalise what the failure left behind while the hook is ours
+        sys.unraisablehook = hook
 
 
 def openpyxl_marked_copy(raw: bytes, sheet: str, findings: list, *, truncated: int = 0, label: str = ""):
@@ -1351,17 +1578,27 @@ def openpyxl_marked_copy(raw: bytes, sheet: str, findings: list, *, truncated: i
     import io
 
     from openpyxl import load_workbook
+
+    from toolkit.errors import UnreadableFileError
+
+    keep_vba = label.lower().endswith(".xlsm")
+    with _quiet_fallback():
+        try:
+            wb = load_workbook(io.BytesIO(raw), keep_vba=keep_vba, rich_text=True)
+        except Exception as exc:  # openpyxl raises many kinds on broken input
+            raise UnreadableFileError(f"“{label}”无法读取，请用 Excel 打开确认后另存为 .xlsx 再试。") from exc
+        return _openpyxl_marks(wb, sheet, findings, truncated, label)
+
+
+def _openpyxl_marks(wb, sheet: str, findings: list, truncated: int, label: str):
+    import io
+
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
     from toolkit.config import FIELD_LABELS
     from toolkit.errors import UnreadableFileError
 
-    keep_vba = label.lower().endswith(".xlsm")
-    try:
-        wb = load_workbook(io.BytesIO(raw), keep_vba=keep_vba, rich_text=True)
-    except Exception as exc:  # openpyxl raises many kinds on broken input
-        raise UnreadableFileError(f"“{label}”无法读取，请用 Excel 打开确认后另存为 .xlsx 再试。") from exc
     if sheet not in wb.sheetnames:
         raise UnreadableFileError(f"“{label}”中找不到工作表“{sheet}”。")
     ws = wb[sheet]
@@ -1402,7 +1639,12 @@ def openpyxl_marked_copy(raw: bytes, sheet: str, findings: list, *, truncated: i
     if truncated:
         rs.append(["", "", "", "", f"另有 {truncated} 条问题未列出。"])
     buf = io.BytesIO()
-    wb.save(buf)
+    try:
+        wb.save(buf)
+    except Exception as exc:  # a part the package names but lacks, a value openpyxl cannot write back
+        raise UnreadableFileError(
+            f"“{label}”有损坏的部分，既无法直接标记，也无法生成标记副本，请用 Excel 打开修复并另存后再试。"
+        ) from exc
     stats.sheet_names = list(wb.sheetnames)
     stats.rows_after = ws.max_row
     return buf.getvalue(), stats

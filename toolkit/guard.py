@@ -33,13 +33,16 @@ from pathlib import Path
 from toolkit.errors import EncryptedFileError, LedgerError, UnreadableFileError, UnsafeFileError
 from toolkit.model import column_index
 
+# The zip-bomb limits: the one definition, used by the reader's guard and by --mark/clear (toolkit.ooxml)
 MAX_PART_BYTES = 1 << 30  # one decompressed part
 MAX_TOTAL_BYTES = 2 << 30  # the whole package
 MAX_RATIO = 400  # decompressed / compressed for parts over 1 MB
+MAX_PARTS = 10_000
 MAX_CELLS = 20_000_000  # used range area calamine will allocate
 MAX_FILE_BYTES = 500 << 20
 CHUNK = 4 << 20
-MAX_PARTS = 10_000
+EXCEL_MAX_ROW = 1_048_576
+EXCEL_MAX_COL = 16_384  # XFD
 MAX_INDEX_BYTES = 64 << 20  # workbook.xml and its relationships
 IN_MEMORY_BYTES = 4 << 20  # a package up to this size is read once: guard, scan and reader share the bytes
 
@@ -74,6 +77,49 @@ class Package:
     _error_like_strings: bool | None = field(default=None, repr=False)
 
 
+def check_user_file(path: Path, what: str = "台账文件", limit: int = MAX_FILE_BYTES) -> os.stat_result:
+    """A path a user gave us names a regular file of bounded size: a pipe would block a read forever,
+    a device (a link to /dev/zero) never ends, a folder named 台账.xlsx is not a workbook."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UnreadableFileError(f"找不到文件“{path}”，请检查路径是否正确。") from None
+    except PermissionError:
+        raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
+    except (OSError, ValueError) as exc:  # a name too long, a loop of links, an embedded NUL
+        raise UnreadableFileError(
+            f"无法访问“{path}”（{getattr(exc, 'strerror', None) or exc}），请检查路径后重试。"
+        ) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UnreadableFileError(f"“{path}”是一个文件夹，请指定{what}。")
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableFileError(f"“{path}”不是普通文件（可能是设备或管道），请指定{what}。")
+    if info.st_size > limit:
+        raise UnsafeFileError(
+            f"文件“{path.name}”大于 {limit >> 20} MB，不像是一份{what.removesuffix('文件')}，请确认文件后重试。"
+        )
+    return info
+
+
+def read_user_file(path: Path, what: str = "台账文件", limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a user's file, after check_user_file; at most ``limit`` bytes are ever read."""
+    check_user_file(path, what, limit)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise UnreadableFileError(f"找不到文件“{path}”，请检查路径是否正确。") from None
+    except PermissionError:
+        raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
+    except OSError as exc:
+        raise UnreadableFileError(
+            f"无法读取“{path}”（{exc.strerror or exc}），请检查文件是否被占用。"
+        ) from None
+    if len(data) > limit:  # it grew after the check
+        raise UnsafeFileError(f"文件“{path.name}”大于 {limit >> 20} MB，请确认文件后重试。")
+    return data
+
+
 def sniff(path: Path) -> Package:
     """Identify the file by its bytes, not its extension."""
     name = path.name
@@ -96,6 +142,10 @@ def sniff(path: Path) -> Package:
         raise UnreadableFileError(f"“{path}”是一个文件夹，请指定台账文件。") from None
     except PermissionError:
         raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
+    except (OSError, ValueError) as exc:  # a name too long, a loop of links, an I/O error
+        raise UnreadableFileError(
+            f"无法读取“{path}”（{getattr(exc, 'strerror', None) or exc}），请检查路径和文件后重试。"
+        ) from None
     if size == 0:
         raise UnreadableFileError(f"文件“{name}”是空文件（0 字节），请确认是否保存成功后重试。")
     if size > MAX_FILE_BYTES:
@@ -189,13 +239,63 @@ def _ole_kind(path: Path) -> str:
     return "unknown"
 
 
+# everything zipfile (and zlib, struct beneath it) raises on a damaged or hostile package
+ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    struct.error,
+    EOFError,
+    OSError,
+    ValueError,  # "negative seek value", a bad date or name in the directory
+    NotImplementedError,  # "zip file version 8.4", an unknown compression method
+    RuntimeError,  # "File … is encrypted, password required"
+    OverflowError,
+    KeyError,
+    IndexError,
+    UnicodeError,
+)
+# compression methods zipfile implements; Office writes only the first two
+_KNOWN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+
+def damaged_zip_message(name: str) -> str:
+    return f"文件“{name}”已损坏或不完整（可能下载或复制时被截断），请重新获取文件或用 Excel 打开修复后另存。"
+
+
+def check_zip_directory(name: str, infos: list[zipfile.ZipInfo], size: int) -> None:
+    """Refuse a central directory that zipfile would fail on only later, part by part, in ways that
+    differ from reader to reader: local headers outside the file, a "version needed to extract" or a
+    compression method zipfile does not implement, sizes that are not numbers of bytes."""
+    for info in infos:
+        if (
+            not 0 <= info.header_offset <= size - 30
+            or info.compress_size < 0
+            or info.file_size < 0
+            or info.compress_size > size
+            or info.extract_version > zipfile.MAX_EXTRACT_VERSION
+            or info.compress_type not in _KNOWN_METHODS
+        ):
+            raise UnreadableFileError(damaged_zip_message(name))
+
+
+def check_zip_limits(name: str, infos: list[zipfile.ZipInfo]) -> None:
+    """The zip-bomb limits (part count, each part, the whole, the ratio) and encryption, for one package."""
+    _check_sizes(Path(name), infos)
+
+
 def _open_zip(path: Path, data: bytes | None = None) -> zipfile.ZipFile:
     try:
-        return zipfile.ZipFile(path if data is None else io.BytesIO(data))
-    except (zipfile.BadZipFile, EOFError, OSError):
-        raise UnreadableFileError(
-            f"文件“{path.name}”已损坏或不完整（可能下载或复制时被截断），请重新获取文件或用 Excel 打开修复后另存。"
-        ) from None
+        zf = zipfile.ZipFile(path if data is None else io.BytesIO(data))
+    except ZIP_ERRORS:
+        raise UnreadableFileError(damaged_zip_message(path.name)) from None
+    try:
+        size = len(data) if data is not None else path.stat().st_size
+        check_zip_directory(path.name, zf.infolist(), size)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
 
 
 @contextlib.contextmanager
@@ -294,7 +394,7 @@ def _read_part(
     try:
         with zf.open(name) as fh:
             return fh.read(limit)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError):
+    except ZIP_ERRORS:
         raise UnreadableFileError(
             f"文件“{path.name}”中的“{getattr(name, 'filename', name)}”已损坏或不完整（可能下载或复制时被截断），"
             "请重新获取文件或用 Excel 打开修复后另存。"
@@ -315,7 +415,7 @@ def _direct_read(data: bytes, info: zipfile.ZipInfo, limit: int = -1) -> bytes |
     if info.compress_type not in _DIRECT or info.flag_bits & 0x61:  # encrypted, patched, strong encryption
         return None
     start = info.header_offset
-    if start + 30 > len(data):
+    if not 0 <= start <= len(data) - 30:
         return None
     signature, flags, name_length, extra_length = _LOCAL_HEADER.unpack_from(data, start)
     name = data[start + 30 : start + 30 + name_length]
@@ -531,14 +631,24 @@ def _normalise_part(target: str) -> str:
     return "/".join(parts)
 
 
-# literal prefixes keep these at memchr speed; refs in single quotes are caught apart
-# a cell beyond column Z (group 1, 2) or a row/cell beyond row 99999 (group 3)
-_BIG_REF = re.compile(rb'r="(?:([A-Z]{2,3})(\d+)|[A-Z]?(\d{6,}))')
-# matches wherever _BIG_REF does (and a little more) at a third less cost: the usual sheet has no such
-# reference, and this one search proves it; when it finds one, _BIG_REF.findall measures exactly
-_BIG_REF_ANY = re.compile(rb'r="[A-Z]?+(?:\d{6}|[A-Z])')
+# literal prefixes keep these at memchr speed; refs in single quotes are caught apart (see _check_references).
+# " r=" is an attribute of <c> and <row> only. A reference that is not one letter and one to five digits
+# (a cell right of Z, a row below 99999, or no plain reference at all) is rare: this one search proves
+# the usual sheet has none; when it finds one, _UNUSUAL_REF.findall hands exactly those to Python
+_UNUSUAL_REF_ANY = re.compile(rb' r="(?![A-Z]?[1-9]\d{0,4}")')
+_UNUSUAL_REF = re.compile(rb' r="(?![A-Z]?[1-9]\d{0,4}")([^"]*)"')
+_PLAIN_REF = re.compile(rb"([A-Z]{0,3})([1-9]\d{0,6})")  # a row number, or a cell; checked against XFD1048576
 _FIRST_REF = re.compile(rb"""<(?:\w+:)?c\b[^>]*?\br=["']([A-Z]{1,3})(\d+)""")
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
+_DIMENSION = re.compile(rb"""<(?:\w+:)?dimension\b[^>]*?\bref\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+_MERGE_REF = re.compile(rb"""<(?:\w+:)?mergeCell\b[^>]*?\bref\s*=\s*["']([^"']*)["']""")
+
+
+class _BadReference(Exception):
+    """A cell or row reference that is malformed or beyond XFD1048576 (its text is the argument)."""
+
+
 _ERROR_CELL = re.compile(
     rb'<(?:\w+:)?c\b(?=[^>]*?\bt="e")[^>]*?\br="([A-Z]{1,3})(\d+)"[^>]*>(?:(?!</(?:\w+:)?c>).)*?'
     rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>",
@@ -567,8 +677,14 @@ def scan_sheet(package: Package, sheet: SheetRef, *, measure: bool = True) -> Sh
     if sheet.part is None:
         scan.unreferenced_cells = True  # a part we cannot locate is never handed to calamine unmeasured
         return scan
-    for i, data in enumerate(_sheet_chunks(package, sheet)):
-        _scan_chunk(data, scan, first=i == 0, measure=measure)
+    try:
+        for i, data in enumerate(_sheet_chunks(package, sheet)):
+            _scan_chunk(data, scan, first=i == 0, measure=measure)
+    except _BadReference as exc:
+        raise UnsafeFileError(
+            f"文件“{package.path.name}”的工作表“{sheet.name}”中有写法异常或超出 Excel 范围（最大 XFD1048576）的"
+            f"单元格位置“{exc.args[0][:40]}”，Excel 不会生成这样的文件，可能是损坏或恶意文件，已拒绝读取。"
+        ) from None
     scan.error_like_text = scan.error_like_text or _error_like_strings(package)
     if measure and scan.max_col * 99999 > MAX_CELLS and scan.max_row < 99999:
         # wide cells seen, and rows below 99999 are not tracked by the fast pass: measure them exactly
@@ -577,6 +693,15 @@ def scan_sheet(package: Package, sheet: SheetRef, *, measure: bool = True) -> Sh
                 scan.max_row = max(scan.max_row, int(row))
     check_extent(sheet.name, scan.max_row, scan.max_col)
     return scan
+
+
+def check_workbook(path: Path) -> Package:
+    """What the reader would refuse is refused before a command rewrites the file too (``clear``): the
+    package as ``sniff`` judges it and every worksheet's references and extent."""
+    package = sniff(path)
+    for sheet in package.sheets:
+        scan_sheet(package, sheet)
+    return package
 
 
 def check_extent(sheet_name: str, max_row: int, max_col: int) -> None:
@@ -624,7 +749,7 @@ def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
                     data = overlap + chunk
                     yield data
                     overlap = data[-4096:]
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError):
+        except ZIP_ERRORS:
             raise UnreadableFileError(
                 f"文件“{package.path.name}”的工作表“{sheet.name}”已损坏或不完整，请用 Excel 打开修复后另存。"
             ) from None
@@ -672,6 +797,13 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool, measure: bool = True)
         _measure_chunk(data, scan, first)
     if not scan.error_like_text and _error_like(data):  # inline strings, formula results
         scan.error_like_text = True
+    if b"mergeCell" in data:  # the merged areas calamine reads: every corner a cell inside XFD1048576
+        for value in _MERGE_REF.findall(data):
+            for ref in value.split(b":", 1):
+                if len(ref) > 20 or not (cell := _PLAIN_REF.fullmatch(ref)) or not cell[1]:
+                    raise _BadReference(value[:40].decode("utf-8", "replace"))
+                if int(cell[2]) > EXCEL_MAX_ROW or column_index(cell[1].decode()) >= EXCEL_MAX_COL:
+                    raise _BadReference(value[:40].decode("utf-8", "replace"))
     if _ERROR_TYPE.search(data):
         for letters, row, value in _ERROR_CELL.findall(data):
             scan.formula_errors[(int(row), column_index(letters.decode()))] = value.decode("utf-8", "replace")
@@ -688,19 +820,29 @@ def _measure_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
     """
     if first:
         if m := _DIMENSION.search(data, 0, 65536):
-            scan.max_col = max(scan.max_col, column_index(m[1].decode()) + 1)
-            scan.max_row = max(scan.max_row, int(m[2]))
+            for ref in (m[1] if m[1] is not None else m[2]).split(b":"):  # "A1" or "A1:K7", nothing else
+                if len(ref) > 20 or not (cell := _PLAIN_REF.fullmatch(ref)) or not cell[1]:
+                    raise _BadReference(ref.decode("utf-8", "replace"))
+                _extend(scan, cell[1], cell[2])
         if m := _FIRST_REF.search(data):
             scan.max_row = max(scan.max_row, int(m[2]))
     scan.max_col = max(scan.max_col, 26)
-    for letters, row, tall_row in _BIG_REF.findall(data) if _BIG_REF_ANY.search(data) else ():
-        if letters:
-            scan.max_col = max(scan.max_col, column_index(letters.decode()) + 1)
-            scan.max_row = max(scan.max_row, int(row))
-        else:
-            scan.max_row = max(scan.max_row, int(tall_row))
+    for value in _UNUSUAL_REF.findall(data) if _UNUSUAL_REF_ANY.search(data) else ():
+        if len(value) > 20 or (cell := _PLAIN_REF.fullmatch(value)) is None:
+            raise _BadReference(value.decode("utf-8", "replace"))
+        _extend(scan, cell[1], cell[2])
     if not scan.unreferenced_cells:
         _check_references(data, scan)
+
+
+def _extend(scan: SheetScan, letters: bytes, digits: bytes) -> None:
+    """Take one parsed reference into the extent; past XFD1048576 is no reference Excel can write."""
+    row = int(digits)
+    col = column_index(letters.decode()) + 1 if letters else 0
+    if row > EXCEL_MAX_ROW or col > EXCEL_MAX_COL:
+        raise _BadReference((letters + digits).decode())
+    scan.max_row = max(scan.max_row, row)
+    scan.max_col = max(scan.max_col, col)
 
 
 def _check_references(data: bytes, scan: SheetScan) -> None:
@@ -790,7 +932,7 @@ def ods_formula_errors(package: Package) -> dict[str, dict[tuple[int, int], str]
             while chunk := fh.read(CHUNK):
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
-    except (expat.ExpatError, ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError):
+    except (expat.ExpatError, *ZIP_ERRORS):
         pass  # calamine has read the sheet already: error cells are a bonus, not a condition
     return walker.found
 

@@ -682,8 +682,11 @@ class Snapshot:
 
 def default_history_path(workbook: str | os.PathLike) -> Path:
     """``台账.xlsx`` → ``.台账.xlsx.history.sqlite`` in the same folder."""
+    from toolkit.safesave import NAME_BYTES, fit_name
+
     path = Path(os.path.abspath(workbook))
-    return path.with_name(f".{path.name}{HISTORY_SUFFIX}")
+    # a long name is shortened (with a digest of it), leaving room for SQLite's "-journal" beside it
+    return path.with_name(fit_name(f".{path.name}", HISTORY_SUFFIX, NAME_BYTES - len("-journal")))
 
 
 def is_history_file(path: str | os.PathLike) -> bool:

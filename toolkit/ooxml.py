@@ -42,11 +42,6 @@ CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 CT_XML = "application/xml"
 CT_CUSTOM_XML_PROPS = "application/vnd.openxmlformats-officedocument.customXmlProperties+xml"
 
-# Guards against hostile packages: bounded memory and time.
-MAX_PARTS = 20_000
-MAX_TOTAL_BYTES = 1 << 30  # 1 GiB uncompressed in all
-MAX_RATIO = 300  # compression ratio beyond which a big part looks like a bomb
-
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -77,21 +72,18 @@ class Package:
             raise EncryptedFileError(
                 f"“{label}”设有打开密码或是旧版 .xls 文件，无法直接标记，请去掉密码并另存为 .xlsx 后再试。"
             )
+        from toolkit import guard  # one definition of the zip-bomb limits and of a damaged directory
+
         try:
             zf = zipfile.ZipFile(io.BytesIO(raw))
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        except guard.ZIP_ERRORS as exc:
             raise UnreadableFileError(
                 f"“{label}”不是有效的 Excel 工作簿（可能已损坏或被截断），请用 Excel 打开确认后再试。"
             ) from exc
         with zf:
             infos = zf.infolist()
-            if len(infos) > MAX_PARTS:
-                raise UnsafeFileError(
-                    f"“{label}”包含的部件过多（{len(infos)} 个），疑似恶意文件，已停止处理。"
-                )
-            total = sum(i.file_size for i in infos)
-            if total > MAX_TOTAL_BYTES:
-                raise UnsafeFileError(f"“{label}”解压后超过 1 GB，疑似压缩炸弹，已停止处理。")
+            guard.check_zip_directory(label, infos, len(raw))
+            guard.check_zip_limits(label, infos)
             seen: set[str] = set()
             pkg = cls()
             for info in infos:
@@ -103,13 +95,9 @@ class Package:
                 if low in seen or name.startswith("/") or ".." in name.split("/") or "\\" in name:
                     raise UnsafeFileError(f"“{label}”的压缩目录异常（部件“{name}”），已停止处理。")
                 seen.add(low)
-                if info.file_size > (1 << 20) and info.compress_size * MAX_RATIO < info.file_size:
-                    raise UnsafeFileError(f"“{label}”中的“{name}”压缩比异常，疑似压缩炸弹，已停止处理。")
-                if info.flag_bits & 0x1:
-                    raise EncryptedFileError(f"“{label}”的部件已加密，无法标记，请去掉密码后再试。")
                 try:
                     data = zf.read(info)  # checks the CRC
-                except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError, EOFError) as exc:
+                except guard.ZIP_ERRORS as exc:
                     raise UnreadableFileError(
                         f"“{label}”中的“{name}”已损坏（校验失败），请先用 Excel 修复并另存后再试。"
                     ) from exc
@@ -279,7 +267,12 @@ def refuse_markup_we_cannot_scan(data: bytes, part: str) -> None:
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     if body.lstrip().startswith(b"<?xml"):
-        body = body[body.index(b"?>") + 2 :]
+        end = body.find(b"?>")
+        if end < 0:  # the declaration never ends: a part cut short
+            raise UnreadableFileError(
+                f"工作簿中的部件“{part}”已损坏（不完整），请用 Excel 打开修复并另存后再试。"
+            )
+        body = body[end + 2 :]
     if b"<!--" in body or b"<![CDATA[" in body or b"<?" in body:
         raise Unpatchable(f"部件“{part}”含有注释、CDATA 或处理指令")
 
@@ -736,8 +729,16 @@ class SheetScan:
         return row
 
 
-def _count_tags(seg: bytes, name: bytes) -> int:
-    return sum(seg.count(b"<" + name + end) for end in (b" ", b">", b"/", b"\n", b"\t", b"\r"))
+_TAG_COUNTERS: dict[bytes, re.Pattern[bytes]] = {}
+
+
+def count_tags(seg: bytes, name: bytes) -> int:
+    """Start tags ``<name`` followed by white space, ">" or "/" (not ``<rowBreaks``): one regex pass with
+    a literal prefix, several times faster than counting each ending apart on an 18 MB sheet."""
+    pattern = _TAG_COUNTERS.get(name)
+    if pattern is None:
+        pattern = _TAG_COUNTERS[name] = re.compile(b"<" + re.escape(name) + rb"[ \t\r\n>/]")
+    return sum(1 for _ in pattern.finditer(seg))
 
 
 def _scan_rows(data: bytes, data_start: int, data_end: int) -> list[RowTag]:
@@ -809,7 +810,7 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
     n_cells = len(C_OPEN_RE.findall(seg))
     if seg.count(b'<c r="') != n_cells and len(C_REF_RE.findall(seg)) != n_cells:
         raise Unpatchable("工作表中有未标明位置的单元格")
-    n_rows = _count_tags(seg, b"row")
+    n_rows = count_tags(seg, b"row")
     plain_rows = seg.count(b'<row r="') == n_rows
     end_m = data.rfind(b"</worksheet>")
     if end_m < 0:

@@ -518,6 +518,17 @@ class _HtmlSource(_Source):
         return rows, _clip_merged(rows, merged, self.path, name), {}, (0, 0)
 
 
+def check_readable(package: Package, sheet: str) -> None:
+    """Read ``sheet`` as ``read_ledger`` would (the guard, then the reader); its LedgerError when it
+    cannot be. ``clear`` asks first, so that a workbook ``validate`` refuses is not rewritten either."""
+    source = _open_source(package)
+    try:
+        if sheet in source.sheet_names():
+            source.load(sheet)
+    finally:
+        source.close()
+
+
 def _open_source(package: Package) -> _Source:
     if package.kind == "ooxml":
         return _CalamineSource(package)

@@ -16,7 +16,9 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,7 +54,25 @@ def lock_files(path: Path) -> list[Path]:
     return [c for c in candidates if c.exists()]
 
 
+NAME_BYTES = 255  # a file name's limit on ext4, APFS and NTFS (UTF-8 bytes are the strictest count)
+
+
+def fit_name(stem: str, tail: str, limit: int = NAME_BYTES) -> str:
+    """``stem + tail`` when it fits in ``limit`` bytes, else the stem cut short plus a digest of the
+    whole stem, so that two long names that share their beginning never share a backup or sidecar."""
+    if len((stem + tail).encode()) <= limit:
+        return stem + tail
+    import hashlib
+
+    mark = "~" + hashlib.sha256(stem.encode()).hexdigest()[:8]
+    room = limit - len((mark + tail).encode())
+    cut = stem.encode()[: max(room, 0)].decode("utf-8", "ignore")
+    return cut + mark + tail
+
+
 def _os_message(exc: OSError, path: Path) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"“{path.name}”的文件名太长，无法在旁边保存，原文件未改动，请把文件名改短一些后再试。"
     if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", -1):
         return f"磁盘空间不足，未能保存“{path.name}”，原文件未改动，请清理磁盘后再试。"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -79,8 +99,73 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+TEMP_PREFIX = ".~整改台账-"
+_STARTED = time.time()  # temporary files of ours older than this process, of a process gone, are stale
+_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"(?:(\d+)-)?[^/\\]*$")
+LEGACY_TEMP_AGE = 3600  # seconds: a temp name without its writer's process id (older versions)
+
+
+def _temp_prefix() -> str:
+    """Our temporary files carry the writer's process id, so a later run can tell a crashed run's
+    leftovers from the file another live run is writing right now."""
+    return f"{TEMP_PREFIX}{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":  # os.kill(pid, 0) would end the process there
+        try:
+            import ctypes
+
+            kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+            handle = kernel32.OpenProcess(0x100000, False, pid)  # SYNCHRONIZE
+            if not handle:
+                return kernel32.GetLastError() == 5  # access denied: it exists
+            try:
+                return kernel32.WaitForSingleObject(handle, 0) == 0x102  # WAIT_TIMEOUT: still running
+            finally:
+                kernel32.CloseHandle(handle)
+        except Exception:
+            return True  # when in doubt, it is someone's live file
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # EPERM: alive, another user's
+    return True
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete temporary files a killed run of ours left in ``folder`` (full hidden copies of a workbook):
+    older than this command and written by a process that is gone. Returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_NAME.match(entry.name)
+        if m is None:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_mtime > _STARTED:
+                continue
+            if m[1] is not None and _process_alive(int(m[1])):
+                continue
+            if m[1] is None and info.st_mtime > time.time() - LEGACY_TEMP_AGE:
+                continue
+            os.unlink(entry.path)  # on Windows a file another process holds open cannot be deleted
+            removed.append(Path(entry.path))
+        except (OSError, ValueError, OverflowError):
+            continue
+    return removed
+
+
 def _write_temp(folder: Path, data: bytes, final_name: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=".~整改台账-", suffix=".tmp", dir=folder)
+    fd, name = tempfile.mkstemp(prefix=_temp_prefix(), suffix=".tmp", dir=folder)
     tmp = Path(name)
     try:
         _write_all(fd, data)
@@ -105,7 +190,8 @@ def is_read_only(path: Path) -> bool:
 def backup_path(path: Path, now: datetime | None = None) -> Path:
     now = now or datetime.now()
     folder = path.parent / BACKUP_DIR
-    base = f"{path.stem}-{now:%Y%m%d-%H%M%S}"
+    stem = _backup_stem(path)
+    base = f"{stem}-{now:%Y%m%d-%H%M%S}"
     candidate = folder / f"{base}{path.suffix}"
     n = 2
     while candidate.exists():
@@ -114,9 +200,17 @@ def backup_path(path: Path, now: datetime | None = None) -> Path:
     return candidate
 
 
+def _backup_stem(path: Path) -> str:
+    """The stem backups of ``path`` start with, shortened when the name is long (room for "-date-n")."""
+    tail = "-20240101-120000-99" + path.suffix
+    return fit_name(path.stem, tail)[: -len(tail)]
+
+
 def prune_backups(path: Path, keep: int = KEEP_BACKUPS) -> None:
     folder = path.parent / BACKUP_DIR
-    pattern = re.compile(re.escape(path.stem) + r"-\d{8}-\d{6}(?:-\d+)?" + re.escape(path.suffix) + "$")
+    pattern = re.compile(
+        re.escape(_backup_stem(path)) + r"-\d{8}-\d{6}(?:-\d+)?" + re.escape(path.suffix) + "$"
+    )
     try:
         found = sorted(
             (p for p in folder.iterdir() if pattern.match(p.name)), key=lambda p: (p.stat().st_mtime, p.name)
@@ -165,6 +259,9 @@ def replace_file(
     if is_read_only(path):
         raise OutputError(f"“{path.name}”是只读文件，原文件未改动，请取消只读属性后再运行。")
     before = path.stat()
+    remove_stale_temps(path.parent)
+    if backup:
+        remove_stale_temps(path.parent / BACKUP_DIR)
     tmp: Path | None = None
     backup_file: Path | None = None
     try:
@@ -228,7 +325,8 @@ def replacing(path: str | os.PathLike, *, keep_mode: bool = True) -> Iterator[Pa
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, name = tempfile.mkstemp(prefix=".~整改台账-", suffix=path.suffix, dir=folder)
+        remove_stale_temps(folder)
+        fd, name = tempfile.mkstemp(prefix=_temp_prefix(), suffix=path.suffix, dir=folder)
         os.close(fd)
     except OSError as exc:
         raise OutputError(_os_message(exc, path)) from None

@@ -6,6 +6,7 @@ Errors a user can cause are LedgerError: one Chinese sentence on stderr, exit co
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import json
@@ -107,8 +108,6 @@ def finish(code: int = 0) -> None:
 
 def scan_beside_if_plain_process(path: str):
     """Big workbooks: the job runs in a forked child while this process scans (toolkit.guard)."""
-    import contextlib
-
     if _plain_process():
         from toolkit.guard import scan_alongside
 
@@ -120,7 +119,29 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group(context_settings=CONTEXT)
+def tolerate_code_page() -> None:
+    """stdout that is not UTF-8 puts "?" for a character its code page lacks instead of failing.
+
+    On Chinese Windows, output redirected to a file or a pipe is encoded in the ANSI code page (cp936)
+    when Python runs without ``-X utf8`` (``python -m toolkit … > 结果.txt``); a ledger's text may hold
+    anything (✓, emoji, ⑳), and a UnicodeEncodeError halfway through a report helps nobody. (A console
+    window is written in UTF-16 and needs nothing; stderr already escapes what it cannot encode.)"""
+    stream = sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if stream is None or encoding in ("utf8", "utf8sig", "utf16", "utf32") or stream.errors != "strict":
+        return
+    with contextlib.suppress(AttributeError, ValueError):
+        stream.reconfigure(errors="replace")
+
+
+class LedgerGroup(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if _plain_process():
+            tolerate_code_page()
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=LedgerGroup, context_settings=CONTEXT)
 @click.version_option(package_name="zhenggai-toolkit", message="整改台账工具箱 %(version)s")
 def main() -> None:
     """整改台账工具箱：校验台账、统计完成率、生成整改落实情况通报。

@@ -1243,7 +1243,7 @@ def copy_path(path: Path) -> Path:
 
 
 def _read(path: Path) -> bytes:
-    from toolkit.errors import UnreadableFileError
+    from toolkit.errors import UnreadableFileError, held_open, in_use_message
 
     try:
         return path.read_bytes()
@@ -1252,6 +1252,8 @@ def _read(path: Path) -> bytes:
     except IsADirectoryError:
         raise UnreadableFileError(f"“{path}”是文件夹，请给出工作簿文件。") from None
     except OSError as exc:
+        if held_open(exc):
+            raise UnreadableFileError(in_use_message(path.name, "无法读取")) from None
         raise UnreadableFileError(f"无法读取“{path}”（{exc.strerror}），请检查文件是否被占用。") from None
 
 

@@ -30,7 +30,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit.errors import EncryptedFileError, LedgerError, UnreadableFileError, UnsafeFileError
+from toolkit.errors import (
+    EncryptedFileError,
+    LedgerError,
+    UnreadableFileError,
+    UnsafeFileError,
+    held_open,
+    in_use_message,
+)
 from toolkit.model import column_index
 
 MAX_PART_BYTES = 1 << 30  # one decompressed part
@@ -94,7 +101,9 @@ def sniff(path: Path) -> Package:
         raise UnreadableFileError(f"找不到文件“{path}”，请检查路径是否正确。") from None
     except IsADirectoryError:
         raise UnreadableFileError(f"“{path}”是一个文件夹，请指定台账文件。") from None
-    except PermissionError:
+    except PermissionError as exc:
+        if held_open(exc):
+            raise UnreadableFileError(in_use_message(name, "无法读取")) from None
         raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
     if size == 0:
         raise UnreadableFileError(f"文件“{name}”是空文件（0 字节），请确认是否保存成功后重试。")

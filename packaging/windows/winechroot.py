@@ -162,10 +162,12 @@ class Session:
         env = {
             "WINEDEBUG": "-all",
             "WINEPREFIX": self.prefix,
-            "WINEDLLOVERRIDES": "mscoree,mshtml=",  # no Mono/Gecko install prompts
+            # no Mono/Gecko install prompts; no winedbg (a crash is reported by its exit code, not 200 lines)
+            "WINEDLLOVERRIDES": "mscoree,mshtml=;winedbg.exe=d",
             "LANG": LOCALE,
             "LC_ALL": LOCALE,
             "HOME": "/root",
+            "XDG_RUNTIME_DIR": "/tmp",  # or every wine call warns that it is unset
             "USER": self.user,
             "LOGNAME": self.user,
             "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",

@@ -53,19 +53,29 @@ _SHARING_VIOLATIONS = (32, 33)
 def held_open(exc: OSError, path: str | os.PathLike | None = None) -> bool:
     """Whether ``exc`` (Windows) means another program has the file open.
 
-    ``os.replace`` over an open file fails with a bare "access denied" (5); then ``path`` is tried for
-    writing, without changing it, to tell a file held open from a folder we may not write in."""
+    ``os.replace`` over an open file fails with a bare "access denied" (5); then ``path`` is opened for
+    writing and deleting, as the replace would, and closed at once (nothing is changed), to tell a file
+    held open from a folder we may not write in. (``open()`` cannot tell: the C runtime turns a sharing
+    violation into a plain EACCES and drops the Windows error code.)"""
     if os.name != "nt" or not isinstance(exc, PermissionError):
         return False
     if getattr(exc, "winerror", None) in _SHARING_VIOLATIONS:
         return True
-    if path is None:
-        return False
+    return path is not None and _sharing_violation(path)
+
+
+def _sharing_violation(path: str | os.PathLike) -> bool:
+    import _winapi  # Windows only
+
+    generic_write, delete, share_all, open_existing = 0x40000000, 0x00010000, 0x7, 3
     try:
-        with open(path, "r+b"):
-            return False
+        handle = _winapi.CreateFile(
+            os.fspath(path), generic_write | delete, share_all, 0, open_existing, 0, 0
+        )
     except OSError as probe:
         return getattr(probe, "winerror", None) in _SHARING_VIOLATIONS
+    _winapi.CloseHandle(handle)
+    return False
 
 
 def in_use_message(name: str, outcome: str) -> str:

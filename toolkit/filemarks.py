@@ -1252,7 +1252,7 @@ def _read(path: Path) -> bytes:
     except IsADirectoryError:
         raise UnreadableFileError(f"“{path}”是文件夹，请给出工作簿文件。") from None
     except OSError as exc:
-        if held_open(exc):
+        if held_open(exc, path):
             raise UnreadableFileError(in_use_message(path.name, "无法读取")) from None
         raise UnreadableFileError(f"无法读取“{path}”（{exc.strerror}），请检查文件是否被占用。") from None
 

@@ -102,7 +102,7 @@ def sniff(path: Path) -> Package:
     except IsADirectoryError:
         raise UnreadableFileError(f"“{path}”是一个文件夹，请指定台账文件。") from None
     except PermissionError as exc:
-        if held_open(exc):
+        if held_open(exc, path):
             raise UnreadableFileError(in_use_message(name, "无法读取")) from None
         raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
     if size == 0:

@@ -157,7 +157,10 @@ def replace_file(
     ``verify(temp_path)`` reads the written file back and raises when anything is off.
     """
     link = Path(path)
-    path = Path(os.path.realpath(link))  # a symlink stays a link: the file it points to is replaced
+    try:
+        path = Path(os.path.realpath(link))  # a symlink stays a link: the file it points to is replaced
+    except OSError:  # Windows, a \\?\ path of over 260 characters: GetFinalPathNameByHandle may refuse it
+        path = link
     locks = lock_files(path) + (lock_files(link) if link != path else [])
     if locks:
         raise FileInUseError(

@@ -201,9 +201,10 @@ class Session:
     def wine(self, *args: str, **kwargs) -> Result:
         return self.run(["wine", *args], **kwargs)
 
-    def cmd(self, line: str, **kwargs) -> Result:
-        """A command line run by Wine's cmd.exe, as a clerk's double-click or console would."""
-        return self.run(["wine", "cmd", "/c", line], **kwargs)
+    def cmd(self, *args: str, **kwargs) -> Result:
+        """``args`` run by Wine's cmd.exe, as a clerk's console or double-click would: Wine joins them
+        into one command line, quoting those with spaces ("…"), which is how cmd.exe wants them."""
+        return self.run(["wine", "cmd", "/c", *args], **kwargs)
 
     def start(self) -> float:
         started = time.monotonic()

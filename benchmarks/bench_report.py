@@ -1,12 +1,17 @@
-"""Report speed, by hand: ``python benchmarks/bench_report.py [--big 100000]``.
+"""Report speed, by hand: ``python benchmarks/bench_report.py [--rounds 15] [--big 100000]``.
 
-Targets (issue 3): rendering the 通报 of a 1k-row ledger, chart included, in under 1 s of in-process
-time; on a 100k-row ledger the report adds at most 1 s to reading it. Prints the figures; asserts nothing.
+Targets: ``ledger report`` as a whole process within 3x ``ledger validate`` on the same ledger (issue 13),
+measured side by side: the two commands alternate, each round's ratio is printed beside the ratio of the
+medians, on the 33-row sample, the seed-shaped ledger (five long 方面 names) and a 1k-row ledger.
+In-process (issue 3): rendering the 通报 of a 1k-row ledger, chart included, in under 1 s; on a 100k-row
+ledger the report adds at most 1 s to reading it. Prints the figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -15,8 +20,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for folder in (ROOT, ROOT / "benchmarks", ROOT / "tests"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 AS_OF = date(2024, 12, 31)
 HEADERS = ["序号", "方面", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "整改进展",
@@ -55,11 +61,87 @@ def timed(func, repeat: int = 1) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+def write_rows(path: Path, table: list[list[object]]) -> Path:
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False})
+    ws = workbook.add_worksheet("台账")
+    for r, row in enumerate(table):
+        for c, value in enumerate(row):
+            if isinstance(value, datetime):
+                ws.write_datetime(r, c, value)
+            elif value not in (None, ""):
+                ws.write(r, c, value)
+    workbook.close()
+    return path
+
+
+def process_ratio(label: str, ledger: Path, rounds: int, *history: str) -> None:
+    """``ledger report`` against ``ledger validate`` on ``ledger``, alternating, whole processes."""
+    from bench_validate import run
+
+    command = [sys.executable, "-m", "toolkit"]
+    validate = [*command, "validate", "--as-of", str(AS_OF), *history, str(ledger)]
+    out = ledger.with_name("通报.docx")
+    report = [
+        *command,
+        "report",
+        "--as-of",
+        str(AS_OF),
+        "--allow-errors",
+        "-o",
+        str(out),
+        *history,
+        str(ledger),
+    ]
+    run(validate), run(report)  # warm the disk cache; a history file now holds today's snapshot
+    walls: dict[str, list[float]] = {"validate": [], "report": []}
+    for _ in range(rounds):
+        walls["validate"].append(run(validate)[0])
+        walls["report"].append(run(report)[0])
+    v, r = statistics.median(walls["validate"]), statistics.median(walls["report"])
+    per_round = sorted(b / a for a, b in zip(walls["validate"], walls["report"], strict=True))
+    print(f"{label}：ledger report {r:.3f} s，ledger validate {v:.3f} s（中位数），{r / v:.2f} 倍"
+          f"（目标 ≤ 3 倍；逐轮 {per_round[0]:.2f}–{per_round[-1]:.2f}，逐轮中位数 "
+          f"{statistics.median(per_round):.2f}）")  # fmt: skip
+
+
+def whole_processes(rounds: int, small: int) -> None:
+    from bench_validate import adopt_orphans
+    from report_ledgers import INFO, SEED_ROWS, write_ledger
+
+    os.environ["PYTHONPATH"] = str(ROOT)
+    adopt_orphans()
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "toolkit"), quiet=1)  # as installed: bytecode already compiled
+    with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
+        ledgers = {
+            "33 行示例台账": shutil.copy(ROOT / "workbooks" / "示例台账.xlsx", Path(tmp, "示例台账.xlsx")),
+            "种子形台账（5 个长方面名）": write_ledger(Path(tmp, "种子形台账.xlsx"), SEED_ROWS, info=INFO),
+            f"{small} 行台账": write_rows(Path(tmp, f"{small}行台账.xlsx"), rows(small)),
+        }
+        for label, path in ledgers.items():
+            folder = Path(tmp, label)
+            folder.mkdir()
+            ledger = Path(shutil.move(path, folder))
+            process_ratio(label, ledger, rounds)
+            process_ratio(f"{label}，--no-history", ledger, rounds, "--no-history")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--rounds", type=int, default=15, help="alternating rounds of the whole-process ratio"
+    )
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--big", type=int, default=100_000)
+    parser.add_argument("--processes-only", action="store_true", help="only the report/validate ratio")
     args = parser.parse_args()
+
+    whole_processes(args.rounds, args.small)
+    if args.processes_only:
+        return
 
     from toolkit.read import ledger_from_rows, read_ledger
     from toolkit.render import render_document
@@ -68,7 +150,7 @@ def main() -> None:
     assert len(ledger.items) == args.small
     cold, _ = timed(lambda: render_document(ledger, as_of=AS_OF))
     warm, result = timed(lambda: render_document(ledger, as_of=AS_OF), repeat=5)
-    print(f"{args.small} 行台账生成通报（含图表）：首次 {cold:.2f} s（含导入 docxtpl/matplotlib），之后 {warm:.2f} s；"
+    print(f"{args.small} 行台账生成通报（含图表）：首次 {cold:.2f} s（含导入 docxtpl），之后 {warm:.2f} s；"
           f"文档 {len(result[0]) / 1024:.0f} KB")  # fmt: skip
     annex, result = timed(
         lambda: render_document(
@@ -78,19 +160,8 @@ def main() -> None:
     print(f"{args.small} 行台账加附件明细表：{annex:.2f} s；文档 {len(result[0]) / 1024:.0f} KB")
 
     if args.big:
-        import xlsxwriter
-
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp, "大台账.xlsx")
-            workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False})
-            ws = workbook.add_worksheet("台账")
-            for r, row in enumerate(rows(args.big)):
-                for c, value in enumerate(row):
-                    if isinstance(value, datetime):
-                        ws.write_datetime(r, c, value)
-                    elif value not in (None, ""):
-                        ws.write(r, c, value)
-            workbook.close()
+            path = write_rows(Path(tmp, "大台账.xlsx"), rows(args.big))
             read_time, big = timed(lambda: read_ledger(path))
             report_time, result = timed(lambda: render_document(big, as_of=AS_OF))
             print(f"{args.big} 行台账：读取 {read_time:.2f} s，生成通报另加 {report_time:.2f} s"

@@ -6,12 +6,15 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# the built-in template's cache (toolkit.render.template_cache): one of the run's own, not the user's
+os.environ.setdefault("LEDGER_CACHE_DIR", tempfile.mkdtemp(prefix="ledger-cache-"))
 
 
 @dataclass

@@ -176,6 +176,20 @@ def test_environment_is_sandboxed_and_autoescaping() -> None:
     assert env.from_string("{{ x }}").render(x="<&>") == "&lt;&amp;&gt;"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["", "整改落实情况通报", "甲\n", "甲\r\n乙\r丙\n\n", "\n", "第 { 页 } % #", "<w:t>a&amp;b</w:t>\n"],
+)
+def test_text_without_tags_renders_as_jinja_would(text: str) -> None:
+    """Texts without tags skip Jinja's compiler (render.make_environment): the same result as compiling."""
+    from jinja2 import Environment
+
+    assert (
+        make_environment().from_string(text).render({})
+        == Environment(autoescape=True).from_string(text).render()
+    )
+
+
 def test_sandbox_itself_refuses_python_internals() -> None:
     from jinja2.sandbox import SecurityError
 
@@ -184,3 +198,62 @@ def test_sandbox_itself_refuses_python_internals() -> None:
         env.from_string("{{ ''.__class__.__mro__ }}").render()
     with pytest.raises(SecurityError):
         env.from_string("{{ x.append(1) }}").render(x=[])
+
+
+def test_the_default_template_passes_the_checks_it_skips() -> None:
+    """render_document trusts the built-in template (no check, every variable taken as used): it must
+    pass the checks a user's template gets, and show both charts."""
+    from toolkit.render.render import check_template, open_template
+
+    tpl = open_template(default_template_bytes(), "默认模板")
+    assert {"chart", "trend_chart"} <= check_template(tpl, make_environment())
+
+
+def test_the_default_template_renders_as_its_saved_copy(ledger, tmp_path: Path) -> None:
+    """The built-in template goes to docxtpl as built; saved by `ledger template` it renders the same."""
+    saved = tmp_path / "通报模板.docx"
+    saved.write_bytes(default_template_bytes())
+    as_of = date.fromisoformat(AS_OF)
+    built, _, _ = render_document(ledger, as_of=as_of)
+    copied, _, _ = render_document(ledger, as_of=as_of, template=saved)
+    with zipfile.ZipFile(io.BytesIO(built)) as a, zipfile.ZipFile(io.BytesIO(copied)) as b:
+        assert sorted(a.namelist()) == sorted(b.namelist())
+        for name in ("word/document.xml", "word/styles.xml", "word/charts/chart1.xml"):
+            assert a.read(name) == b.read(name), name
+
+
+def test_the_default_template_is_cached_between_runs(
+    ledger_file: Path, tmp_path: Path, ledger_cli, monkeypatch
+) -> None:
+    """The first report builds the template and keeps it; the next ones open that file. A damaged file
+    is built again, and a cache that cannot be written costs nothing but the time."""
+    from toolkit.render.template_cache import CACHE_ENV, cache_path
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(cache))
+    cache.mkdir()
+    stale = cache / "default-template-0123.docx"  # an older version's
+    stale.write_bytes(b"old")
+
+    def report(name: str) -> str:
+        out = tmp_path / name
+        run = ledger_cli("report", ledger_file, "--as-of", AS_OF, "-o", out, "--no-history")
+        assert run.code == 0, run.err
+        return zipfile.ZipFile(out).read("word/document.xml").decode()
+
+    def members(data: bytes) -> dict[str, bytes]:  # the zip's times are when it was built
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return {name: zf.read(name) for name in zf.namelist()}
+
+    first = report("1.docx")
+    kept = cache_path()
+    assert kept is not None and kept.parent == cache
+    assert members(kept.read_bytes()) == members(default_template_bytes())
+    assert [p.name for p in cache.iterdir()] == [kept.name]
+    template_with(tmp_path, "缓存里的模板", "变体.docx").replace(kept)
+    assert "缓存里的模板" in report("2.docx")  # what the cache holds is what renders
+    kept.write_bytes(b"PK\x03\x04 damaged")
+    assert report("3.docx") == first
+    assert members(kept.read_bytes()) == members(default_template_bytes())
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "1.docx"))  # a file where the folder should be
+    assert report("4.docx") == first

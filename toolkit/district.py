@@ -37,7 +37,7 @@ DISTRICT_KEYS: dict[str, str] = {
     "ranking_text": "排名情况句：完成率达到100%的单位…个；低于80%的单位…个",
     "full_count": "完成率达到100%的单位数",
     "low_count": "完成率低于80%的单位数",
-    "chart": "各单位完成率条形图（图片；没有中文字体、单位过多或关闭图表时为空）",
+    "chart": "各单位完成率条形图（Word 图表，可编辑数据；单位过多或关闭图表时为空）",
     "lagging": "整改相对滞后的方面，每项有 heading（如“（一）作风建设方面。”）、text",
     "lagging_none": "没有滞后方面时的说明句（有滞后方面时为空）",
     "overdue_total": "超期未完成问题总数",
@@ -339,11 +339,8 @@ def _check_names(tpl, env) -> set[str]:
 
 
 def _chart(context: dict, data: dict, tpl) -> list[str]:
-    from docx.shared import Mm
-    from docxtpl import InlineImage
-
-    from toolkit.render.chart import MAX_BARS, Bar, bar_chart_png, wrap_label
-    from toolkit.render.render import CHART_WIDTH_MM, ChartImage
+    from toolkit.render.chart import MAX_BARS, Bar, rate_chart, wrap_label
+    from toolkit.render.render import ChartImage
 
     ranking = data["ranking"]
     if len(ranking) > MAX_BARS:
@@ -352,12 +349,10 @@ def _chart(context: dict, data: dict, tpl) -> list[str]:
         Bar(wrap_label(r["name"]), None if r["rate"] is None else r["rate"] / 100, r["rate_text"])
         for r in ranking
     ]
-    png = bar_chart_png(bars, title="各单位整改完成率")
-    if png is None:
-        return (
-            ["未找到可用的中文字体，通报中省略了完成率图表（Linux 可安装 fonts-noto-cjk）。"] if bars else []
-        )
-    context["chart"] = ChartImage(InlineImage(tpl, io.BytesIO(png), width=Mm(CHART_WIDTH_MM)))
+    decimals = len(data["rate_text"].rstrip("%").partition(".")[2])  # as the ranking table writes rates
+    chart = rate_chart(bars, title="各单位整改完成率", decimals=decimals)
+    if chart is not None:
+        context["chart"] = ChartImage(tpl, chart)
     return []
 
 

@@ -31,7 +31,7 @@ CONTEXT_KEYS: dict[str, str] = {
     "total": "合计行：total.total、total.completed、total.long_term、total.pending、total.rate 等",
     "dimensions": "各方面列表，每项有 number、name、heading、total、completed、long_term、pending、rate、"
     "counts_text、prose、text、measures、outcomes",
-    "chart": "完成率柱状图（图片；没有中文字体或关闭图表时为空）",
+    "chart": "各方面完成率条形图（Word 图表，可编辑数据；关闭图表时为空）",
     "problems": "存在问题（用户填写的各条，已去掉编号）",
     "problems_text": "存在问题段落：一是…。二是…。",
     "facts": "台账数据反映的情况（各句）",
@@ -46,7 +46,7 @@ CONTEXT_KEYS: dict[str, str] = {
     "validation": "校验结果：validation.errors、validation.warnings",
     "history": "与上次通报的比较：history.summary（较上次通报……新增完成…项，完成率提高…个百分点。）、"
     "history.newly_overdue_text、history.trend 等；没有历史记录时各项为空",
-    "trend_chart": "完成率变化折线图（有三次及以上历史记录时；否则为空）",
+    "trend_chart": "完成率变化折线图（Word 图表；有三次及以上历史记录时，否则为空）",
     "rate_decimals": "完成率小数位数",
 }
 

@@ -106,6 +106,23 @@ def ordered_child(parent, tag: str, order: list[str]):
     return new
 
 
+def add_style(document, name: str, style_type):
+    """``document.styles.add_style`` without its check that ``name`` is new, which reads the name of
+    every style (a new document has 164, a 12-style template paid that 12 times): ours are new."""
+    from docx.styles.style import StyleFactory
+
+    return StyleFactory(document.styles.element.add_style_of_type(name, style_type, False))
+
+
+def set_paragraph_style(paragraph, name: str) -> None:
+    """``w:pStyle`` for the style called ``name``, which must exist: python-docx's ``paragraph.style = …``
+    and ``document.styles[name]`` search every style by XPath on each call (70 calls were most of
+    building the template)."""
+    from docx.oxml.styles import styleId_from_name
+
+    paragraph._p.style = styleId_from_name(name)
+
+
 def set_fonts(element, east_asia: str, latin: str = FONT_LATIN) -> None:
     """Set the East Asian font (what Chinese text uses) and the Latin font of a run or style."""
     rpr = get_rpr(element)

@@ -14,7 +14,6 @@ import itertools
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -75,25 +74,56 @@ def make_environment():
                         raise SecurityError("repetition too large")
             return super().call_binop(context, operator, left, right)
 
+        def from_string(self, source, globals=None, template_class=None):
+            """A text without tags (docxtpl sends each document property and footer) renders as itself,
+            by Jinja's newline rules, without compiling it: eight of the nine compilations of a report."""
+            if isinstance(source, str) and not any(mark in source for mark in ("{{", "{%", "{#")):
+                return _LiteralTemplate(source)
+            return super().from_string(source, globals, template_class)
+
     env = TemplateEnvironment(autoescape=True, undefined=StrictUndefined)
     # "|safe" would let ledger text through unescaped and break the document's XML
     env.filters.pop("safe", None)
     return env
 
 
+class _LiteralTemplate:
+    """What Jinja makes of a text without tags: the text, newlines as "\\n", one trailing newline dropped."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, source: str) -> None:
+        lines = re.split(r"\r\n|\r|\n", source)
+        if lines[-1] == "":
+            lines.pop()
+        self._text = "\n".join(lines)
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        return self._text
+
+
 class ChartImage:
-    """The chart for the template: renders as the picture's XML, exposes nothing else to a template."""
+    """A native chart for the template: its part is added when the tag renders, in the part being rendered.
 
-    __slots__ = ("_image",)
+    A template sees only its text (the drawing's XML); nothing else is reachable from it.
+    """
 
-    def __init__(self, image: Any) -> None:
-        self._image = image
+    __slots__ = ("_data", "_tpl")
+
+    def __init__(self, tpl: Any, data: Any) -> None:
+        self._tpl = tpl
+        self._data = data
 
     def __html__(self) -> str:
-        return self._image.__html__()
+        from toolkit.render.chart import add_chart
+
+        part = self._tpl.current_rendering_part
+        # docxtpl numbers every wp:docPr of the body afresh after rendering; this id only has to be valid
+        drawing = add_chart(part, self._data, shape_id=len(part.rels) + 1)
+        return f'</w:t></w:r><w:r>{drawing}</w:r><w:r><w:t xml:space="preserve">'
 
     def __str__(self) -> str:
-        return self._image.__html__()
+        return self.__html__()
 
     def __bool__(self) -> bool:
         return True
@@ -145,6 +175,29 @@ def open_template(data: bytes, name: str):
             f"模板“{name}”无法作为 Word 文档打开，可能已损坏，请在 Word 中另存后重试。"
         ) from None
     return tpl
+
+
+def default_template():
+    """The built-in template, not checked (it is ours, and tests/test_template.py checks it like any
+    other), from the user's cache when this version built it before (toolkit.render.template_cache):
+    the check and the building would each cost a tenth of ``ledger report``."""
+    from docxtpl import DocxTemplate
+
+    from toolkit.render import template_cache
+    from toolkit.render.template import default_template_bytes
+
+    path = template_cache.cache_path()
+    cached = template_cache.load(path)
+    if cached is not None:
+        tpl = DocxTemplate(io.BytesIO(cached))
+        try:
+            tpl.init_docx()
+            return tpl
+        except Exception:  # a damaged file: build the template again, and replace it
+            pass
+    data = default_template_bytes()
+    template_cache.store(path, data)
+    return open_template(data, "默认模板")
 
 
 # ---------------------------------------------------------------- checks before rendering
@@ -348,9 +401,14 @@ def place_signature(document) -> None:
     right; when the date is longer, the date keeps two characters and the signature moves left."""
     from toolkit.render.template import STYLE_DATE, STYLE_SIGNATURE
 
-    paragraphs = document.paragraphs
-    for first, second in itertools.pairwise(paragraphs):
-        if first.style.name != STYLE_SIGNATURE or second.style.name != STYLE_DATE:
+    # by style id, looked up once: ``paragraph.style`` searches all the styles for every paragraph
+    styles = document.styles.element
+    found = [styles.get_by_name(name) for name in (STYLE_SIGNATURE, STYLE_DATE)]
+    if None in found:
+        return
+    signature_id, date_id = (style.styleId for style in found)
+    for first, second in itertools.pairwise(document.paragraphs):
+        if first._p.style != signature_id or second._p.style != date_id:
             continue
         s, d = text_width(first.text.strip()), text_width(second.text.strip())
         if not s or not d:
@@ -361,33 +419,24 @@ def place_signature(document) -> None:
         _set_right_indent(second, max(date_right, 0.0))
 
 
-def _chart(context: dict, stats: Stats, tpl) -> list[str]:
-    from docx.shared import Mm
-    from docxtpl import InlineImage
-
-    from toolkit.render.chart import Bar, bar_chart_png, wrap_label
+def _chart(context: dict, stats: Stats, tpl, decimals: int) -> None:
+    """The completion rate per 方面, as a native chart (the rates as the table shows them)."""
+    from toolkit.render.chart import Bar, rate_chart, short_label
 
     rates = {g.name: g.rate for g in stats.groups}
-    bars = [Bar(wrap_label(d["name"]), rates.get(d["name"]), d["rate"]) for d in context["dimensions"]]
-    png = bar_chart_png(bars)
-    if png is None:
-        if bars:
-            return ["未找到可用的中文字体，通报中省略了完成率图表（Linux 可安装 fonts-noto-cjk）。"]
-        return []
-    context["chart"] = ChartImage(InlineImage(tpl, io.BytesIO(png), width=Mm(CHART_WIDTH_MM)))
-    return []
+    bars = [Bar(short_label(d["name"]), rates.get(d["name"]), d["rate"]) for d in context["dimensions"]]
+    data = rate_chart(bars, decimals=decimals)
+    if data is not None:
+        context["chart"] = ChartImage(tpl, data)
 
 
-def _trend_chart(context: dict, tpl) -> None:
-    """The completion rate over the recorded 通报 (three or more), from toolkit.history."""
-    from docx.shared import Mm
-    from docxtpl import InlineImage
+def _trend_chart(context: dict, tpl, decimals: int) -> None:
+    """The completion rate over the recorded 通报 (three or more), from the history's trend points."""
+    from toolkit.render.chart import trend_chart
 
-    from toolkit.history import trend_chart_png
-
-    png = trend_chart_png(context["history"].get("trend", []))
-    if png is not None:
-        context["trend_chart"] = ChartImage(InlineImage(tpl, io.BytesIO(png), width=Mm(CHART_WIDTH_MM)))
+    data = trend_chart(context["history"].get("trend", []), decimals=decimals)
+    if data is not None:
+        context["trend_chart"] = ChartImage(tpl, data)
 
 
 def render_document(
@@ -401,18 +450,21 @@ def render_document(
     """Render to .docx bytes (nothing written); returns the bytes, the context and notes for the user."""
     from toolkit.stats import ledger_stats
 
-    data, name = load_template_bytes(template)
-    tpl = open_template(data, name)
     env = make_environment()
-    used = check_template(tpl, env)
+    if template is None:
+        tpl, name, used = default_template(), "默认模板", set(CONTEXT_KEYS)
+    else:
+        data, name = load_template_bytes(template)
+        tpl = open_template(data, name)
+        used = check_template(tpl, env)
 
     stats = ledger_stats(ledger, as_of, config=options.config)
     context, notes = build_context(ledger, stats, as_of=as_of, report=report, options=options)
     context = clean_strings(context)
     if options.chart and "chart" in used:
-        notes += _chart(context, stats, tpl)
+        _chart(context, stats, tpl, options.config.rate_decimals)
     if options.chart and "trend_chart" in used:
-        _trend_chart(context, tpl)
+        _trend_chart(context, tpl, options.config.rate_decimals)
 
     return render_checked(tpl, env, context, name), context, notes
 
@@ -538,6 +590,8 @@ def convert_to_pdf(
     docx: str | os.PathLike, pdf: str | os.PathLike | None = None, *, timeout: float = PDF_TIMEOUT
 ) -> Path:
     """``soffice --headless --convert-to pdf`` with a profile of its own (parallel runs don't collide)."""
+    import subprocess
+
     source = Path(docx)
     target = Path(pdf) if pdf else source.with_suffix(".pdf")
     soffice = find_soffice()

@@ -45,8 +45,8 @@ def _body_format(element, *, size: float = fmt.BODY_SIZE, font: str = fmt.FONT_B
 def _paragraph_style(document, name: str, *, base=None):
     from docx.enum.style import WD_STYLE_TYPE
 
-    style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
-    style.base_style = base or document.styles["Normal"]
+    style = fmt.add_style(document, name, WD_STYLE_TYPE.PARAGRAPH)
+    style.element.basedOn_val = "Normal" if base is None else base.style_id
     style.quick_style = True
     return style
 
@@ -88,7 +88,7 @@ def _setup_styles(document) -> None:
     outline = fmt.ordered_child(ppr, "w:outlineLvl", fmt.PPR_ORDER)
     outline.set(fmt.qn("w:val"), "0")
 
-    kai = document.styles.add_style(STYLE_H2_CHAR, WD_STYLE_TYPE.CHARACTER)
+    kai = fmt.add_style(document, STYLE_H2_CHAR, WD_STYLE_TYPE.CHARACTER)
     kai.quick_style = True
     fmt.set_fonts(kai.element, fmt.FONT_KAI)
 
@@ -144,14 +144,14 @@ def _table(document, columns, *, head_style: str, body_style: str, rows: list[li
     fmt.set_table_borders(table)
     fmt.set_cell_margins(table, top=30, bottom=30)
     for cell, (label, _width) in zip(table.rows[0].cells, columns, strict=True):
-        cell.paragraphs[0].style = document.styles[head_style]
+        fmt.set_paragraph_style(cell.paragraphs[0], head_style)
         cell.paragraphs[0].add_run(label)
         fmt.set_cell_valign(cell)
     fmt.set_repeat_header(table.rows[0])
     for row, texts in zip(table.rows[1:], rows, strict=True):
         fmt.set_cant_split(row)
         for cell, text in zip(row.cells, texts, strict=False):
-            cell.paragraphs[0].style = document.styles[body_style]
+            fmt.set_paragraph_style(cell.paragraphs[0], body_style)
             if text:
                 cell.paragraphs[0].add_run(text)
             fmt.set_cell_valign(cell)
@@ -169,7 +169,9 @@ def _headed_paragraphs(document, collection: str) -> None:
 
 
 def _para(document, text: str = "", style: str | None = None):
-    paragraph = document.add_paragraph(style=style)
+    paragraph = document.add_paragraph()
+    if style is not None:
+        fmt.set_paragraph_style(paragraph, style)
     if text:
         paragraph.add_run(text)
     return paragraph

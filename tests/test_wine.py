@@ -209,6 +209,10 @@ def test_report(wine, folder):
     native = folder / "通报 本机.docx"
     run_ledger("report", folder / "通报 台账.xlsm", "--allow-errors", "--as-of", AS_OF, "-o", native)
     assert docx_text(folder / "通报 结果.docx") == docx_text(native)
+    charts = [
+        n for n in zipfile.ZipFile(folder / "通报 结果.docx").namelist() if n.startswith("word/charts/chart")
+    ]
+    assert charts, "the report has its native Word chart"
 
 
 def docx_text(path: Path) -> list[str]:
@@ -247,7 +251,10 @@ def test_xls_read_in_a_spawned_child(wine, folder, tmp_path):
 
 
 def test_longer_than_max_path(wine, folder):
-    """A ledger whose full path passes 260 characters: marked and reported (the \\\\?\\ form, cli.long_path)."""
+    """A ledger whose full path passes 260 characters: marked and reported (the \\\\?\\ form, cli.long_path).
+
+    Wine itself does not enforce MAX_PATH: this proves that such paths work end to end, not that Windows
+    without the long-path registry setting would have refused them."""
     deep = folder
     while len(f"Z:\\mnt\\work\\{deep.relative_to(folder.parent)}") < 300:
         deep = deep / "很长的文件夹名称用来让路径超过二百六十个字符"
@@ -258,6 +265,9 @@ def test_longer_than_max_path(wine, folder):
     assert marked.returncode == 1, marked.stderr
     assert "校验结果" in sheet_names(deep / "深处台账.xlsm")
     assert len(list((deep / "整改台账备份").iterdir())) == 1
+    report = ledger(wine, "report", name, "--allow-errors", "--as-of", AS_OF)
+    assert report.returncode == 0, report.stderr
+    assert len(list(deep.glob("*.docx"))) == 1
 
 
 # --- Windows failure modes ------------------------------------------------------------------------------

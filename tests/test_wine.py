@@ -124,9 +124,11 @@ def folder(work: Path) -> Path:
     return work / FOLDER
 
 
-def ledger(wine: winechroot.Session, *args: str, cwd: str = f"{INSIDE}/{KIT}") -> winechroot.Result:
+def ledger(
+    wine: winechroot.Session, *args: str, cwd: str = f"{INSIDE}/{KIT}", env: dict[str, str] | None = None
+) -> winechroot.Result:
     """``ledger.bat ARGS`` through Wine's cmd.exe, from the kit's folder (paths relative to it)."""
-    return wine.cmd("call", "ledger.bat", *args, cwd=cwd)
+    return wine.cmd("call", "ledger.bat", *args, cwd=cwd, env=env)
 
 
 def ledger_file(folder: Path, name: str, source: Path = SAMPLE) -> str:
@@ -163,6 +165,10 @@ def test_validate_matches_native(wine, folder):
     native = run_ledger("validate", folder / "样例 台账.xlsm", "--json", "--as-of", AS_OF)
     assert (result.returncode, native.code) == (1, 1), result.stderr
     assert issues(json.loads(result.stdout)) == issues(native.json())
+    # a big workbook is scanned in a forked child on Linux (toolkit.guard.scan_alongside); no fork here
+    big = ledger(wine, "validate", name, "--json", "--as-of", AS_OF, env={"LEDGER_PARALLEL_SCAN_BYTES": "1"})
+    assert big.returncode == 1, big.stderr
+    assert issues(json.loads(big.stdout)) == issues(native.json())
 
 
 def test_mark_then_clear(wine, folder):
@@ -324,6 +330,16 @@ def test_reading_a_workbook_wps_holds_open(wine, folder):
     assert (
         result.stderr.strip()
         == "“独占 台账.xlsm”正被其他程序（Excel、WPS 或 Word）打开，无法读取，请在该程序中关闭它后再运行。"
+    )
+
+
+def test_a_name_windows_refuses(wine):
+    """A ? in a path (a paste, a typo) is ERROR_INVALID_NAME on Windows: one sentence, not an internal error."""
+    result = ledger(wine, "validate", "..\\台账?.xlsm")
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == '“..\\台账?.xlsm”不是有效的文件名（不能含 * ? " < > | 等字符），请检查路径后再试。'
     )
 
 

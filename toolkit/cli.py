@@ -69,13 +69,11 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except PermissionError as exc:
             fail(f"没有权限读写“{exc.filename}”，请检查文件是否被占用或设为只读。")
-        except OSError as exc:
-            if getattr(exc, "winerror", None) != ERROR_INVALID_NAME:
-                raise
-            fail(f'“{exc.filename}”不是有效的文件名（不能含 \\ / : * ? " < > | 等字符），请检查路径后再试。')
         except KeyboardInterrupt:
             fail("已中止。", 130)
         except Exception as exc:  # a bug of ours: still no traceback for the clerk
+            if getattr(exc, "winerror", None) == ERROR_INVALID_NAME:  # (an OSError, on Windows only)
+                fail(f'“{exc.filename}”不是有效的文件名（不能含 * ? " < > | 等字符），请检查路径后再试。')
             if os.environ.get("LEDGER_DEBUG"):
                 raise
             fail(

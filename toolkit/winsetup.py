@@ -8,7 +8,8 @@ bundled interpreter, so that everything here is ordinary, testable Python:
   (merged with what is there), adds 发送到 (SendTo) entries, and ends with a self-check in one sentence;
 - ``uninstall [/quiet]`` (卸载.bat): undoes all that, keeping any file of the user's;
 - ``validate|report|clear FILE…`` (校验台账.bat, 生成通报.bat, 清除标记.bat): the same as ``ledger validate
-  --mark``, ``ledger report``, ``ledger clear`` on each file dropped on the icon or sent to it.
+  --mark``, ``ledger report --allow-errors`` (the button's answer after its question; the window shows the
+  warning), ``ledger clear`` on each file dropped on the icon or sent to it.
 
 Encodings: xlwings' VBA reads xlwings.conf with ``Input #``, i.e. in the ANSI code page (cp936 on Chinese
 Windows), and cmd.exe reads .bat files in the OEM code page (also cp936 there); both files are written in
@@ -32,6 +33,7 @@ from pathlib import Path
 KIT_NAME = "整改台账工具箱"
 INTERPRETER_KEY = "INTERPRETER_WIN"
 INTERPRETER_VALUE = f"%LOCALAPPDATA%\\{KIT_NAME}\\python\\pythonw.exe"
+BACKUP_NAME = "xlwings.conf.bak"  # the user's xlwings.conf as found, when it named another interpreter
 MANIFEST = Path("python") / "kit-manifest.txt"  # the files the set-up put there: sha256, relative path
 SENDTO_MARK = "rem zhenggai-toolkit SendTo entry"
 # 发送到 menu entry (file name in SendTo) -> the kit's .bat it calls
@@ -43,7 +45,7 @@ SENDTO_ENTRIES = {
 # what each drag-and-drop action runs: the same command line as `ledger …`
 ACTIONS = {
     "validate": (["validate"], ["--mark"], "校验台账"),
-    "report": (["report"], [], "生成通报"),
+    "report": (["report"], ["--allow-errors"], "生成通报"),  # as the button does once the user says yes
     "clear": (["clear"], [], "清除标记"),
 }
 # modules the buttons and the command line need: the self-check imports them with the installed interpreter
@@ -126,16 +128,20 @@ def _format_conf(entries: Sequence[tuple[str, str]]) -> str:
 
 
 def read_conf(places: Places) -> list[tuple[str, str]]:
-    """The user's xlwings.conf as (key, value) pairs; a file in another encoding is read as UTF-8."""
+    """The user's xlwings.conf as (key, value) pairs. UTF-8 first (xlwings' own Python side may write it so; text
+    in the ANSI code page is almost never valid UTF-8, while UTF-8 text often decodes as cp936 garbage)."""
     if not places.conf.exists():
         return []
-    raw = places.conf.read_bytes()
-    for encoding in (places.ansi, "utf-8-sig"):
+    return _decode_conf(places.conf.read_bytes(), places.ansi)
+
+
+def _decode_conf(raw: bytes, ansi: str) -> list[tuple[str, str]]:
+    for encoding in ("utf-8-sig", ansi):
         try:
             return _parse_conf(raw.decode(encoding))
         except UnicodeDecodeError:
             continue
-    return _parse_conf(raw.decode(places.ansi, "replace"))
+    return _parse_conf(raw.decode(ansi, "replace"))
 
 
 def write_conf(places: Places, entries: Sequence[tuple[str, str]]) -> None:
@@ -167,7 +173,7 @@ def set_interpreter(places: Places) -> None:
         ) from None
     entries = read_conf(places)
     if places.conf.exists() and conf_value(entries, INTERPRETER_KEY) not in (None, INTERPRETER_VALUE):
-        backup = places.conf.with_name("xlwings.conf.bak")
+        backup = places.conf.with_name(BACKUP_NAME)
         if not backup.exists():  # the user's own interpreter setting, kept once
             shutil.copy2(places.conf, backup)
     kept = [(k, v) for k, v in entries if k.upper() != INTERPRETER_KEY]
@@ -175,13 +181,20 @@ def set_interpreter(places: Places) -> None:
 
 
 def unset_interpreter(places: Places) -> None:
-    """Takes our interpreter out of xlwings.conf (only ours); removes the file if nothing else is left."""
+    """Takes our interpreter out of xlwings.conf (only ours) and puts back the one the set-up found there;
+    removes the file if nothing else is left."""
     if not places.conf.exists():
         return
     entries = read_conf(places)
     kept = [(k, v) for k, v in entries if not (k.upper() == INTERPRETER_KEY and v == INTERPRETER_VALUE)]
     if len(kept) == len(entries):
         return
+    backup = places.conf.with_name(BACKUP_NAME)
+    if backup.is_file():
+        theirs = conf_value(_decode_conf(backup.read_bytes(), places.ansi), INTERPRETER_KEY)
+        if theirs:
+            kept.append((INTERPRETER_KEY, theirs))
+        backup.unlink()
     if kept:
         write_conf(places, kept)
     else:
@@ -229,11 +242,8 @@ def remove_sendto(places: Places) -> None:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _files(folder: Path) -> list[str]:
@@ -376,7 +386,7 @@ def install(source: Path, places: Places, run_python: bool = True) -> str:
     add_sendto(places)
     problems = self_check(places, run_python)
     if problems:
-        raise SetupError(f"安装未完成：{'；'.join(problems)}。请重新解压压缩包后再运行 安装.bat。")
+        raise SetupError(f"安装未完成（{'；'.join(problems)}），请重新解压压缩包后再运行 安装.bat。")
     return (
         f"安装完成：工具箱已装到 {places.kit}，打开 台账.xlsm 即可使用按钮，"
         "也可以在台账文件上点右键“发送到”→“整改台账 校验台账”。"
@@ -405,20 +415,20 @@ def run_action(action: str, files: Sequence[str], cli: Callable[[list[str]], int
     worst = 0
     for i, name in enumerate(files):
         if len(files) > 1:
-            print(f"{'' if i == 0 else chr(10)}【{i + 1}/{len(files)}】{name}")
+            gap = "\n" if i else ""
+            print(f"{gap}【{i + 1}/{len(files)}】{name}", flush=True)  # before the child's output
         worst = max(worst, cli([*before, name, *after]))
     return worst
 
 
 def _run_cli(args: list[str]) -> int:
-    from toolkit.cli import main
-
+    """``ledger ARGS`` in a child process sharing this window: the command ends its process when done (it
+    exits without tearing down what it read), and one file's failure cannot stop the next."""
     try:
-        main(args=args, prog_name="ledger")
-    except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0
+        return subprocess.run([sys.executable, "-X", "utf8", "-m", "toolkit", *args]).returncode
+    except OSError as exc:
+        print(f"无法启动工具箱的 Python（{exc}），请重新运行 安装.bat。")
+        return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -440,7 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc)
         return 2
     except OSError as exc:
-        print(f"操作未完成：{exc.strerror or exc}（{exc.filename or ''}）。请关闭 Excel、WPS 后重试。")
+        print(f"操作未完成（{exc.strerror or exc}：{exc.filename or ''}），请关闭 Excel、WPS 后重试。")
         return 2
     print("用法：python -m toolkit.winsetup install|uninstall [/quiet] 或 validate|report|clear 文件…")
     return 2

@@ -130,9 +130,14 @@ def _done_labels(config: Config) -> list[str]:
     return [s.label for s in config.statuses if s.completed]
 
 
-def default_interpreter() -> str:
-    """The Python running now; on Windows prefer pythonw.exe beside it so no console window flashes."""
+def default_interpreter() -> str | None:
+    """The Python running now; on Windows prefer pythonw.exe beside it so no console window flashes.
+    None inside the offline Windows bundle (``<kit>\\python\\python.exe`` beside ``<kit>\\ledger.bat``):
+    its set-up points each user's xlwings.conf at the installed kit, and a path written into the workbook
+    would break once the unzipped folder is moved or deleted."""
     exe = Path(sys.executable)
+    if (exe.parent.parent / "ledger.bat").is_file() and any(exe.parent.glob("python3*._pth")):
+        return None
     if os.name == "nt" and exe.name.lower() == "python.exe":
         windowed = exe.with_name("pythonw.exe")
         if windowed.exists():

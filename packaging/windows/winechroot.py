@@ -224,14 +224,21 @@ def session(host_dir: Path, root: Path = CACHE, user: str = "root") -> Iterator[
     """A Wine session over ``host_dir``; everything mounted for it is unmounted afterwards."""
     if not ready(root):
         raise ChrootError(f"no Wine chroot at {root}: run `python {__file__} build` first")
-    with _mounted(root, {WORK: host_dir}):
-        wine = Session(root, host_dir, user)
-        try:
-            wine.start()
-            yield wine
-        finally:
-            with contextlib.suppress(subprocess.SubprocessError, OSError):
-                wine.stop()
+    # the chroot's /tmp (the prefix, wineserver's socket folders) is a fresh folder of the host's, removed
+    # afterwards: the cache stays as it was built
+    scratch = Path(tempfile.mkdtemp(prefix="zhenggai-wine-tmp-"))
+    scratch.chmod(0o1777)
+    try:
+        with _mounted(root, {WORK: host_dir, "/tmp": scratch}):
+            wine = Session(root, host_dir, user)
+            try:
+                wine.start()
+                yield wine
+            finally:
+                with contextlib.suppress(subprocess.SubprocessError, OSError):
+                    wine.stop()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def windows_path(inside: str) -> str:

@@ -497,6 +497,7 @@ def report(
     click.echo(f"已生成通报：{result.path}")
     if pdf:
         click.echo(f"已生成 PDF：{convert_to_pdf(result.path)}")
+    finish(0)  # as validate: no interpreter teardown of the document and the ledger
 
 
 @main.command("template")

@@ -6,6 +6,7 @@ Errors a user can cause are LedgerError: one Chinese sentence on stderr, exit co
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import json
@@ -20,6 +21,30 @@ import click
 from toolkit.errors import LedgerError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+ERROR_INVALID_NAME = 123  # Windows: a path with " * ? < > | in it (a stray quote from a .bat or a paste)
+MAX_PATH = 260
+
+
+def long_path(value: str) -> str:
+    """On Windows, a path of MAX_PATH (260) characters or more as an extended-length ``\\\\?\\`` path.
+
+    Deep folders on a shared drive and long Chinese file names pass 260 characters easily; Windows
+    refuses such paths unless long paths are enabled in the registry (admin rights, rarely done), but
+    accepts the ``\\\\?\\`` form, which every file call then passes through (Python's, calamine's)."""
+    if os.name != "nt" or value.startswith("\\\\?\\"):
+        return value
+    full = os.path.abspath(value)
+    if len(full) < MAX_PATH - 12:  # headroom for a temp, backup or copy name beside the file
+        return value
+    return "\\\\?\\UNC\\" + full[2:] if full.startswith("\\\\") else "\\\\?\\" + full
+
+
+class LedgerPath(click.Path):
+    """click.Path, made usable on Windows however long the path (see long_path)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        converted = super().convert(value, param, ctx)
+        return long_path(converted) if isinstance(converted, str) else converted
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -47,6 +72,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             fail("已中止。", 130)
         except Exception as exc:  # a bug of ours: still no traceback for the clerk
+            if getattr(exc, "winerror", None) == ERROR_INVALID_NAME:  # (an OSError, on Windows only)
+                fail(f'“{exc.filename}”不是有效的文件名（不能含 * ? " < > | 等字符），请检查路径后再试。')
             if os.environ.get("LEDGER_DEBUG"):
                 raise
             fail(
@@ -72,14 +99,14 @@ as_of_option = click.option(
 )
 sheet_option = click.option("--sheet", metavar="名称", help="台账所在工作表（默认自动识别）。")
 config_option = click.option(
-    "--config", "config_path", type=click.Path(), metavar="FILE", help="TOML 配置文件。"
+    "--config", "config_path", type=LedgerPath(), metavar="FILE", help="TOML 配置文件。"
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 
 history_path_option = click.option(
     "--history",
     "history_path",
-    type=click.Path(),
+    type=LedgerPath(),
     metavar="FILE",
     help="历史记录文件（默认：台账旁的隐藏文件 .台账文件名.history.sqlite）。",
 )
@@ -107,8 +134,6 @@ def finish(code: int = 0) -> None:
 
 def scan_beside_if_plain_process(path: str):
     """Big workbooks: the job runs in a forked child while this process scans (toolkit.guard)."""
-    import contextlib
-
     if _plain_process():
         from toolkit.guard import scan_alongside
 
@@ -120,7 +145,32 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group(context_settings=CONTEXT)
+def tolerate_code_page() -> None:
+    """stdout that is not UTF-8 puts "?" for a character its code page lacks instead of failing.
+
+    On Chinese Windows, output redirected to a file or a pipe is encoded in the ANSI code page (cp936)
+    when Python runs without ``-X utf8`` (``python -m toolkit … > 结果.txt``); a ledger's text may hold
+    anything (✓, emoji, ⑳), and a UnicodeEncodeError halfway through a report helps nobody. (A console
+    window is written in UTF-16 and needs nothing; stderr already escapes what it cannot encode.)
+    Both "strict" and "surrogateescape" (what Python picked under Wine) fail on such a character."""
+    stream = sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if stream is None or encoding in ("utf8", "utf8sig", "utf16", "utf32"):
+        return
+    if getattr(stream, "errors", None) not in ("strict", "surrogateescape"):
+        return  # already tolerant (replace, backslashreplace…)
+    with contextlib.suppress(AttributeError, ValueError):
+        stream.reconfigure(errors="replace")
+
+
+class LedgerGroup(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if _plain_process():
+            tolerate_code_page()
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=LedgerGroup, context_settings=CONTEXT)
 @click.version_option(package_name="zhenggai-toolkit", message="整改台账工具箱 %(version)s")
 def main() -> None:
     """整改台账工具箱：校验台账、统计完成率、生成整改落实情况通报。
@@ -181,7 +231,7 @@ mark_option = click.option(
 
 
 @main.command()
-@click.argument("path", type=click.Path())
+@click.argument("path", type=LedgerPath())
 @as_of_option
 @sheet_option
 @config_option
@@ -311,7 +361,7 @@ def format_stats(stats) -> str:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True, type=LedgerPath(), metavar="PATH...")
 @click.option(
     "--by",
     type=click.Choice([*BY_CHOICES, "unit"]),
@@ -401,12 +451,12 @@ kind_option = click.option(
 
 
 @main.command()
-@click.argument("path", type=click.Path())
-@click.option("-t", "--template", type=click.Path(), metavar="模板.docx", help="自定义 Word 模板。")
+@click.argument("path", type=LedgerPath())
+@click.option("-t", "--template", type=LedgerPath(), metavar="模板.docx", help="自定义 Word 模板。")
 @click.option(
     "-o",
     "--out",
-    type=click.Path(),
+    type=LedgerPath(),
     metavar="通报.docx",
     help="输出文件（默认在台账旁，以标题命名）。",
 )
@@ -516,7 +566,7 @@ def report(
 
 
 @main.command("template")
-@click.argument("out", type=click.Path())
+@click.argument("out", type=LedgerPath())
 @click.option("--force", is_flag=True, help="覆盖已有文件。")
 @click.option("--district", is_flag=True, help="写出区级（多单位汇总）通报的模板。")
 @kind_option
@@ -560,7 +610,7 @@ def _year_option(ctx: click.Context, param: click.Parameter, value: str | None) 
 
 
 @main.command("new", context_settings=CONTEXT)
-@click.argument("path", type=click.Path())
+@click.argument("path", type=LedgerPath())
 @click.option("--unit", default="", metavar="单位", help="单位名称，写入标题和“通报信息”表。")
 @click.option(
     "--year", default=None, callback=_year_option, metavar="年度", help="年度，如 2024（默认今年）。"
@@ -594,7 +644,7 @@ def new_command(
 
 
 @main.command("history")
-@click.argument("path", type=click.Path())
+@click.argument("path", type=LedgerPath())
 @history_path_option
 @json_option
 @user_errors
@@ -618,9 +668,9 @@ def history_command(path: str, history_path: str | None, as_json: bool) -> None:
 
 
 @main.command("merge")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=LedgerPath())
 @click.option(
-    "-o", "--output", type=click.Path(), default="汇总台账.xlsx", show_default=True,
+    "-o", "--output", type=LedgerPath(), default="汇总台账.xlsx", show_default=True,
     help="汇总台账的输出文件。",
 )  # fmt: skip
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖。")
@@ -753,7 +803,7 @@ def write_marks(path: str, ledger, report, *, quiet: bool = False) -> bool:
 
 
 @main.command()
-@click.argument("path", type=click.Path())  # not dir_okay=False: a folder gets the Chinese sentence
+@click.argument("path", type=LedgerPath())  # not dir_okay=False: a folder gets the Chinese sentence
 @user_errors
 def clear(path: str) -> None:
     """清除标记：去掉 --mark 留下的颜色、批注和校验结果表，用户自己的格式和批注不动。

@@ -7,6 +7,8 @@ the CLI prints it and exits with code 2.
 
 from __future__ import annotations
 
+import os
+
 
 class LedgerError(Exception):
     """Base class: the input cannot be used; ``str(err)`` is the user-facing sentence."""
@@ -40,3 +42,42 @@ class TemplateError(LedgerError):
 
 class OutputError(LedgerError):
     """A result could not be written (read-only folder, file open elsewhere, disk full)."""
+
+
+# ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION: another program (Excel, WPS, Word) holds the file open
+# with a share mode that excludes us. Excel and WPS keep an open workbook so; WPS leaves no ``~$`` lock
+# file to warn us beforehand.
+_SHARING_VIOLATIONS = (32, 33)
+
+
+def held_open(exc: OSError, path: str | os.PathLike | None = None) -> bool:
+    """Whether ``exc`` (Windows) means another program has the file open.
+
+    ``os.replace`` over an open file fails with a bare "access denied" (5); then ``path`` is opened for
+    writing and deleting, as the replace would, and closed at once (nothing is changed), to tell a file
+    held open from a folder we may not write in. (``open()`` cannot tell: the C runtime turns a sharing
+    violation into a plain EACCES and drops the Windows error code.)"""
+    if os.name != "nt" or not isinstance(exc, PermissionError):
+        return False
+    if getattr(exc, "winerror", None) in _SHARING_VIOLATIONS:
+        return True
+    return path is not None and _sharing_violation(path)
+
+
+def _sharing_violation(path: str | os.PathLike) -> bool:
+    import _winapi  # Windows only
+
+    generic_write, delete, share_all, open_existing = 0x40000000, 0x00010000, 0x7, 3
+    try:
+        handle = _winapi.CreateFile(
+            os.fspath(path), generic_write | delete, share_all, 0, open_existing, 0, 0
+        )
+    except OSError as probe:
+        return getattr(probe, "winerror", None) in _SHARING_VIOLATIONS
+    _winapi.CloseHandle(handle)
+    return False
+
+
+def in_use_message(name: str, outcome: str) -> str:
+    """One sentence for a file another program holds open; ``outcome`` says what became of it."""
+    return f"“{name}”正被其他程序（Excel、WPS 或 Word）打开，{outcome}，请在该程序中关闭它后再运行。"

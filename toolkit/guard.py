@@ -30,7 +30,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit.errors import EncryptedFileError, LedgerError, UnreadableFileError, UnsafeFileError
+from toolkit.errors import (
+    EncryptedFileError,
+    LedgerError,
+    UnreadableFileError,
+    UnsafeFileError,
+    held_open,
+    in_use_message,
+)
 from toolkit.model import column_index
 
 # The zip-bomb limits: the one definition, used by the reader's guard and by --mark/clear (toolkit.ooxml)
@@ -109,9 +116,11 @@ def read_user_file(path: Path, what: str = "台账文件", limit: int = MAX_FILE
             data = fh.read(limit + 1)
     except FileNotFoundError:
         raise UnreadableFileError(f"找不到文件“{path}”，请检查路径是否正确。") from None
-    except PermissionError:
-        raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
     except OSError as exc:
+        if held_open(exc, path):  # Windows: Excel or WPS holds it without read sharing
+            raise UnreadableFileError(in_use_message(path.name, "无法读取")) from None
+        if isinstance(exc, PermissionError):
+            raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
         raise UnreadableFileError(
             f"无法读取“{path}”（{exc.strerror or exc}），请检查文件是否被占用。"
         ) from None
@@ -140,7 +149,9 @@ def sniff(path: Path) -> Package:
         raise UnreadableFileError(f"找不到文件“{path}”，请检查路径是否正确。") from None
     except IsADirectoryError:
         raise UnreadableFileError(f"“{path}”是一个文件夹，请指定台账文件。") from None
-    except PermissionError:
+    except PermissionError as exc:
+        if held_open(exc, path):
+            raise UnreadableFileError(in_use_message(name, "无法读取")) from None
         raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
     except (OSError, ValueError) as exc:  # a name too long, a loop of links, an I/O error
         raise UnreadableFileError(

@@ -12,6 +12,7 @@ import bisect
 import functools
 import itertools
 import operator
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -379,17 +380,13 @@ class _ChildSource(_Source):
 def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs in the child
     import faulthandler
     import os
-    import resource
 
     try:
         # calamine reports an aborted allocation on stderr; the parent's one sentence is the message
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
         faulthandler.disable()  # (PYTHONFAULTHANDLER, pytest) it would dump this process's stack anyway
-        # never above a limit the parent already runs under (raising it is not allowed)
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = CHILD_MEMORY if hard == resource.RLIM_INFINITY else min(CHILD_MEMORY, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        _limit_own_memory(CHILD_MEMORY)
         book = _open_book(path, kind)
         if name is None:
             conn.send(("ok", list(book.sheet_names)))
@@ -402,6 +399,79 @@ def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs i
         conn.send(("error", type(exc).__name__, str(exc)[:200]))
     finally:
         conn.close()
+
+
+def _limit_own_memory(limit: int) -> None:
+    """Cap this process's memory, so that calamine's allocation fails (and aborts) instead of the
+    machine paging: RLIMIT_AS on POSIX, never above a limit already in force (raising one is not
+    allowed); on Windows, where there is no ``resource``, a job object's per-process memory limit."""
+    if os.name == "nt":
+        _job_memory_limit(limit)
+        return
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _job_memory_limit(limit: int) -> None:
+    """Put this process in a new job object whose per-process committed-memory limit is ``limit``.
+
+    Best effort: a process already in a job that forbids nesting (Windows 7) stays unlimited, and the
+    parent's timeout still bounds the read."""
+    import ctypes
+    from ctypes import wintypes
+
+    class IoCounters(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_ulonglong) for name in ("r", "w", "o", "rb", "wb", "ob")]
+
+    class BasicLimits(ctypes.Structure):
+        _fields_ = [
+            ("PerProcessUserTimeLimit", ctypes.c_longlong),
+            ("PerJobUserTimeLimit", ctypes.c_longlong),
+            ("LimitFlags", wintypes.DWORD),
+            ("MinimumWorkingSetSize", ctypes.c_size_t),
+            ("MaximumWorkingSetSize", ctypes.c_size_t),
+            ("ActiveProcessLimit", wintypes.DWORD),
+            ("Affinity", ctypes.c_size_t),
+            ("PriorityClass", wintypes.DWORD),
+            ("SchedulingClass", wintypes.DWORD),
+        ]
+
+    class ExtendedLimits(ctypes.Structure):
+        _fields_ = [
+            ("BasicLimitInformation", BasicLimits),
+            ("IoInfo", IoCounters),
+            ("ProcessMemoryLimit", ctypes.c_size_t),
+            ("JobMemoryLimit", ctypes.c_size_t),
+            ("PeakProcessMemoryUsed", ctypes.c_size_t),
+            ("PeakJobMemoryUsed", ctypes.c_size_t),
+        ]
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.CreateJobObjectW.restype = wintypes.HANDLE
+    kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+    kernel32.SetInformationJobObject.argtypes = [
+        wintypes.HANDLE,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        wintypes.DWORD,
+    ]
+    kernel32.AssignProcessToJobObject.argtypes = [wintypes.HANDLE, wintypes.HANDLE]
+    job = kernel32.CreateJobObjectW(None, None)
+    if not job:
+        return
+    info = ExtendedLimits()
+    info.BasicLimitInformation.LimitFlags = 0x100  # JOB_OBJECT_LIMIT_PROCESS_MEMORY
+    info.ProcessMemoryLimit = limit
+    extended_limit_information = 9
+    if kernel32.SetInformationJobObject(
+        job, extended_limit_information, ctypes.byref(info), ctypes.sizeof(info)
+    ):
+        kernel32.AssignProcessToJobObject(job, kernel32.GetCurrentProcess())
+    # the handle stays open until the process ends: closing the job's last handle would not lift the
+    # limit, but keeping it costs nothing
 
 
 def _xlrd_book(path: str):
@@ -439,7 +509,9 @@ CHILD_SECONDS = 60
 def _child_call(path: Path, name: str | None, kind: str):
     import multiprocessing as mp
 
-    ctx = mp.get_context("fork")
+    # fork where there is one (the child starts at once, everything imported); Windows spawns a fresh
+    # interpreter that imports toolkit.read (~1 s under Wine, a fraction of that on a PC)
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child_read, args=(str(path), name, kind, child), daemon=True)
     proc.start()

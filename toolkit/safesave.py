@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from toolkit.errors import OutputError
+from toolkit.errors import OutputError, held_open, in_use_message
 
 KEEP_BACKUPS = 5
 BACKUP_DIR = "整改台账备份"
@@ -76,7 +76,8 @@ def _os_message(exc: OSError, path: Path) -> str:
     if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", -1):
         return f"磁盘空间不足，未能保存“{path.name}”，原文件未改动，请清理磁盘后再试。"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"没有权限写入“{path.parent}”，原文件未改动，请检查文件夹是否只读或换一个位置。"
+        folder = Path(os.path.abspath(path)).parent  # never “.”: the folder as the user knows it
+        return f"没有权限在“{folder}”中写入“{path.name}”，原文件未改动，请检查文件夹是否只读或换一个位置。"
     return f"保存“{path.name}”失败（{exc.strerror or exc}），原文件未改动，请稍后再试。"
 
 
@@ -250,7 +251,10 @@ def replace_file(
     ``verify(temp_path)`` reads the written file back and raises when anything is off.
     """
     link = Path(path)
-    path = Path(os.path.realpath(link))  # a symlink stays a link: the file it points to is replaced
+    try:
+        path = Path(os.path.realpath(link))  # a symlink stays a link: the file it points to is replaced
+    except OSError:  # Windows, a \\?\ path of over 260 characters: GetFinalPathNameByHandle may refuse it
+        path = link
     locks = lock_files(path) + (lock_files(link) if link != path else [])
     if locks:
         raise FileInUseError(
@@ -282,6 +286,8 @@ def replace_file(
         tmp = None
         _fsync_dir(path.parent)
     except OSError as exc:
+        if held_open(exc, path):
+            raise FileInUseError(in_use_message(path.name, "原文件未改动")) from exc
         raise OutputError(_os_message(exc, path)) from exc
     finally:
         if tmp is not None:
@@ -333,13 +339,15 @@ def replacing(path: str | os.PathLike, *, keep_mode: bool = True) -> Iterator[Pa
     tmp = Path(name)
     try:
         yield tmp
-        with open(tmp, "rb") as fh:
+        with open(tmp, "r+b") as fh:  # Windows flushes (FlushFileBuffers) only a handle open for writing
             os.fsync(fh.fileno())
         mode = stat.S_IMODE(path.stat().st_mode) if keep_mode and path.exists() else 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, path)
         _fsync_dir(folder)
     except OSError as exc:
+        if held_open(exc, path):
+            raise FileInUseError(in_use_message(path.name, "未能保存")) from None
         raise OutputError(_os_message(exc, path)) from None
     finally:
         with contextlib.suppress(OSError):

@@ -297,6 +297,7 @@ WORKER_DIED = "读取此文件时读取进程意外退出（可能是损坏或�
 BATCH_FILES = 8  # files a worker reads per round trip: the pool's own cost is ~0.3 ms a task
 BATCH_BYTES = 1 << 20  # …unless they are big: a big file makes its own task (memory, fair sharing)
 
+WINDOWS_MAX_WORKERS = 61  # concurrent.futures.process._MAX_WINDOWS_WORKERS
 _job: tuple[date, str, Config] | None = None  # set once in each worker by _start_worker
 
 
@@ -345,6 +346,9 @@ def _run_pool(
     culprit fails."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
+
+    if sys.platform == "win32":  # WaitForMultipleObjects: ProcessPoolExecutor refuses more than 61 there
+        jobs = min(jobs, WINDOWS_MAX_WORKERS)
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(as_of, mode, config))

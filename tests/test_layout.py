@@ -17,25 +17,12 @@ from pathlib import Path
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
-from report_ledgers import AS_OF, DIMENSIONS, INFO, ROWS, write_ledger
+from report_ledgers import AS_OF, INFO, SEED_DIMENSIONS, SEED_ROWS, write_ledger
 
 from toolkit.render.layout import body_lines, fit_widths, row_lines, tail_split
 
 SAMPLE = Path(__file__).resolve().parents[1] / "workbooks" / "示例台账.xlsx"
 
-# the five 方面 as the headings of reference/通报示例.txt name them, on the 17 items of report_ledgers
-SEED_DIMENSIONS = [
-    "学懂弄通做实习近平新时代中国特色社会主义思想，把握正确政治方向，提高政治能力，增强“四个意识”、"
-    "坚定“四个自信”、做到“两个维护”方面",
-    "坚持和加强党的全面领导，充分发挥各级党组织的政治功能，团结带领人民群众不折不扣贯彻落实党中央决策部署方面",
-    "履职尽责，担当作为，着力破解突出矛盾和问题，防范化解风险挑战，统筹做好疫情防控和经济社会发展工作，"
-    "扎实做好“六稳”工作、全面落实“六保”任务，全力推进“五提”行动方面",
-    "学习贯彻党的十九届六中全会精神，对照党中央提出的“十四五”经济社会发展主要目标和2035年远景目标，"
-    "加强科学谋划，查找短板弱项方面",
-    "落实全面从严治党责任，贯彻执行《党委（党组）落实全面从严治党主体责任规定》，带头严守政治纪律和政治规矩，"
-    "旗帜鲜明地批评和纠正违规违纪言行，锲而不舍落实中央八项规定精神，坚决反对形式主义官僚主义方面",
-]
-SEED_ROWS = [[row[0], SEED_DIMENSIONS[DIMENSIONS.index(row[1])], *row[2:]] for row in ROWS]
 SUMMARY_HEADERS = ["方面", "问题数", "已完成", "长期坚持", "正在推进", "完成率"]
 
 

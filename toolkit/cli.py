@@ -18,10 +18,9 @@ from typing import Any
 
 import click
 
-from toolkit.errors import LedgerError
+from toolkit.errors import LedgerError, invalid_name_message
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-ERROR_INVALID_NAME = 123  # Windows: a path with " * ? < > | in it (a stray quote from a .bat or a paste)
 MAX_PATH = 260
 
 
@@ -72,8 +71,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             fail("已中止。", 130)
         except Exception as exc:  # a bug of ours: still no traceback for the clerk
-            if getattr(exc, "winerror", None) == ERROR_INVALID_NAME:  # (an OSError, on Windows only)
-                fail(f'“{exc.filename}”不是有效的文件名（不能含 * ? " < > | 等字符），请检查路径后再试。')
+            if sentence := invalid_name_message(exc):  # (an OSError, on Windows only)
+                fail(sentence)
             if os.environ.get("LEDGER_DEBUG"):
                 raise
             fail(

@@ -44,6 +44,18 @@ class OutputError(LedgerError):
     """A result could not be written (read-only folder, file open elsewhere, disk full)."""
 
 
+ERROR_INVALID_NAME = 123  # Windows: a path with " * ? < > | in it (a stray quote from a .bat or a paste)
+
+
+def invalid_name_message(exc: BaseException) -> str | None:
+    """The sentence for a path Windows refuses as a name, or None when ``exc`` is something else."""
+    if getattr(exc, "winerror", None) != ERROR_INVALID_NAME:
+        return None
+    return (
+        f'“{getattr(exc, "filename", "")}”不是有效的文件名（不能含 * ? " < > | 等字符），请检查路径后再试。'
+    )
+
+
 # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION: another program (Excel, WPS, Word) holds the file open
 # with a share mode that excludes us. Excel and WPS keep an open workbook so; WPS leaves no ``~$`` lock
 # file to warn us beforehand.

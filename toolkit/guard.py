@@ -37,6 +37,7 @@ from toolkit.errors import (
     UnsafeFileError,
     held_open,
     in_use_message,
+    invalid_name_message,
 )
 from toolkit.model import column_index
 
@@ -94,6 +95,8 @@ def check_user_file(path: Path, what: str = "台账文件", limit: int = MAX_FIL
     except PermissionError:
         raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
     except (OSError, ValueError) as exc:  # a name too long, a loop of links, an embedded NUL
+        if sentence := invalid_name_message(exc):
+            raise UnreadableFileError(sentence) from None
         raise UnreadableFileError(
             f"无法访问“{path}”（{getattr(exc, 'strerror', None) or exc}），请检查路径后重试。"
         ) from None
@@ -154,6 +157,8 @@ def sniff(path: Path) -> Package:
             raise UnreadableFileError(in_use_message(name, "无法读取")) from None
         raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
     except (OSError, ValueError) as exc:  # a name too long, a loop of links, an I/O error
+        if sentence := invalid_name_message(exc):
+            raise UnreadableFileError(sentence) from None
         raise UnreadableFileError(
             f"无法读取“{path}”（{getattr(exc, 'strerror', None) or exc}），请检查路径和文件后重试。"
         ) from None

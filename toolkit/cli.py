@@ -75,6 +75,11 @@ config_option = click.option(
     "--config", "config_path", type=click.Path(), metavar="FILE", help="TOML 配置文件。"
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+columns_option = click.option(
+    "--columns",
+    metavar="表头=字段,…",
+    help='说明台账中的表头各是哪个字段（字段名用中文），如 --columns "主责单位=责任部门,内容=问题描述"。',
+)
 
 history_path_option = click.option(
     "--history",
@@ -132,20 +137,24 @@ def main() -> None:
     """
 
 
-def _config(path: str | None):
-    from toolkit.config import load_config
+def _config(path: str | None, columns: str | None = None):
+    from toolkit.config import FROM_COMMAND_LINE, load_config, parse_columns_option
 
-    return load_config(path)
+    config = load_config(path)
+    return config.with_corrections(parse_columns_option(columns), FROM_COMMAND_LINE) if columns else config
 
 
 SEVERITY_LABELS = {"error": "错误", "warning": "提醒", "info": "提示"}
 
 
-def format_report(report) -> str:
-    """The findings as an aligned plain-text table (no rich: the click path stays light)."""
+def format_report(report, mapping: str = "") -> str:
+    """The findings as an aligned plain-text table (no rich: the click path stays light); ``mapping``:
+    the line saying how the headers were understood."""
     from toolkit.config import FIELD_LABELS
 
     lines = [f"文件：{report.file}    工作表：{report.sheet}    统计日期：{report.as_of.isoformat()}"]
+    if mapping:
+        lines.append(mapping)
     lines.append(f"共 {report.rows} 条问题；发现 {report.errors} 处错误、{report.warnings} 处提醒。")
     if report.findings:
         lines.append("")
@@ -185,6 +194,7 @@ mark_option = click.option(
 @as_of_option
 @sheet_option
 @config_option
+@columns_option
 @json_option
 @history_path_option
 @no_history_option
@@ -199,6 +209,7 @@ def validate(
     history_path: str | None = None,
     no_history: bool = False,
     mark: bool = False,
+    columns: str | None = None,
 ) -> None:
     """校验台账：逐格检查，列出所有错误和提醒。
 
@@ -210,8 +221,9 @@ def validate(
       ledger validate 台账.xlsx --as-of 2024-12-31
       ledger validate 台账.xlsx --json > 结果.json
       ledger validate 台账.xlsx --mark
+      ledger validate 台账.xlsx --columns "主责单位=责任部门,内容=问题描述"
     """
-    config = _config(config_path)
+    config = _config(config_path, columns)
     if _plain_process():  # one workbook, then os._exit: freeing what was read only costs time
         from toolkit.read import keep_readers_until_exit
 
@@ -238,10 +250,13 @@ def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history
     )
     if not no_history:
         record_history(ledger, as_of, history_path, "validate", started[0] if started else None)
+    from toolkit.headers import mapping_json, mapping_line
+
+    used = ledger.config or config
     if as_json:
-        echo_json(report.as_dict())
+        echo_json(report.as_dict() | {"columns": mapping_json(ledger.mapping, used)})
     else:
-        click.echo(format_report(report))
+        click.echo(format_report(report, mapping_line(ledger.mapping, used)))
     if mark and write_marks(path, ledger, report, quiet=as_json):
         finish(3)
     finish(0 if report.valid else 1)
@@ -290,6 +305,7 @@ def format_stats(stats) -> str:
 @as_of_option
 @sheet_option
 @config_option
+@columns_option
 @json_option
 @jobs_option
 @user_errors
@@ -301,6 +317,7 @@ def stats(
     config_path: str | None,
     as_json: bool,
     jobs: int | None = None,
+    columns: str | None = None,
 ) -> None:
     """统计完成率：按方面（或责任部门、责任领导）统计问题数、已完成、超期和完成率。
 
@@ -316,7 +333,7 @@ def stats(
     from toolkit.read import read_ledger
     from toolkit.stats import ledger_stats
 
-    config = _config(config_path)
+    config = _config(config_path, columns)
     if by == "unit":
         if sheet is not None:
             raise LedgerError(
@@ -360,6 +377,7 @@ def parse_doc_date(ctx: click.Context, param: click.Parameter, value: str | None
 @as_of_option
 @sheet_option
 @config_option
+@columns_option
 @click.option("--unit", metavar="单位", help="单位（通报信息表未填写时使用）。")
 @click.option("--year", type=int, metavar="年度", help="年度，如 2024（通报信息表未填写时使用）。")
 @click.option("--meeting", metavar="会议", help="会议名称，如 民主生活会（通报信息表未填写时使用）。")
@@ -392,6 +410,7 @@ def report(
     history_path: str | None = None,
     no_history: bool = False,
     jobs: int | None = None,
+    columns: str | None = None,
 ) -> None:
     """生成通报：按 GB/T 9704 格式写出整改落实情况通报（Word）。
 
@@ -411,7 +430,11 @@ def report(
     from toolkit.render import ReportOptions, convert_to_pdf, render_report
 
     if os.path.isdir(path):
-        unused = [name for name, given in (("--sheet", sheet), ("--year", year), ("--annex", annex)) if given]
+        unused = [
+            name
+            for name, given in (("--sheet", sheet), ("--year", year), ("--annex", annex), ("--columns", columns))
+            if given
+        ]
         if unused:
             raise LedgerError(f"生成区级通报时不能使用 {'、'.join(unused)}，请去掉后重试。")
         district_report_command(
@@ -419,7 +442,7 @@ def report(
         )
         return
 
-    ledger, found = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
+    ledger, found = check(path, as_of=as_of, sheet=sheet, config=_config(config_path, columns))
     config = ledger.config or _config(None)
     if not found.valid and not allow_errors:
         click.echo(format_report(found), err=True)

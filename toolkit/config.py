@@ -53,7 +53,7 @@ FIELD_LABELS: dict[str, str] = {f.id: f.header for f in FIELDS}
 # a correction may say a column is no field at all (配置 表头对照 / --columns "备注2=不使用")
 UNUSED_FIELD_NAMES = ("不使用", "无", "忽略", "不统计")
 # where a header correction came from; the command line wins over the workbook, the workbook over TOML
-FROM_COMMAND_LINE = "命令行 --columns"
+FROM_COMMAND_LINE = "命令行 --columns "
 FROM_CONFIG_SHEET = "“配置”表的表头对照"
 
 

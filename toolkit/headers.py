@@ -33,6 +33,9 @@ SCORE_USER = 1000  # the clerk said so
 SCORE_ALIAS = 100  # a field's name or alias, exactly
 # role scores are weight + the length of the longest word found (the more specific word wins ties)
 
+_NOT_PROBLEM = ("类型", "类别", "来源", "方面", "领域", "性质", "编号", "序号", "数量", "个数", "责任", "措施", "时限",
+                "期限", "时间", "日期", "情况", "状态", "成效", "结果", "领导", "单位", "部门", "要求", "目标", "进展",
+                "进度", "是否", "整改内容")  # fmt: skip
 _DEPT_NOUNS = ("单位", "部门", "科室", "处室", "股室", "主体", "机关", "站所")
 _HELPERS = ("配合", "协办", "协助", "参与", "协同", "协作", "配办")  # 配合单位 stays an extra column
 
@@ -40,14 +43,11 @@ ROLES: tuple[Role, ...] = (
     Role("seq", ("序号", "编号", "序列号", "顺序号"), 70),
     Role("source", ("来源", "出处", "渠道"), 70),
     Role("dimension", ("类型", "类别", "方面", "领域", "维度", "分类", "板块", "性质"), 65, unless=("是否",)),
-    Role(
-        "problem",
-        ("问题", "事项", "任务", "内容", "表现", "意见", "清单", "线索", "短板", "不足"),
-        40,
-        unless=("类型", "类别", "来源", "方面", "领域", "性质", "编号", "序号", "数量", "个数", "责任", "措施",
-                "时限", "期限", "时间", "日期", "情况", "状态", "成效", "结果", "领导", "单位", "部门", "要求",
-                "目标", "进展", "进度", "是否", "整改内容"),
-    ),  # fmt: skip
+    Role("problem", ("问题", "事项", "任务", "内容", "表现", "意见", "清单", "线索", "短板", "不足"), 40,
+         unless=_NOT_PROBLEM),  # fmt: skip
+    # the problem as the inspection put it (巡察反馈问题) is the problem, the 具体表现 beside it the detail
+    Role("problem", ("反馈问题", "发现的问题", "发现问题", "检视问题", "查摆问题", "反馈意见", "交办问题", "督察问题"), 100,
+         unless=_NOT_PROBLEM),  # fmt: skip
     Role("measures", ("措施", "举措", "要求", "目标", "办法", "方案", "思路", "路径", "整改内容"), 55,
          unless=("完成情况", "时限", "时间", "是否")),  # fmt: skip
     Role("lead", ("领导", "第一责任人", "包保", "挂点", "分管"), 70, unless=_DEPT_NOUNS),
@@ -240,6 +240,8 @@ def _header_at(
     if not lower:
         return single
     spans = _spans_below(merged, index)
+    if len(upper) < 2 or (not spans and single is None):  # a title above the header is no parent row
+        return single
     texts = _two_rows(upper, lower, spans, scorer)
     both, both_uses = assign(texts, scorer)
     if spans:  # a merged parent: the row below is its sub-headers when it names what the parent covers
@@ -310,7 +312,7 @@ def mapping_line(uses: Sequence[ColumnUse], config: Config) -> str:
     if shown:
         parts.append("；".join(shown))
     if plain:
-        parts.append(f"{'其余' if shown else ''}{plain} 列与标准表头一致")
+        parts.append(f"{'其余 ' if shown else ''}{plain} 列与标准表头一致")
     if unused:
         parts.append("未使用：" + "、".join(unused))
     return "表头识别：" + "；".join(parts) + "。"

@@ -432,7 +432,12 @@ def report(
     if os.path.isdir(path):
         unused = [
             name
-            for name, given in (("--sheet", sheet), ("--year", year), ("--annex", annex), ("--columns", columns))
+            for name, given in (
+                ("--sheet", sheet),
+                ("--year", year),
+                ("--annex", annex),
+                ("--columns", columns),
+            )
             if given
         ]
         if unused:

@@ -169,7 +169,9 @@ class Config:
                     f"{origin}中“{header}”对应的字段“{name}”无法识别，请改用以下字段名之一：{self.field_names_hint()}。"
                 )
             if not normalize_text(header):
-                raise ConfigError(f"{origin}中有一项没有写台账中的表头（对应“{name}”），请补上表头或删去这一项。")
+                raise ConfigError(
+                    f"{origin}中有一项没有写台账中的表头（对应“{name}”），请补上表头或删去这一项。"
+                )
             added.append(HeaderCorrection(str(header).strip(), field_id, origin))
         return replace(self, corrections=self.corrections + tuple(added))
 
@@ -242,7 +244,15 @@ class Config:
 
 DEFAULT_CONFIG = Config()
 
-_TOML_KEYS = {"dimensions", "aliases", "statuses", "columns", "due_soon_days", "rate_decimals", "max_findings"}
+_TOML_KEYS = {
+    "dimensions",
+    "aliases",
+    "statuses",
+    "columns",
+    "due_soon_days",
+    "rate_decimals",
+    "max_findings",
+}
 
 
 def load_config(path: str | Path | None, base: Config = DEFAULT_CONFIG) -> Config:
@@ -292,7 +302,11 @@ def load_config(path: str | Path | None, base: Config = DEFAULT_CONFIG) -> Confi
         source=str(path),
         **scalars,
     )
-    return config.with_corrections(list(columns.items()), f"配置文件“{path}”的 [columns] ") if columns else config
+    return (
+        config.with_corrections(list(columns.items()), f"配置文件“{path}”的 [columns] ")
+        if columns
+        else config
+    )
 
 
 def parse_columns_option(text: str) -> list[tuple[str, str]]:

@@ -33,43 +33,47 @@ SCORE_USER = 1000  # the clerk said so
 SCORE_ALIAS = 100  # a field's name or alias, exactly
 # role scores are weight + the length of the longest word found (the more specific word wins ties)
 
+# fmt: off
 _NOT_PROBLEM = ("类型", "类别", "来源", "方面", "领域", "性质", "编号", "序号", "数量", "个数", "责任", "措施", "时限",
                 "期限", "时间", "日期", "情况", "状态", "成效", "结果", "领导", "单位", "部门", "要求", "目标", "进展",
-                "进度", "是否", "整改内容")  # fmt: skip
+                "进度", "是否", "整改内容")
+# fmt: on
 _DEPT_NOUNS = ("单位", "部门", "科室", "处室", "股室", "主体", "机关", "站所")
 _HELPERS = ("配合", "协办", "协助", "参与", "协同", "协作", "配办")  # 配合单位 stays an extra column
 
+# fmt: off
 ROLES: tuple[Role, ...] = (
     Role("seq", ("序号", "编号", "序列号", "顺序号"), 70),
     Role("source", ("来源", "出处", "渠道"), 70),
     Role("dimension", ("类型", "类别", "方面", "领域", "维度", "分类", "板块", "性质"), 65, unless=("是否",)),
     Role("problem", ("问题", "事项", "任务", "内容", "表现", "意见", "清单", "线索", "短板", "不足"), 40,
-         unless=_NOT_PROBLEM),  # fmt: skip
+         unless=_NOT_PROBLEM),
     # the problem as the inspection put it (巡察反馈问题) is the problem, the 具体表现 beside it the detail
     Role("problem", ("反馈问题", "发现的问题", "发现问题", "检视问题", "查摆问题", "反馈意见", "交办问题", "督察问题"), 100,
-         unless=_NOT_PROBLEM),  # fmt: skip
+         unless=_NOT_PROBLEM),
     Role("measures", ("措施", "举措", "要求", "目标", "办法", "方案", "思路", "路径", "整改内容"), 55,
-         unless=("完成情况", "时限", "时间", "是否")),  # fmt: skip
+         unless=("完成情况", "时限", "时间", "是否")),
     Role("lead", ("领导", "第一责任人", "包保", "挂点", "分管"), 70, unless=_DEPT_NOUNS),
     Role("dept", ("牵头", "主责", "责任", "负责", "承办", "主办", "落实", "整改", "实施"), 70,
-         needs=_DEPT_NOUNS, unless=(*_HELPERS, "领导", "人")),  # fmt: skip
+         needs=_DEPT_NOUNS, unless=(*_HELPERS, "领导", "人")),
     Role("dept", _DEPT_NOUNS, 45, unless=(*_HELPERS, "领导", "人", "填报")),
     Role("owner", ("责任人", "经办人", "联系人", "承办人", "负责人", "办理人", "整改人", "具体责任人", "直接责任人"), 75,
-         unless=("第一责任人", "领导", "主要负责人", "单位", "部门")),  # fmt: skip
+         unless=("第一责任人", "领导", "主要负责人", "单位", "部门")),
     Role("deadline", ("时限", "期限", "时间节点", "节点", "截止", "计划完成", "要求完成", "预计完成", "限期", "整改时间"),
-         80, unless=("实际",)),  # fmt: skip
+         80, unless=("实际",)),
     Role("progress", ("进展", "进度", "落实情况", "推进情况", "工作情况", "开展情况", "整改落实"), 70),
     Role("progress", ("情况",), 30, unless=("是否",)),  # 整改情况 beside a 是否完成 column: a narrative
     # a yes/no column (是否完成: 是/否, √/×) is the status, even beside an alias such as 完成情况
     Role("status", ("是否完成", "是否办结", "是否整改", "是否销号", "是否到位", "完成与否", "办结与否"), 110),
     Role("status", ("状态", "完成情况", "办结情况", "销号情况", "整改情况"), 70, unless=("时间", "日期")),
     Role("completed_on", ("完成时间", "完成日期", "办结时间", "办结日期", "销号时间", "销号日期", "实际完成", "完结时间"),
-         75, unless=("计划", "要求", "预计", "时限", "期限")),  # fmt: skip
+         75, unless=("计划", "要求", "预计", "时限", "期限")),
     Role("outcome", ("成效", "结果", "效果", "成果"), 60, unless=("是否",)),
     Role("evidence", ("佐证", "证明", "支撑材料", "印证", "附件"), 65),
     Role("evidence", ("材料",), 45),
     Role("remarks", ("备注", "附注", "说明"), 60),
 )
+# fmt: on
 
 ROLE_MAX_CHARS = 16  # a longer cell (after notes in brackets) is text, not a header named by its words
 HEADER_MAX_CHARS = 40  # a longer cell is never a header at all
@@ -126,7 +130,9 @@ class Scorer:
 def assign(texts: dict[int, str], scorer: Scorer) -> tuple[dict[str, int], list[ColumnUse]]:
     """Columns to fields, globally: the best-scored (column, field) pair first, each used once."""
     pairs = sorted(
-        (-score, col, field_id, how) for col, text in texts.items() for score, field_id, how in scorer.candidates(text)
+        (-score, col, field_id, how)
+        for col, text in texts.items()
+        for score, field_id, how in scorer.candidates(text)
     )
     columns: dict[str, int] = {}
     taken: dict[int, tuple[str, str]] = {}
@@ -249,7 +255,9 @@ def _header_at(
         if not under or not any(scorer.recognised(lower[c]) for c in under):
             return single
     else:  # no merge seen (some exports): only when the lower row adds two fields by their exact names
-        added = {f for f in both if f not in columns and any(u.how != BY_ROLE for u in both_uses if u.field == f)}
+        added = {
+            f for f in both if f not in columns and any(u.how != BY_ROLE for u in both_uses if u.field == f)
+        }
         if len(added) < 2:
             return single
     if not _quality(both, both_uses) or len(both) <= len(columns):
@@ -286,7 +294,9 @@ def no_header_message(where: str, guess: tuple[int, list[ColumnUse]] | None, con
     seen = "、".join(u.header for u in uses[:20]) + ("等" if len(uses) > 20 else "")
     named = [f"{u.header}→{config.spec(u.field).header}" for u in uses if u.field]
     got = {u.field for u in uses if u.field}
-    missing = [config.spec(f).header for f in ("problem", "status", "dept", "deadline", "measures") if f not in got]
+    missing = [
+        config.spec(f).header for f in ("problem", "status", "dept", "deadline", "measures") if f not in got
+    ]
     understood = f"其中认出{'；'.join(named)}" if named else "其中没有一列能认出"
     return (
         f"在{where}中没有找到台账表头：最像表头的是第{index + 1}行（{seen}），{understood}，"
@@ -375,7 +385,9 @@ def repeated_header_offsets(
             start = offset + 1
             row = body[offset]
             same = sum(
-                1 for c, t in wanted.items() if c < len(row) and type(row[c]) is str and normalize_text(row[c]) == t
+                1
+                for c, t in wanted.items()
+                if c < len(row) and type(row[c]) is str and normalize_text(row[c]) == t
             )
             if same >= need:
                 found.add(offset)
@@ -393,4 +405,8 @@ def column_number_row(row: Sequence[object]) -> bool:
         if not text.isdigit():
             return False
         numbers.append(int(text))
-    return len(numbers) >= 3 and numbers == list(range(numbers[0], numbers[0] + len(numbers))) and numbers[0] <= 1
+    return (
+        len(numbers) >= 3
+        and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+        and numbers[0] <= 1
+    )

@@ -22,15 +22,6 @@ from typing import NamedTuple
 
 from toolkit.config import DEFAULT_CONFIG, OPTIONAL, Config, normalize_text
 from toolkit.dates import parse_date
-from toolkit.headers import (
-    Header,
-    best_guess,
-    check_corrections,
-    column_number_row,
-    locate_header,
-    no_header_message,
-    repeated_header_offsets,
-)
 from toolkit.errors import (
     EncryptedFileError,
     LedgerError,
@@ -48,6 +39,15 @@ from toolkit.guard import (
     scan_sheet,
     scanning_beside,
     sniff,
+)
+from toolkit.headers import (
+    Header,
+    best_guess,
+    check_corrections,
+    column_number_row,
+    locate_header,
+    no_header_message,
+    repeated_header_offsets,
 )
 from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo
 

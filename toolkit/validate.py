@@ -356,7 +356,8 @@ def _numbering(
         for i, (seq, dimension) in enumerate(zip(seqs, dims, strict=True)):
             if seq is not None:
                 restart = seq == 1 and (
-                    (previous_dimension is not None and dimension != previous_dimension) or rows[i] in table_starts
+                    (previous_dimension is not None and dimension != previous_dimension)
+                    or rows[i] in table_starts
                 )
                 if restart:
                     seen.clear()

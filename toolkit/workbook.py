@@ -786,7 +786,9 @@ def config_from_rows(
     if dimensions is None and not synonyms and not scalars and not corrections:
         return base
     try:
-        config = base.with_overrides(synonyms=synonyms or None, dimensions=dimensions, source=source, **scalars)
+        config = base.with_overrides(
+            synonyms=synonyms or None, dimensions=dimensions, source=source, **scalars
+        )
     except ConfigError as exc:
         raise ConfigError(f"“{CONFIG_SHEET}”表：{exc}") from None
     return config.with_corrections(corrections, FROM_CONFIG_SHEET) if corrections else config

@@ -112,16 +112,78 @@ def test_unknown_status_is_never_counted_done(tmp_path, ledger_cli):
     assert stats["total"]["rate"] == 50.0
 
 
+def _without(header: str, numbers=(1, 2, 3)) -> tuple[list[str], list[list[object]]]:
+    drop = HEADERS.index(header)
+    rows = [[v for i, v in enumerate(row(n, problem=f"问题{n}")) if i != drop] for n in numbers]
+    return [h for h in HEADERS if h != header], rows
+
+
 def test_missing_column_reported_once(tmp_path, ledger_cli):
-    headers = [h for h in HEADERS if h != "责任人"]
-    rows = [
-        [v for i, v in enumerate(row(n, problem=f"问题{n}")) if HEADERS[i] != "责任人"] for n in (1, 2, 3)
-    ]
+    """Issue 12: in a ledger laid out elsewhere a missing 责任人 column is a warning (it was an error)."""
+    headers, rows = _without("责任人")
     path = write_ledger(tmp_path / "m.xlsx", rows, headers)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
-    assert run.code == 1
+    assert run.code == 0
     assert findings(run) == [(1, None, "missing-column")]
-    assert "责任人" in run.json()["issues"][0]["message"]
+    issue = run.json()["issues"][0]
+    assert issue["severity"] == "warning" and "责任人" in issue["message"]
+
+
+def test_required_columns_are_configurable(tmp_path, ledger_cli):
+    headers, rows = _without("责任人")
+    path = write_ledger(tmp_path / "m.xlsx", rows, headers)
+    config = tmp_path / "c.toml"
+    config.write_text('required_columns = ["问题描述", "完成状态", "责任人"]\n', encoding="utf-8")
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json", "--config", config)
+    assert run.code == 1
+    assert [(i["code"], i["severity"]) for i in run.json()["issues"]] == [("missing-column", "error")]
+    config.write_text('required_columns = ["问题描述", "负责同志"]\n', encoding="utf-8")
+    run = ledger_cli("validate", path, "--json", "--config", config)
+    assert run.code == 2 and "负责同志" in run.err
+
+
+def test_missing_columns_in_a_foreign_ledger_are_warnings(tmp_path, ledger_cli):
+    """Only a problem text and a way to know the status are errors; completion dates only warn."""
+    keep = ["问题描述", "责任部门", "完成状态"]
+    rows = [[f"问题{n}", "党政办", "已完成" if n % 2 else "正在整改"] for n in (1, 2, 3)]
+    path = write_ledger(tmp_path / "f.xlsx", rows, keep)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert run.code == 0, run.out
+    issues = run.json()["issues"]
+    assert {(i["code"], i["severity"]) for i in issues} == {("missing-column", "warning")}
+    assert [i["value"] for i in issues] == ["方面", "整改措施", "责任领导", "责任人", "整改时限", "完成时间"]
+    assert "无法判断是否超期" in issues[4]["message"]
+    no_status = write_ledger(tmp_path / "n.xlsx", [[*r[:2], "措施"] for r in rows], [*keep[:2], "整改措施"])
+    run = ledger_cli("validate", no_status, "--as-of", AS_OF, "--json")
+    assert run.code == 1
+    [status] = [i for i in run.json()["issues"] if i["severity"] == "error"]
+    assert status["code"] == "missing-column" and "3条问题都无法判断是否完成" in status["message"]
+
+
+def test_ledger_new_keeps_its_required_columns(tmp_path, ledger_cli):
+    """A workbook made by ledger new (its 配置 sheet's status block) keeps every required column."""
+    import openpyxl
+
+    from toolkit.workbook import new_ledger
+
+    path = new_ledger(tmp_path / "ours.xlsx", unit="某街道", year=2024, sample=True, interpreter=None)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    before = {i["value"] for i in run.json()["issues"] if i["code"] == "missing-column"}
+    book = openpyxl.load_workbook(path)
+    sheet = book["台账"]
+    owner = next(c.column for c in sheet[2] if c.value == "责任人")
+    sheet.delete_cols(owner)
+    book.save(path)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    missing = [(i["value"], i["severity"]) for i in run.json()["issues"] if i["code"] == "missing-column"]
+    assert before == set() and missing == [("责任人", "error")]
+    assert run.code == 1
+    # the same rows without the 配置 sheet are a ledger laid out elsewhere: a warning only
+    del book["配置"]
+    book.save(path)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    missing = [(i["value"], i["severity"]) for i in run.json()["issues"] if i["code"] == "missing-column"]
+    assert missing == [("责任人", "warning")]
 
 
 def test_unknown_dimension_with_configured_list(tmp_path, ledger_cli):

@@ -271,10 +271,15 @@ def format_stats(stats) -> str:
 
     decimals = stats.decimals
     header = (BY_LABELS.get(stats.by, stats.by), "问题数", "已完成", "长期坚持", "正在推进", "超期", "完成率")
+
+    def unknown(g) -> bool:  # no item says whether it is done: no counts to show, never a silent 0%
+        return g.total > 0 and g.no_status >= g.total
+
     rows = [
-        (g.name, g.total, g.completed, g.long_term, g.pending, g.overdue, format_rate(g.rate, decimals))
+        (g.name, g.total, *(["—"] * 3 if unknown(g) else [g.completed, g.long_term, g.pending]), g.overdue,
+         format_rate(g.rate, decimals))
         for g in [*stats.groups, stats.total]
-    ]
+    ]  # fmt: skip
     cells = [tuple(str(c) for c in r) for r in [header, *rows]]
     widths = [max(_width(r[i]) for r in cells) for i in range(len(header))]
     lines = [f"统计日期：{stats.as_of.isoformat()}"]
@@ -286,10 +291,24 @@ def format_stats(stats) -> str:
             )
         )
     t = stats.total
+    rate = format_rate(t.rate, decimals)
+    if t.rate is None and t.no_status:
+        rate += "（台账没有完成状态列）" if stats.status_from is None else "（完成状态均未填写）"
     lines.append(
-        f"整改完成率 {format_rate(t.rate, decimals)}；按期完成率 {format_rate(t.on_time_rate, decimals)}；"
+        f"整改完成率 {rate}；按期完成率 {format_rate(t.on_time_rate, decimals)}；"
         f"销号率 {format_rate(t.closed_rate, decimals)}。"
     )
+    if stats.status_from is None:
+        lines.append(
+            f"台账没有完成状态列，{t.no_status}条问题无法判断是否完成；请补上“完成状态”或“是否完成”列。"
+        )
+    elif t.no_status:
+        where = "完成状态" if stats.status_from == "status" else "整改进展"
+        lines.append(f"有{t.no_status}条问题的“{where}”为空，无法判断是否完成，按未完成计。")
+    if stats.status_from == "progress":
+        lines.append(
+            "台账没有完成状态列，完成状态按“整改进展”的文字判断：写明已完成的计为已完成，其余按未完成计。"
+        )
     return "\n".join(lines)
 
 

@@ -75,18 +75,51 @@ class StatusSpec:
     counted: bool = True  # False: out of the total (不适用, 已合并)
 
 
+# fmt: off
 STATUSES: tuple[StatusSpec, ...] = (
-    StatusSpec("completed", "已完成", ("已整改", "完成整改", "整改到位", "已办结", "完成"), True),
-    StatusSpec("closed", "已销号", ("已整改销号",), True),
-    StatusSpec("substantially_done", "基本完成", (), False),
-    StatusSpec("long_term", "长期坚持", ("持续整改", "持续推进", "长期推进"), False),
-    StatusSpec("in_progress", "正在整改", ("整改中", "推进中", "正在推进", "部分整改"), False),
+    StatusSpec("completed", "已完成", ("已整改", "完成整改", "整改到位", "已办结", "完成", "已完成整改",
+                                      "已整改到位", "已全部完成", "全部完成", "整改完成", "已整改完成", "办结",
+                                      "已落实", "落实到位"), True),
+    StatusSpec("closed", "已销号", ("已整改销号", "销号"), True),
+    StatusSpec("substantially_done", "基本完成", ("基本整改到位", "基本完成整改"), False),
+    StatusSpec("long_term", "长期坚持", ("持续整改", "持续推进", "长期推进", "长期整改", "持续落实"), False),
+    StatusSpec("in_progress", "正在整改", ("整改中", "推进中", "正在推进", "部分整改", "进行中", "正在进行",
+                                       "正在推进中", "阶段性完成", "部分完成", "未完成", "未办结", "整改未完成",
+                                       "正在落实"), False),
     StatusSpec("extended", "申请延期", ("已延期",), False),
-    StatusSpec("not_started", "未启动", ("未整改", "尚未启动"), False),
+    StatusSpec("not_started", "未启动", ("未整改", "尚未启动", "未开始", "尚未整改"), False),
+    StatusSpec("undecided", "待定", ("待研究", "待明确"), False),
     StatusSpec("excluded", "不适用", ("已合并",), False, counted=False),
 )
+# fmt: on
+
+# A yes/no column (是否完成, 是否办结 …) answers one question: these words are its answers, in any status
+# column. "Yes" is 已完成 (已销号 when the header asks 是否销号); "no" is 正在整改: the item is not done and
+# nothing says it has not been started.
+YES_WORDS: tuple[str, ...] = ("是", "√", "✓", "✔", "☑", "Y", "YES", "已")
+NO_WORDS: tuple[str, ...] = ("否", "×", "✗", "✘", "☒", "X", "N", "NO", "未", "不")
+YES_STATUS = "completed"
+YES_STATUS_BY_HEADER: tuple[tuple[str, str], ...] = (("销号", "closed"),)  # header word → what "yes" means
+NO_STATUS = "in_progress"
+
+# Reading a status out of narrative text (整改完成情况 "一是……二是……已全部完成"): it counts as completed
+# only when it says so and nothing in it says otherwise. Anything else is not completed, never guessed.
+NARRATIVE_DONE: tuple[str, ...] = ("已全部完成", "全部完成", "已完成整改", "完成整改", "已整改到位", "整改到位",
+                                   "已整改完成", "整改完成", "已全部整改", "已办结", "已销号", "已完成", "已整改",
+                                   "已落实到位", "已落实")  # fmt: skip
+NARRATIVE_DOUBT: tuple[str, ...] = ("正在", "持续", "继续", "下一步", "尚未", "未", "没有", "不", "仍", "还",
+                                    "将", "拟", "计划", "推进", "部分", "基本", "阶段", "逐步", "长期", "待",
+                                    "延期", "争取", "力争", "确保", "预计", "初步", "启动", "前完成", "底前",
+                                    "?", "？")  # fmt: skip
+# a status cell longer than this (or with sentence punctuation) is narrative text, not a status word
+NARRATIVE_MIN_CHARS = 8
 
 STATUS_LABELS: dict[str, str] = {s.id: s.label for s in STATUSES}
+
+# What counting needs: a missing column among these is an error in any ledger (status may be read from
+# 整改进展 instead). In a ledger laid out elsewhere every other missing column is a warning; in one made by
+# ``ledger new`` (Config.own_layout) every required field's column is an error, as its header promises.
+COUNTING_FIELDS: tuple[str, ...] = ("problem", "status")
 COMPLETED_STATUSES = frozenset(s.id for s in STATUSES if s.completed)
 # still being worked on: judged overdue against a dated deadline (long-term and excluded items never are)
 OPEN_STATUSES = frozenset(s.id for s in STATUSES if not s.completed and s.counted and s.id != "long_term")
@@ -115,6 +148,9 @@ class Config:
     max_findings: int = 1000
     source: str = "内置默认配置"
     corrections: tuple[HeaderCorrection, ...] = ()
+    # columns whose absence is an error; None: COUNTING_FIELDS, or every required field when own_layout
+    required_columns: tuple[str, ...] | None = None
+    own_layout: bool = False  # the workbook was made by ``ledger new`` (its 配置 sheet says so)
     _header_index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     _status_index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     _correction_index: dict[str, HeaderCorrection] = field(default_factory=dict, compare=False, repr=False)
@@ -148,12 +184,7 @@ class Config:
     def field_named(self, name: str) -> str | None:
         """A field id from what a clerk calls it: 责任部门, an alias such as 责任单位, or the id; "" for 不使用."""
         key = normalize_text(str(name))
-        if key in UNUSED_FIELD_NAMES:
-            return ""
-        for spec in self.fields:
-            if key == spec.id:
-                return spec.id
-        return self._header_index.get(key)
+        return "" if key in UNUSED_FIELD_NAMES else self.field_id(key)
 
     def field_names_hint(self) -> str:
         """The field names a correction may use, for messages."""
@@ -178,6 +209,20 @@ class Config:
     def status_for(self, text: str) -> str | None:
         return self._status_index.get(normalize_text(text))
 
+    def columns_required(self) -> frozenset[str]:
+        """The fields whose missing column is an error (see COUNTING_FIELDS)."""
+        if self.required_columns is not None:
+            return frozenset(self.required_columns)
+        if self.own_layout:
+            return frozenset(f.id for f in self.fields if f.requirement == REQUIRED)
+        return frozenset(COUNTING_FIELDS)
+
+    def field_id(self, name: str) -> str | None:
+        """A field named by its id or any of its header names (问题描述, 责任人 …)."""
+        if any(f.id == name for f in self.fields):
+            return name
+        return self.field_for_header(name)
+
     def spec(self, field_id: str) -> FieldSpec:
         for spec in self.fields:
             if spec.id == field_id:
@@ -197,6 +242,8 @@ class Config:
         synonyms: dict[str, list[str]] | None = None,
         dimensions: list[str] | None = None,
         source: str | None = None,
+        required_columns: list[str] | None = None,
+        own_layout: bool | None = None,
         **scalars: int,
     ) -> Config:
         """A new config with extra aliases/synonyms appended and scalars replaced."""
@@ -239,7 +286,22 @@ class Config:
             max_findings=int(scalars.get("max_findings", self.max_findings)),
             source=source or self.source,
             corrections=self.corrections,
+            required_columns=self._required_ids(required_columns)
+            if required_columns is not None
+            else self.required_columns,
+            own_layout=self.own_layout if own_layout is None else own_layout,
         )
+
+    def _required_ids(self, names: list[str]) -> tuple[str, ...]:
+        ids = []
+        for name in names:
+            field_id = self.field_id(str(name).strip())
+            if field_id is None:
+                raise ConfigError(
+                    f"必需列中的“{name}”无法识别，请写列名，例如：{'、'.join(f.header for f in self.fields[:4])}。"
+                )
+            ids.append(field_id)
+        return tuple(dict.fromkeys(ids))
 
 
 DEFAULT_CONFIG = Config()
@@ -252,6 +314,7 @@ _TOML_KEYS = {
     "due_soon_days",
     "rate_decimals",
     "max_findings",
+    "required_columns",
 }
 
 
@@ -288,6 +351,13 @@ def load_config(path: str | Path | None, base: Config = DEFAULT_CONFIG) -> Confi
         not isinstance(dimensions, list) or not all(isinstance(d, str) and d.strip() for d in dimensions)
     ):
         raise ConfigError(f'配置文件“{path}”中的 dimensions 应为文字列表，例如 dimensions = ["理论学习"]。')
+    required = data.get("required_columns")
+    if required is not None and (
+        not isinstance(required, list) or not all(isinstance(r, str) for r in required)
+    ):
+        raise ConfigError(
+            f'配置文件“{path}”中的 required_columns 应为列名列表，例如 required_columns = ["问题描述", "完成状态"]。'
+        )
     for key in ("aliases", "statuses"):
         table = data.get(key, {})
         if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
@@ -300,6 +370,7 @@ def load_config(path: str | Path | None, base: Config = DEFAULT_CONFIG) -> Confi
         synonyms=data.get("statuses"),
         dimensions=[d.strip() for d in dimensions] if dimensions is not None else None,
         source=str(path),
+        required_columns=required,
         **scalars,
     )
     return (

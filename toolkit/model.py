@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, TypeVar, overload
 
 if TYPE_CHECKING:
     from toolkit.config import Config
+    from toolkit.dates import YearGuess
+    from toolkit.status import StatusReading
 
 ERROR = "error"
 WARNING = "warning"
@@ -338,6 +340,10 @@ class Ledger:
     mapping: list[ColumnUse] = field(default_factory=list)
     # Excel rows of the first item of each stacked table after the first (its numbering starts again)
     table_starts: list[int] = field(default_factory=list)
+    # cells read as sentences (stripped text → how it was read): validation says so on each
+    status_readings: dict[str, StatusReading] = field(default_factory=dict)
+    # the year given to deadlines written without one, and where it came from (see toolkit.dates)
+    year_guess: YearGuess | None = None
 
     def column_letter(self, field_id: str) -> str | None:
         index = self.columns.get(field_id)

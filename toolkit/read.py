@@ -50,6 +50,7 @@ from toolkit.headers import (
     repeated_header_offsets,
 )
 from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo
+from toolkit.status import FALLBACK_FIELD, StatusReader, status_field
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
 
@@ -714,10 +715,18 @@ def ledger_from_rows(
             if not has_space:
                 unspaced.add(f)
     # value columns: each distinct cell value is judged once
+    status_from = status_field(columns)
+    reader = StatusReader(
+        config,
+        headers.get(status_from or "", ""),
+        fallback=status_from == FALLBACK_FIELD,
+        skip=ERROR_TOKENS,
+        to_text=cell_text,
+    )
     statuses = _per_value(
-        raw.get("status"),
-        lambda v: config.status_for(t) if (t := blank_or_text(v).strip()) else None,
-        tokens.setdefault("status", []),
+        raw.get(status_from) if status_from else None,
+        reader,
+        tokens.setdefault("status", []) if status_from == "status" else [],
     )
     dim_names = _per_value(
         raw.get("dimension"),
@@ -785,6 +794,7 @@ def ledger_from_rows(
         config=config,
         mapping=[replace(u, column=u.column + origin[1]) for u in found.uses] if origin[1] else found.uses,
         table_starts=[first_data + 1 + origin[0] + o for o in starts],
+        status_readings=reader.narratives,
     )
 
 

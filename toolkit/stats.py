@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from toolkit.config import COMPLETED_STATUSES, DEFAULT_CONFIG, OPEN_STATUSES, Config
 from toolkit.model import Item, ItemColumns, Ledger
+from toolkit.status import STATUS_FIELD, status_field
 
 if TYPE_CHECKING:
     import pandas
@@ -34,7 +35,9 @@ class GroupStats:
     in_progress: int = 0
     extended: int = 0
     not_started: int = 0
+    undecided: int = 0  # 待定
     unknown: int = 0  # empty or unrecognised status: never counted as done
+    no_status: int = 0  # of unknown: status blank, or no column to read it from (every item then)
     excluded: int = 0
     overdue: int = 0  # not completed, past a dated deadline on the as-of date
     on_time: int = 0  # completed on or before a dated deadline
@@ -48,7 +51,8 @@ class GroupStats:
 
     @property
     def rate(self) -> float | None:
-        return self.completed / self.total if self.total else None
+        """None when there is nothing to count, or when no item says whether it is done: never a silent 0%."""
+        return self.completed / self.total if self.total and self.no_status < self.total else None
 
     @property
     def on_time_rate(self) -> float | None:
@@ -56,7 +60,7 @@ class GroupStats:
 
     @property
     def closed_rate(self) -> float | None:
-        return self.closed / self.total if self.total else None
+        return self.closed / self.total if self.rate is not None else None
 
     def count_status(self, status: str | None, count: int = 1) -> None:
         """``count`` items of one status (None: empty or not in the vocabulary, never counted as done)."""
@@ -83,14 +87,16 @@ class GroupStats:
             "in_progress": self.in_progress,
             "extended": self.extended,
             "not_started": self.not_started,
+            "undecided": self.undecided,
             "unknown": self.unknown,
+            "no_status": self.no_status,
             "excluded": self.excluded,
             "pending": self.pending,
             "overdue": self.overdue,
             "on_time": self.on_time,
-            "rate": percent_of(self.completed, self.total, decimals),
+            "rate": percent_of(self.completed, self.total, decimals) if self.rate is not None else None,
             "on_time_rate": percent_of(self.on_time, self.completed_with_deadline, decimals),
-            "closed_rate": percent_of(self.closed, self.total, decimals),
+            "closed_rate": percent_of(self.closed, self.total, decimals) if self.rate is not None else None,
         }
 
 
@@ -101,11 +107,15 @@ class Stats:
     total: GroupStats
     groups: list[GroupStats]
     decimals: int = 1
+    has_status_column: bool = True  # False: no status column (statuses, if any, read from 整改进展)
+    status_from: str | None = "status"  # the column statuses were read from: status, progress or None
 
     def as_dict(self) -> dict:
         return {
             "as_of": self.as_of.isoformat(),
             "by": self.by,
+            "has_status_column": self.has_status_column,
+            "status_from": self.status_from,
             "total": self.total.as_dict(self.decimals),
             "dimensions": [g.as_dict(self.decimals) for g in self.groups],
         }
@@ -178,6 +188,17 @@ def compute_stats(
     for (key, status), count in Counter(zip(keys, statuses, strict=True)).items():
         groups[key].count_status(status, count)
         total.count_status(status, count)
+    fields = table.fields
+    source = status_field(fields)
+    if None in statuses:
+        missing = (
+            table.blanks(STATUS_FIELD)
+            if source == STATUS_FIELD
+            else [i for i, status in enumerate(statuses) if status is None]
+        )
+        for key, count in Counter(map(keys.__getitem__, missing)).items():
+            groups[key].no_status += count
+            total.no_status += count
     deadlines = table.deadlines
     dones = table.completed_on
     rows = table.rows
@@ -199,7 +220,13 @@ def compute_stats(
         total.on_time += group.on_time
     total.overdue = len(total.overdue_rows)
     return Stats(
-        as_of, by, total, [g for g in groups.values() if g.total or g.excluded], config.rate_decimals
+        as_of,
+        by,
+        total,
+        [g for g in groups.values() if g.total or g.excluded],
+        config.rate_decimals,
+        has_status_column=STATUS_FIELD in fields,
+        status_from=source,
     )
 
 

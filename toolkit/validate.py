@@ -40,6 +40,7 @@ from toolkit.model import (
     Report,
     distinct_objects,
 )
+from toolkit.status import STATUS_FIELD, narrative_note, status_field
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,12 @@ class Rule:
 RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("missing-column", ERROR, "缺少列", "台账缺少“{header}”列（表头在第{row}行），请在表头中补上这一列。"),
     Rule("missing-column-warning", WARNING, "缺少列", "台账缺少“{header}”列（表头在第{row}行），{hint}"),
+    Rule("missing-status-column", ERROR, "缺少完成状态",
+         "台账缺少“{header}”列（表头在第{row}行），{count}条问题都无法判断是否完成，不计入完成率；"
+         "请补上这一列（“是否完成”“整改状态”等写法均可，填“已完成”“正在整改”或“是”“否”）。"),
+    Rule("status-from-progress", INFO, "完成状态按进展判断",
+         "台账没有完成状态列，完成状态按“{header}”列的文字判断：写明已完成的计为已完成，其余计为未完成。"),
+    Rule("status-from-text", INFO, "完成状态按文字判断", "{cell}的“{header}”是一段文字，{note}。"),
     Rule("missing-value", ERROR, "必填项为空", "{cell}的“{header}”为空，请填写。"),
     Rule("missing-value-warning", WARNING, "建议填写", "{cell}的“{header}”为空，建议填写。"),
     Rule("unknown-status", ERROR, "状态无法识别",
@@ -80,7 +87,11 @@ RULES: dict[str, Rule] = {r.code: r for r in (
 )}  # fmt: skip
 
 # what the CLI and JSON show as the code: the "-warning" variants are the same rule, milder
-PUBLIC_CODE = {"missing-column-warning": "missing-column", "missing-value-warning": "missing-value"}
+PUBLIC_CODE = {
+    "missing-column-warning": "missing-column",
+    "missing-status-column": "missing-column",
+    "missing-value-warning": "missing-value",
+}
 
 
 class _Collector:
@@ -223,6 +234,8 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
 
         unknown = [i for i, s in enumerate(statuses) if s is None and table.cell("status", i).strip()]
         hits.append(_Hits("status", unknown, unknown_status))
+    if ledger.status_readings:
+        hits.append(_narrative_hits(ledger, table, labels))
 
     # dates are shared objects (one per distinct cell value): judge each once, then find its rows
     distinct_deadlines = distinct_objects(deadlines)
@@ -276,6 +289,23 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
             if h.unless_broken:
                 h.indices = [i for i in h.indices if (i, h.field) not in broken]
     return [h for h in hits if h.indices]
+
+
+def _narrative_hits(ledger: Ledger, table: ItemColumns, labels: dict[str, str]) -> _Hits:
+    """An info finding on each cell whose status was read from a sentence, saying what was read."""
+    source = status_field(ledger.columns)
+    readings = ledger.status_readings
+    texts = table.column(source or STATUS_FIELD)
+    flagged = [i for i, text in enumerate(texts) if text in readings or text.strip() in readings]
+    notes: dict[str, str] = {}
+
+    def describe(i: int) -> tuple[str, str, dict[str, object]]:
+        text = texts[i].strip()
+        if text not in notes:
+            notes[text] = narrative_note(readings[text], labels)
+        return "status-from-text", _short(text), {"note": notes[text]}
+
+    return _Hits(source, flagged, describe)
 
 
 def _constant(code: str) -> Describe:
@@ -392,27 +422,47 @@ def _number(value: float) -> str:
 
 
 def _check_columns(ledger: Ledger, table: ItemColumns, config: Config, out: _Collector) -> None:
-    """missing-column once per column, not once per row."""
+    """missing-column once per column, not once per row.
+
+    Only what counting needs is an error in a ledger laid out elsewhere (Config.columns_required);
+    a ledger made by ``ledger new`` keeps every required column.
+    """
     columns = ledger.columns
     row = ledger.header_row
     present = set(table.statuses)
     any_completed = not present.isdisjoint(COMPLETED_STATUSES)
     any_closed = "closed" in present
+    required = config.columns_required()
     for spec in config.fields:
         if spec.id in columns:
             continue
         if spec.id == "dimension" and all(table.dimensions):
             continue  # section-title rows give every item its dimension
-        if spec.requirement == REQUIRED:
+        if spec.id == STATUS_FIELD:
+            source = status_field(columns)
+            if source is not None:
+                header = ledger.headers.get(source) or config.spec(source).header
+                out.add("status-from-progress", row, None, "", header=" ".join(header.split()))
+            elif STATUS_FIELD in required:
+                out.add("missing-status-column", row, None, spec.header, header=spec.header, count=len(table))
+            continue
+        conditional = spec.id == "completed_on" and any_completed  # needed once an item is completed
+        needed = spec.requirement == REQUIRED or conditional or spec.id in required
+        if spec.id in required or (conditional and config.own_layout):
             out.add("missing-column", row, None, spec.header, header=spec.header)
-        elif spec.requirement == WARN_IF_EMPTY:
-            out.add(
-                "missing-column-warning", row, None, spec.header, header=spec.header, hint="建议补上这一列。"
-            )
-        elif spec.id == "completed_on" and any_completed:
-            out.add("missing-column", row, None, spec.header, header=spec.header)
+        elif needed or spec.requirement == WARN_IF_EMPTY:
+            hint = _MISSING_COLUMN_EFFECT.get(spec.id, "建议补上这一列。")
+            out.add("missing-column-warning", row, None, spec.header, header=spec.header, hint=hint)
         elif spec.id == "evidence" and any_closed:
             out.add(
                 "missing-column-warning", row, None, spec.header, header=spec.header,
                 hint="已销号的问题应附佐证材料，建议补上这一列。",
             )  # fmt: skip
+
+
+# what a missing column costs, said in its warning (a ledger laid out elsewhere)
+_MISSING_COLUMN_EFFECT = {
+    "deadline": "无法判断是否超期，建议补上这一列。",
+    "completed_on": "无法判断是否按期完成，建议补上这一列。",
+    "dimension": "统计不能按方面分组，建议补上这一列。",
+}

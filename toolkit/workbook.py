@@ -84,6 +84,8 @@ CONFIG_PARAM_HEADERS = ("参数", "值")
 CONFIG_COLUMNS_HEADERS = ("台账中的表头", "对应字段")
 CONFIG_MAX_DIMENSIONS = 200
 PARAMS: tuple[tuple[str, str], ...] = (("临期提醒天数", "due_soon_days"), ("完成率小数位数", "rate_decimals"))
+# a list parameter (not written by ledger new): the columns whose absence is an error, by their Chinese names
+REQUIRED_COLUMNS_PARAM = "必需列"
 DIM_COL, STATUS_COL, PARAM_COL, NOTE_COL = 0, 2, 6, 9  # A, C, G, J
 
 # defined names the dropdowns and colours use
@@ -752,6 +754,7 @@ def config_from_rows(
                     )
 
     scalars: dict[str, int] = {}
+    required: list[str] | None = None
     found = _find(rows, CONFIG_PARAM_HEADERS[0])
     if found:
         r0, c = found
@@ -761,9 +764,13 @@ def config_from_rows(
             raw = _cell(rows, r, c + 1)
             if not name:
                 continue
+            if name == REQUIRED_COLUMNS_PARAM:
+                required = [w for w in _SYNONYM_SPLIT.split(_text(raw)) if w] or None
+                continue
             if name not in known:
                 raise ConfigError(
-                    f"“{CONFIG_SHEET}”表中的参数“{name}”无法识别，可用的参数有：{'、'.join(known)}。"
+                    f"“{CONFIG_SHEET}”表中的参数“{name}”无法识别，可用的参数有："
+                    f"{'、'.join([*known, REQUIRED_COLUMNS_PARAM])}。"
                 )
             if raw is None or raw == "":
                 continue
@@ -783,11 +790,25 @@ def config_from_rows(
             if header or name:
                 corrections.append((header, name))
 
-    if dimensions is None and not synonyms and not scalars and not corrections:
+    # the status block with its 计入完成率 column is what ledger new writes: this workbook is laid out by us
+    own_layout = _find(rows, CONFIG_STATUS_HEADERS[2]) is not None
+    if (
+        dimensions is None
+        and not synonyms
+        and not scalars
+        and required is None
+        and not own_layout
+        and not corrections
+    ):
         return base
     try:
         config = base.with_overrides(
-            synonyms=synonyms or None, dimensions=dimensions, source=source, **scalars
+            synonyms=synonyms or None,
+            dimensions=dimensions,
+            source=source,
+            required_columns=required,
+            own_layout=own_layout or None,
+            **scalars,
         )
     except ConfigError as exc:
         raise ConfigError(f"“{CONFIG_SHEET}”表：{exc}") from None

@@ -595,7 +595,7 @@ def clean_dimension(text: str) -> str:
     name = text.strip()
     if m := _SECTION.match(name):
         name = name[m.end() :]
-    name = _SECTION_TAIL.sub("", name).strip()
+    name = _SECTION_TAIL.sub("", _COUNT_TAIL.sub("", name)).strip()  # 作风方面存在的问题（共2项）
     return name.removesuffix("方面").strip() or text.strip()
 
 
@@ -655,7 +655,7 @@ def ledger_from_rows(
     sheet_names: Sequence[str] = (),
     origin: tuple[int, int] = (0, 0),
     error_like_text: bool = True,
-    found_header: tuple[int, dict[str, int]] | None = None,
+    found_header: Header | None = None,
 ) -> Ledger:
     """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this).
 

@@ -298,9 +298,16 @@ def no_header_message(where: str, guess: tuple[int, list[ColumnUse]] | None, con
         config.spec(f).header for f in ("problem", "status", "dept", "deadline", "measures") if f not in got
     ]
     understood = f"其中认出{'；'.join(named)}" if named else "其中没有一列能认出"
+    present = {normalize_text(u.header) for u in uses}
+    strays = [c for c in config.corrections if normalize_text(c.header) not in present]
+    stray = (
+        f"{strays[0].origin}中的表头“{'”“'.join(c.header for c in strays)}”在这一行中找不到，请照台账中的写法填写。"
+        if strays
+        else ""
+    )
     return (
         f"在{where}中没有找到台账表头：最像表头的是第{index + 1}行（{seen}），{understood}，"
-        f"还缺少{'、'.join(missing[:4])}等列（至少要认出三列）。{fix}"
+        f"还缺少{'、'.join(missing[:4])}等列（至少要认出三列）。{stray}{fix}"
     )
 
 

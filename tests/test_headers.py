@@ -184,3 +184,24 @@ def test_toml_takes_chinese_field_names(tmp_path, ledger_cli):
     config.write_text('[aliases]\n"负责同志" = ["主抓"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="负责同志"):
         load_config(config)
+
+
+def test_the_docs_list_every_header_word():
+    """docs/台账识别.md shows the clerk every word the reader goes by: a word added to ROLES or FIELDS is
+    added to the page too."""
+    from pathlib import Path
+
+    from toolkit.config import FIELDS
+    from toolkit.headers import ROLES
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "台账识别.md").read_text(encoding="utf-8")
+    section = page[page.index("## 表头识别") :]
+    cells = {
+        w
+        for line in section.splitlines()
+        if line.startswith("|")
+        for w in line.replace("|", "、").split("、")
+    }
+    words = {w for role in ROLES for w in (*role.words, *role.needs, *role.unless)}
+    words |= {name for spec in FIELDS for name in spec.names}
+    assert sorted(w for w in words if w not in {c.strip() for c in cells}) == []

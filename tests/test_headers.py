@@ -205,3 +205,32 @@ def test_the_docs_list_every_header_word():
     words = {w for role in ROLES for w in (*role.words, *role.needs, *role.unless)}
     words |= {name for spec in FIELDS for name in spec.names}
     assert sorted(w for w in words if w not in {c.strip() for c in cells}) == []
+
+
+def test_a_toml_file_serves_ledgers_without_some_of_its_headers(tmp_path, ledger_cli):
+    """A TOML file may be shared by ledgers laid out differently: a [columns] header one of them lacks is no
+    error there (the command line and the 配置 sheet, which speak of one ledger, are held to theirs)."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[columns]\n"主抓" = "责任部门"\n"检视剖析" = "问题描述"\n"对策" = "整改措施"\n', encoding="utf-8"
+    )
+    run = ledger_cli(
+        "stats", write_xlsx(XUNCHA, tmp_path / "巡察.xlsx"), "--as-of", AS_OF, "--json", "--config", config
+    )
+    assert run.code == 0, run.err
+    assert (run.json()["total"]["total"], run.json()["total"]["completed"]) == (
+        XUNCHA.total,
+        XUNCHA.completed,
+    )
+    path = write_xlsx(
+        XUNCHA, tmp_path / "配置.xlsx", {"配置": [["台账中的表头", "对应字段"], ["主抓", "责任部门"]]}
+    )
+    run = ledger_cli("stats", path, "--as-of", AS_OF)
+    assert run.code == 2 and "“配置”表的表头对照中的表头“主抓”" in run.err
+
+
+def test_columns_option_is_for_one_ledger(tmp_path, ledger_cli):
+    (tmp_path / "units").mkdir()
+    write_xlsx(XUNCHA, tmp_path / "units" / "甲.xlsx")
+    run = ledger_cli("stats", tmp_path / "units", "--by", "unit", "--columns", "牵头单位=责任部门")
+    assert run.code == 2 and "--columns" in run.err and "Traceback" not in run.err

@@ -358,6 +358,11 @@ def stats(
             raise LedgerError(
                 "--by unit 时各单位的工作表自动识别，不能用 --sheet 指定；请去掉 --sheet 后重试。"
             )
+        if columns:
+            raise LedgerError(
+                "--by unit 时各单位台账的表头各自识别，不能用 --columns；请在各单位工作簿的“配置”表中写表头对照，"
+                "或在 --config 配置文件的 [columns] 中写明。"
+            )
         stats_by_unit_command(paths, as_of, config, as_json, jobs)
         return
     if len(paths) != 1 or os.path.isdir(paths[0]):

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from toolkit.config import Config, normalize_text
+from toolkit.config import FROM_COMMAND_LINE, FROM_CONFIG_SHEET, Config, normalize_text
 from toolkit.model import BY_ALIAS, BY_ROLE, BY_USER, ColumnUse, column_letter
 
 
@@ -299,7 +299,11 @@ def no_header_message(where: str, guess: tuple[int, list[ColumnUse]] | None, con
     ]
     understood = f"其中认出{'；'.join(named)}" if named else "其中没有一列能认出"
     present = {normalize_text(u.header) for u in uses}
-    strays = [c for c in config.corrections if normalize_text(c.header) not in present]
+    strays = [
+        c
+        for c in config.corrections
+        if c.origin in (FROM_COMMAND_LINE, FROM_CONFIG_SHEET) and normalize_text(c.header) not in present
+    ]
     stray = (
         f"{strays[0].origin}中的表头“{'”“'.join(c.header for c in strays)}”在这一行中找不到，请照台账中的写法填写。"
         if strays
@@ -349,7 +353,11 @@ def mapping_json(uses: Sequence[ColumnUse], config: Config) -> dict[str, dict[st
 
 
 def check_corrections(header: Header, config: Config) -> None:
-    """A correction naming a header the ledger does not have is the clerk's typo: say so, with the headers."""
+    """A correction naming a header the ledger does not have is the clerk's typo: say so, with the headers.
+
+    Only the command line and the workbook's 配置 sheet speak of this one ledger; a TOML file may serve many
+    ledgers laid out differently, so its [columns] apply where their header is found.
+    """
     if not config.corrections:
         return
     from toolkit.errors import ConfigError
@@ -357,6 +365,8 @@ def check_corrections(header: Header, config: Config) -> None:
     present = {normalize_text(t) for cells in header.cells for t in cells.values()}
     present |= {normalize_text(u.header) for u in header.uses}
     for correction in config.corrections:
+        if correction.origin not in (FROM_COMMAND_LINE, FROM_CONFIG_SHEET):
+            continue
         if normalize_text(correction.header) not in present:
             listed = "、".join(u.header for u in header.uses)
             raise ConfigError(

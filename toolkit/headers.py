@@ -283,9 +283,10 @@ def best_guess(rows: Sequence[Sequence[object]], config: Config) -> tuple[int, l
 def no_header_message(where: str, guess: tuple[int, list[ColumnUse]] | None, config: Config) -> str:
     """One Chinese paragraph: what the reader saw, what it understood, what is missing and how to say it."""
     fix = (
-        "请检查表头文字；或在工作簿中加一个“配置”工作表，写上两列“台账中的表头 | 对应字段”的表头对照，"
-        '或用 --columns "台账中的表头=字段名"（如 --columns "主责单位=责任部门,内容=问题描述"）说明各列，'
-        f"字段名有：{config.field_names_hint()}。"
+        "请检查表头文字，或用 --sheet 指定台账所在的工作表；表头写法认不出时，可在工作簿中加一个“配置”工作表，"
+        "写上两列“台账中的表头 | 对应字段”的表头对照，"
+        '或用 --columns "台账中的表头=字段名"（如 --columns "主责单位=责任部门,内容=问题描述"）说明各列'
+        f"（也可写在 --config 配置文件的 [columns] 中），字段名有：{config.field_names_hint()}。"
     )
     wanted = [config.spec(f).header for f in ("problem", "status", "dept", "deadline", "measures")]
     if guess is None:

@@ -140,10 +140,10 @@ def test_an_unexpected_failure_under_containment_is_not_the_files_fault(mixed_di
 
     real = toolkit.units._read
 
-    def failing_when_contained(path, config):
+    def failing_when_contained(path, config, *rest):
         if guard.contained():
             raise failure("failed to map segment from shared object")
-        return real(path, config)
+        return real(path, config, *rest)
 
     monkeypatch.setattr(toolkit.units, "_read", failing_when_contained)
     files = [mixed_dir / n for n in ("01甲.xlsx", "02乙.xlsx", "10丙.xlsx")]

@@ -187,3 +187,72 @@ def test_undecided_is_visible_and_open(tmp_path, ledger_cli):
     assert (total["undecided"], total["unknown"], total["overdue"], total["rate"]) == (2, 0, 2, 0.0)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
     assert run.code == 0 and {i["code"] for i in run.json()["issues"]} == {"missing-column", "overdue"}
+
+
+def _report_text(ledger_cli, path, out) -> str:
+    from docx import Document
+
+    run = ledger_cli(
+        "report", path, "--as-of", AS_OF, "--allow-errors", "--no-history", "--no-chart", "-o", out
+    )
+    assert run.code == 0, run.err
+    return "\n".join(p.text for p in Document(str(out)).paragraphs)
+
+
+def test_the_report_says_status_is_missing(tmp_path, ledger_cli):
+    headers = ["序号", "方面", "问题描述", "整改措施", "责任部门"]
+    rows = [[n, "作风建设" if n < 3 else "理论学习", f"问题{n}", "措施", "党政办"] for n in (1, 2, 3)]
+    text = _report_text(ledger_cli, write_ledger(tmp_path / "none.xlsx", rows, headers), tmp_path / "a.docx")
+    assert "共梳理问题3个，均未注明是否完成整改，无法计算整改完成率。台账未设完成状态列。" in text
+    assert "该方面共梳理问题2个，均未注明是否完成整改" in text
+    assert "3个问题均未注明是否完成整改" in text and "完成率0" not in text and "已完成整改0个" not in text
+    # some status cells blank: counted as not done, and the report says how many
+    rows = [[n, "作风建设", f"问题{n}", "措施", "党政办", "已完成" if n == 1 else ""] for n in (1, 2, 3)]
+    path = write_ledger(tmp_path / "blank.xlsx", rows, [*headers, "完成状态"])
+    text = _report_text(ledger_cli, path, tmp_path / "b.docx")
+    assert (
+        "整改完成率33.3%" in text
+        and "其中2个问题的完成状态未填写，无法判断是否完成整改，按未完成计。" in text
+    )
+
+
+def test_the_docs_list_every_status_word():
+    """docs/台账识别.md documents each class with all its words, and the yes/no answers."""
+    from pathlib import Path
+
+    from toolkit.config import NARRATIVE_DOUBT, NO_WORDS, STATUSES, YES_WORDS
+
+    doc = (Path(__file__).parents[1] / "docs" / "台账识别.md").read_text(encoding="utf-8")
+    section = doc.split("## 完成状态", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| ")}
+    for spec in STATUSES:
+        cells = [c.strip() for c in rows[spec.label].split("|")[1:-1]]
+        assert cells[1] == spec.label and cells[2].split("、") == list(spec.synonyms)
+        assert cells[3].startswith("是") == spec.completed
+    yes_row = next(line for line in section.splitlines() if line.startswith("| 是、"))
+    no_row = next(line for line in section.splitlines() if line.startswith("| 否、"))
+    assert yes_row.split("|")[1].strip().split("、")[: len(YES_WORDS)] == list(YES_WORDS)
+    assert no_row.split("|")[1].strip().split("、")[: len(NO_WORDS)] == list(NO_WORDS)
+    doubts = "".join(section.split("文字中出现“", 1)[1].split("”", 1)[0].split()).split("、")
+    assert doubts == [w for w in NARRATIVE_DOUBT if w not in "?？"]
+
+
+def test_units_without_status_are_named_in_the_roll_up(tmp_path, ledger_cli):
+    folder = tmp_path / "各单位"
+    folder.mkdir()
+    headers = ["序号", "问题描述", "整改措施", "责任部门"]
+    write_ledger(folder / "甲.xlsx", [[n, f"问题{n}", "措施", "党政办"] for n in (1, 2, 3)], headers)
+    rows = [[n, f"问题{n}", "措施", "党政办", "已完成"] for n in (1, 2)]
+    write_ledger(folder / "乙.xlsx", rows, [*headers, "完成状态"])
+    run = ledger_cli("stats", folder, "--by", "unit", "--as-of", AS_OF, "--jobs", "1")
+    assert run.code == 0, run.err
+    notes = [line for line in run.out.splitlines() if "没有完成状态" in line]
+    assert len(notes) == 1 and "（3条）" in notes[0] and "乙" not in notes[0]
+    from toolkit.units import district_context
+
+    data = district_context([folder], date(2024, 12, 31), jobs=1)
+    assert (data["no_status"], [(r["name"], r["no_status"], r["rate"]) for r in data["ranking"]]) == (
+        3,
+        [("乙", 0, 100.0), ("甲", 3, None)],
+    )
+    assert data["summary"].endswith("另有甲3个问题未注明完成状态，无法判断是否完成，按未完成计入整体完成率。")

@@ -263,3 +263,25 @@ def test_seq_restarting_per_section_is_not_a_gap(tmp_path, ledger_cli):
     path = write_ledger(tmp_path / "seq.xlsx", rows)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
     assert findings(run) == []
+
+
+def test_required_columns_from_the_config_sheet(tmp_path, ledger_cli):
+    """The 配置 sheet's 必需列 parameter, in Chinese column names, makes a missing column an error."""
+    import openpyxl
+
+    headers, rows = _without("责任人")
+    path = write_ledger(tmp_path / "m.xlsx", rows, headers)
+    book = openpyxl.load_workbook(path)
+    sheet = book.create_sheet("配置")
+    sheet.append(["参数", "值"])
+    sheet.append(["必需列", "问题描述、完成状态、责任人"])
+    book.save(path)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert [(i["code"], i["severity"], i["value"]) for i in run.json()["issues"]] == [
+        ("missing-column", "error", "责任人")
+    ]
+    assert run.code == 1
+    sheet["B2"] = "问题描述、负责同志"
+    book.save(path)
+    run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
+    assert run.code == 2 and "负责同志" in run.err

@@ -24,7 +24,8 @@ def check(
 
     ``on_read`` is called with the ledger before it is validated (the CLI starts its history snapshot
     there, so that compressing it overlaps the rules)."""
-    ledger = read_ledger(path, sheet=sheet, config=config or DEFAULT_CONFIG)
+    as_of = as_of or date.today()
+    ledger = read_ledger(path, sheet=sheet, config=config or DEFAULT_CONFIG, as_of=as_of)
     if on_read is not None:
         on_read(ledger)
-    return ledger, validate_ledger(ledger, as_of or date.today(), ledger.config or DEFAULT_CONFIG)
+    return ledger, validate_ledger(ledger, as_of, ledger.config or DEFAULT_CONFIG)

@@ -370,7 +370,7 @@ def stats(
             f"按“{BY_LABELS[by]}”统计时只能指定一个台账文件；统计多个单位的台账请加 --by unit。"
         )
     path = paths[0]
-    ledger = read_ledger(path, sheet=sheet, config=config)
+    ledger = read_ledger(path, sheet=sheet, config=config, as_of=as_of)
     result = ledger_stats(ledger, as_of, by=by, config=ledger.config or config)
     if as_json:
         echo_json(result.as_dict())

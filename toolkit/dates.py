@@ -1,7 +1,9 @@
 """Deadlines and dates as clerks write them: real Excel dates and Chinese text.
 
-``parse_date`` keeps the raw text beside the parsed value. Text without a year
-("6月底前") takes the ledger's year from context.
+``parse_date`` keeps the raw text beside the parsed value. A range ("2024年3月1日至2024年12月31日",
+"2024.3—2024.12", "3月—12月") is its end: the deadline is when the work must be done. Chinese numerals
+(二〇二四年六月底) are read as digits. Text without a year ("6月底前", "年底前", "三季度末") takes the
+ledger's year from context (see ``YearGuess``). docs/台账识别.md lists every form.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from toolkit.model import DATE, EMPTY, IMMEDIATE, INVALID, LONG_TERM, DateValue
@@ -21,7 +24,14 @@ _FULL = re.compile(r"(\d{4})" + _SEP + r"(\d{1,2})" + r"\s*[月./\-/]\s*" + r"(\
 _MONTH = re.compile(r"(\d{4})" + _SEP + r"(\d{1,2})(?!\d)\s*月?\s*(上旬|中旬|下旬|初|中|底|末)?")
 _QUARTER = re.compile(r"(\d{4})\s*年?\s*(?:第\s*)?([1-4])\s*季度")
 _HALF = re.compile(r"(\d{4})\s*年?\s*(上|下)半年")
-_YEAR = re.compile(r"(\d{4})\s*年\s*(?:度)?\s*(底|末|内|年底|年末)?")
+_YEAR = re.compile(r"(\d{4})\s*年\s*(?:度)?\s*(年底|年末|年内|年中|年终|底|末|内|中|终)?")
+# without a year: the ledger's year is taken (only when nothing above matched)
+_Q_ONLY = re.compile(r"(?<!\d)(?:第\s*)?([1-4])\s*季度")
+_HALF_ONLY = re.compile(r"(上|下)半年")
+_YEAR_PART = re.compile(r"年底|年末|年内|年终|全年|本年度?|今年|当年|年中")
+_MID_YEAR = frozenset({"中", "年中"})
+# a range's separator: the end is the deadline ("-" only between two dates, as in 2024.3-2024.12)
+_RANGE_SEP = re.compile(r"\s*(?:至|到|~|～|—+|–+|－+|―+|-)\s*")
 _MD = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
 _M_END = re.compile(r"(?<!\d)(\d{1,2})\s*月\s*(上旬|中旬|下旬|初|中|底|末|份)?")
 _IMMEDIATE = ("立行立改", "立即整改", "即知即改", "立查立改", "马上就改")
@@ -65,11 +75,71 @@ def excel_serial_to_date(serial: float, date1904: bool = False) -> date | None:
 YearHint = int | Callable[[], int] | None
 
 
+@dataclass(frozen=True, slots=True)
+class YearGuess:
+    """The year given to dates written without one, and where it came from."""
+
+    year: int
+    source: str  # one of YEAR_SOURCES
+
+    @property
+    def guessed(self) -> bool:
+        """Taken from other cells or the calendar rather than written for the ledger (an info finding)."""
+        return self.source in GUESSED_SOURCES
+
+
+# where the year of a date without one comes from, in the order they are tried (the label is for messages)
+YEAR_SOURCES: dict[str, str] = {
+    "info": "“通报信息”表的年度",
+    "title": "台账标题",
+    "info_date": "“通报信息”表的成文日期",
+    "deadlines": "台账中其他整改时限最常见的年份",
+    "as_of": "统计日期",
+    "today": "今天的日期",
+}
+GUESSED_SOURCES = frozenset({"deadlines", "as_of", "today"})
+
+
+_WRITTEN_YEAR = re.compile(r"(?<!\d)(20\d{2})\s*(?:年|[./\-]\s*\d)")
+
+
+def written_year(text: str) -> int | None:
+    """The year a text names ("2024年度", "二〇二四年", "2024.6"), for the year of dates without one."""
+    m = _WRITTEN_YEAR.search(_cn_numerals(text).translate(_FULLWIDTH))
+    return int(m[1]) if m else None
+
+
 def parse_text_date(text: str, year_hint: YearHint = None) -> DateValue:
     raw = text
     text = _cn_numerals(text.strip()).translate(_FULLWIDTH)
     if not text:
         return DateValue(raw, EMPTY)
+    if _RANGE_SEP.search(text) and (end := _range_end(text, year_hint)) is not None:
+        return DateValue(raw, end.kind, end.value)
+    return _single(raw, text, year_hint)
+
+
+def _range_end(text: str, year_hint: YearHint) -> DateValue | None:
+    """The end of a range whose both sides are dates; None when the text is no such range."""
+    for sep in reversed(list(_RANGE_SEP.finditer(text))):
+        left, right = text[: sep.start()], text[sep.end() :]
+        if not left or not right:
+            continue
+        start = _single(left, left, year_hint)
+        if start.value is None:
+            continue
+        end = _single(right, right, None)
+        if end.kind == INVALID:  # no year of its own: the start's ("2024年3月—12月")
+            end = _single(right, right, start.value.year)
+            if end.value is not None and end.value < start.value:  # 2024年11月至3月: the next year
+                end = _single(right, right, start.value.year + 1)
+        if end.value is not None or end.kind == LONG_TERM:
+            return end
+    return None
+
+
+def _single(raw: str, text: str, year_hint: YearHint) -> DateValue:
+    """One date (no range): the first form that matches, most specific first."""
     try:
         if m := _FULL.search(text):
             return DateValue(raw, DATE, date(int(m[1]), int(m[2]), int(m[3])))
@@ -80,14 +150,27 @@ def parse_text_date(text: str, year_hint: YearHint = None) -> DateValue:
         if m := _MONTH.search(text):
             return DateValue(raw, DATE, _within_month(int(m[1]), int(m[2]), m[3]))
         if m := _YEAR.search(text):
-            return DateValue(raw, DATE, date(int(m[1]), 12, 31))
-        if year_hint is not None and (_MD.search(text) or _M_END.search(text)):
+            return DateValue(
+                raw, DATE, date(int(m[1]), 6, 30) if m[2] in _MID_YEAR else date(int(m[1]), 12, 31)
+            )
+        if year_hint is not None and (
+            _MD.search(text) or _M_END.search(text) or _Q_ONLY.search(text) or _HALF_ONLY.search(text)
+            or _YEAR_PART.search(text)
+        ):  # fmt: skip
             if callable(year_hint):  # computed only for text that really lacks a year
                 year_hint = year_hint()
             if m := _MD.search(text):
                 return DateValue(raw, DATE, date(year_hint, int(m[1]), int(m[2])))
             if m := _M_END.search(text):
                 return DateValue(raw, DATE, _within_month(year_hint, int(m[1]), m[2]))
+            if m := _Q_ONLY.search(text):
+                return DateValue(raw, DATE, _month_end(year_hint, int(m[1]) * 3))
+            if m := _HALF_ONLY.search(text):
+                return DateValue(raw, DATE, _month_end(year_hint, 6 if m[1] == "上" else 12))
+            if m := _YEAR_PART.search(text):
+                return DateValue(
+                    raw, DATE, date(year_hint, 6, 30) if m[0] == "年中" else date(year_hint, 12, 31)
+                )
     except ValueError:  # 2024年13月, 2月30日
         return DateValue(raw, INVALID)
     if any(word in text for word in _IMMEDIATE):

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, TypeVar
 from toolkit.config import COMPLETED_STATUSES, OPEN_STATUSES, normalize_text
 from toolkit.errors import LedgerError
 from toolkit.model import ItemColumns, MadeOnUse
-from toolkit.stats import UNASSIGNED, GroupStats, percent
+from toolkit.stats import UNASSIGNED, GroupStats, count_no_status, percent
 from toolkit.texttable import render_table
 
 if TYPE_CHECKING:
@@ -840,6 +840,7 @@ def snapshot_counts(ledger: Ledger, as_of: date) -> tuple[DimensionCount, list[D
             group = groups[key] = GroupStats(key)
         group.count_status(status, count)
         total.count_status(status, count)
+    count_no_status(table, ledger.columns, keys, groups, total)  # the rate is None when no item says
     for key, count in Counter(map(keys.__getitem__, overdue)).items():
         groups[key].overdue = count
     total.overdue = len(overdue)

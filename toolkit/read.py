@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from toolkit.config import DEFAULT_CONFIG, OPTIONAL, Config, normalize_text
-from toolkit.dates import parse_date
+from toolkit.dates import YearGuess, parse_date, written_year
 from toolkit.errors import (
     EncryptedFileError,
     LedgerError,
@@ -85,7 +85,6 @@ _SIGNATURE = re.compile(
     r"电\s*话|手\s*机|签\s*发\s*人?|(?:主要|单位|分管)?\s*负\s*责\s*人|分\s*管\s*领\s*导|日\s*期|时\s*间|"
     r"(?:单\s*位\s*)?[（(]?\s*盖\s*章\s*[)）]?)\s*[：:]"
 )
-_YEAR = re.compile(r"(20\d{2})\s*年")
 _SUM_FIRST = frozenset(" 合总小共\u3000")
 # first characters that make a row worth a look: a 合计 line, or a blank-looking first cell
 _CHECK_FIRST = _SUM_FIRST | frozenset(c for c in map(chr, range(0x3001)) if c.isspace())
@@ -102,18 +101,24 @@ INFO_KEYS = {
 LIST_INFO = frozenset({"problems", "plans"})
 
 
-def read_ledger(path: str | Path, sheet: str | None = None, config: Config = DEFAULT_CONFIG) -> Ledger:
-    """Read the ledger in ``path``; raise a LedgerError subclass when it cannot be used."""
+def read_ledger(
+    path: str | Path, sheet: str | None = None, config: Config = DEFAULT_CONFIG, *, as_of: date | None = None
+) -> Ledger:
+    """Read the ledger in ``path``; raise a LedgerError subclass when it cannot be used.
+
+    ``as_of``: the date it will be judged on (the year of last resort for "6月底前")."""
     path = Path(path)
     package = sniff(path)
     source = _open_source(package)
     try:
-        return _read_from_source(source, path, sheet, config)
+        return _read_from_source(source, path, sheet, config, as_of)
     finally:
         source.close()
 
 
-def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Config) -> Ledger:
+def _read_from_source(
+    source: _Source, path: Path, sheet: str | None, config: Config, as_of: date | None = None
+) -> Ledger:
     names = source.sheet_names()
     info_rows = source.load(INFO_SHEET)[0] if INFO_SHEET in names else None
     if CONFIG_SHEET in names:  # the workbook's own settings (ledger new writes them) go on top
@@ -151,6 +156,7 @@ def _read_from_source(source: _Source, path: Path, sheet: str | None, config: Co
             origin=origin,
             error_like_text=source.error_like_text(name),
             found_header=header,
+            as_of=as_of,
         )
     if guess is not None:
         where = f"工作表“{guess[0]}”" + (f"（共查看了 {len(tried)} 个工作表）" if len(tried) > 1 else "")
@@ -625,21 +631,32 @@ def read_info(rows: Iterable[Sequence[object]] | None) -> dict[str, object]:
     return info
 
 
-def _year_hint(info: dict[str, object], title: str, deadlines: Sequence[object]) -> int:
-    year = info.get("year")
-    if year is not None and (m := re.search(r"20\d{2}", str(year))):
-        return int(m.group())
-    if m := _YEAR.search(title):
-        return int(m[1])
+def _year_hint(
+    info: dict[str, object], title: str, deadlines: Sequence[object], as_of: date | None = None
+) -> YearGuess:
+    """The year for dates written without one: 通报信息's 年度, the title, the 成文日期, the year most
+    deadlines name, the as-of date, today (toolkit.dates.YEAR_SOURCES)."""
+    info_year = info.get("year")
+    if info_year is not None and (m := re.search(r"20\d{2}", str(info_year))):
+        return YearGuess(int(m.group()), "info")
+    if year := written_year(title):
+        return YearGuess(year, "title")
+    written = info.get("date")
+    if isinstance(written, date):
+        return YearGuess(written.year, "info_date")
+    if written is not None and (year := written_year(str(written))):
+        return YearGuess(year, "info_date")
     years: Counter[int] = Counter()
     for value in deadlines[:2000]:
         if isinstance(value, date):
             years[value.year] += 1
-        elif type(value) is str and (m := _YEAR.search(value)):
-            years[int(m[1])] += 1
+        elif type(value) is str and (year := written_year(value)):
+            years[year] += 1
     if years:
-        return years.most_common(1)[0][0]
-    return date.today().year
+        return YearGuess(years.most_common(1)[0][0], "deadlines")
+    if as_of is not None:
+        return YearGuess(as_of.year, "as_of")
+    return YearGuess(date.today().year, "today")
 
 
 def ledger_from_rows(
@@ -656,12 +673,14 @@ def ledger_from_rows(
     origin: tuple[int, int] = (0, 0),
     error_like_text: bool = True,
     found_header: Header | None = None,
+    as_of: date | None = None,
 ) -> Ledger:
     """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this).
 
     ``error_like_text=False`` (the guard's scan saw no text that could read "#REF!") lets the
     optional text columns wait untouched until someone asks for their texts. ``found_header``:
-    what find_header gave for these rows, when the caller has looked already.
+    what find_header gave for these rows, when the caller has looked already. ``as_of``: the date the
+    ledger is judged on, the year of last resort for dates written without one.
 
     A 100k-row ledger is 1.5M cells, and every pass over a column costs about as much as the
     next, so each column is read once at C speed: text columns through one join, the others
@@ -736,8 +755,8 @@ def ledger_from_rows(
     seq_values, plain_numbers = _seq_column(raw.get("seq"), tokens.setdefault("seq", []))
     deadline_raw = raw.get("deadline")
     # only text like "6月底前" needs the ledger's year: work it out the first time it is asked for
-    year_hint = functools.cache(lambda: _year_hint(info, title, deadline_raw or ()))
-    dates = _DateColumns(year_hint, date1904)
+    year_guess = functools.cache(lambda: _year_hint(info, title, deadline_raw or (), as_of))
+    dates = _DateColumns(lambda: year_guess().year, date1904)
     deadlines = dates.parse(deadline_raw, tokens.setdefault("deadline", []))
     completions = dates.parse(raw.get("completed_on"), tokens.setdefault("completed_on", []))
 
@@ -795,6 +814,7 @@ def ledger_from_rows(
         mapping=[replace(u, column=u.column + origin[1]) for u in found.uses] if origin[1] else found.uses,
         table_starts=[first_data + 1 + origin[0] + o for o in starts],
         status_readings=reader.narratives,
+        year_guess=year_guess() if year_guess.cache_info().currsize else None,
     )
 
 

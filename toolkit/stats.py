@@ -8,7 +8,7 @@ items to pandas for people who want to go further.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -169,8 +169,12 @@ def compute_stats(
     by: str = "dimension",
     order: Iterable[str] = (),
     config: Config = DEFAULT_CONFIG,
+    columns: Collection[str] | None = None,
 ) -> Stats:
     """Count items per group; groups come in ``order`` first, then in order of first appearance.
+
+    ``columns``: the ledger's fields (from its header), which say where statuses came from; by
+    default, the fields the items have.
 
     Counted column-wise: statuses per group through one Counter, dates only for the items
     whose status makes them matter (completed: on time?; open: overdue?).
@@ -188,17 +192,9 @@ def compute_stats(
     for (key, status), count in Counter(zip(keys, statuses, strict=True)).items():
         groups[key].count_status(status, count)
         total.count_status(status, count)
-    fields = table.fields
+    fields = table.fields if columns is None else columns
     source = status_field(fields)
-    if None in statuses:
-        missing = (
-            table.blanks(STATUS_FIELD)
-            if source == STATUS_FIELD
-            else [i for i, status in enumerate(statuses) if status is None]
-        )
-        for key, count in Counter(map(keys.__getitem__, missing)).items():
-            groups[key].no_status += count
-            total.no_status += count
+    count_no_status(table, fields, keys, groups, total)
     deadlines = table.deadlines
     dones = table.completed_on
     rows = table.rows
@@ -230,11 +226,33 @@ def compute_stats(
     )
 
 
+def count_no_status(
+    table: ItemColumns,
+    columns: Collection[str],
+    keys: list[str],
+    groups: dict[str, GroupStats],
+    total: GroupStats,
+) -> None:
+    """Add to ``no_status`` the items that say nothing about being done: a blank status cell, or, with
+    no status column, every item whose status could not be read (all of them when there is no column).
+    A wrong word ("已完城") is unknown but not no_status: the clerk wrote something."""
+    statuses = table.statuses
+    if None not in statuses:
+        return
+    if status_field(columns) == STATUS_FIELD:
+        missing = table.blanks(STATUS_FIELD)
+    else:
+        missing = [i for i, status in enumerate(statuses) if status is None]
+    for key, count in Counter(map(keys.__getitem__, missing)).items():
+        groups[key].no_status += count
+        total.no_status += count
+
+
 def ledger_stats(
     ledger: Ledger, as_of: date, by: str = "dimension", config: Config = DEFAULT_CONFIG
 ) -> Stats:
     order = ledger.dimensions if by == "dimension" else ()
-    return compute_stats(ledger.items, as_of, by, order, config)
+    return compute_stats(ledger.items, as_of, by, order, config, ledger.columns)
 
 
 def to_dataframe(ledger: Ledger) -> pandas.DataFrame:

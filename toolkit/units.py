@@ -175,10 +175,10 @@ def unit_name(ledger: Ledger, path: str | os.PathLike) -> str:
 # ---------------------------------------------------------------- the worker
 
 
-def _read(path: str, config: Config) -> Ledger:
+def _read(path: str, config: Config, as_of: date | None = None) -> Ledger:
     from toolkit.read import read_ledger
 
-    return read_ledger(path, config=config)
+    return read_ledger(path, config=config, as_of=as_of)
 
 
 def summarize_file(
@@ -192,7 +192,7 @@ def summarize_file(
     """
     result = UnitResult(file=str(path))
     try:
-        ledger = _read(str(path), config)
+        ledger = _read(str(path), config, as_of)
         result.unit = unit_name(ledger, path)
         config = ledger.config or config  # the workbook's 配置 sheet applies to its own ledger
         stats = ledger_stats(ledger, as_of, "dimension", config)
@@ -719,6 +719,12 @@ def units_table(result: UnitsStats) -> str:
         text += "\n\n" + "\n".join(lines)
     if result.repeated:
         text += "\n\n" + "\n".join(f"注意：{note}" for note in repeated_units_notes(result.repeated))
+    if unsaid := [u for u in result.units if u.total is not None and u.total.no_status]:
+        names = "、".join(f"{u.unit}（{u.total.no_status}条）" for u in unsaid)
+        text += (
+            f"\n\n注意：{names}的问题没有完成状态（台账没有完成状态列或未填写），"
+            "无法判断是否完成，合计中按未完成计。"
+        )
     return text
 
 
@@ -899,6 +905,7 @@ def district_context(
             "pending": u.total.pending,
             "long_term": u.total.long_term,
             "overdue": u.total.overdue,
+            "no_status": u.total.no_status,
             "rate": rate,
             "rate_text": format_rate(u.total.rate, d),
         }
@@ -961,6 +968,10 @@ def district_context(
         f"其中完成率达到100%的单位{len(full)}个，低于{low_rate:g}%的单位{len(low)}个；"
         f"超期未完成问题{overdue_total}个，涉及{len(overdue_units)}个单位。"
     )
+    unsaid = [r for r in rows if r["no_status"]]
+    if unsaid:  # never a silent 0%: say whose items could not be judged
+        names = "、".join(f"{r['name']}{r['no_status']}个" for r in unsaid)
+        summary += f"另有{names}问题未注明完成状态，无法判断是否完成，按未完成计入整体完成率。"
     return {
         "as_of": as_of.isoformat(),
         "date_text": date_text,
@@ -981,6 +992,7 @@ def district_context(
         "lagging_dimensions": lagging,
         "overdue_total": overdue_total,
         "overdue_units": overdue_units,
+        "no_status": total.no_status,
         "failures": [{"file": Path(f.file).name, "reason": f.reason} for f in failures],
         "repeated_units": repeated_units(units),
         "summary": summary,

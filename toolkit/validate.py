@@ -24,6 +24,7 @@ from toolkit.config import (
     Config,
     normalize_text,
 )
+from toolkit.dates import YEAR_SOURCES
 from toolkit.model import (
     DATE,
     EMPTY,
@@ -59,6 +60,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
          "请补上这一列（“是否完成”“整改状态”等写法均可，填“已完成”“正在整改”或“是”“否”）。"),
     Rule("status-from-progress", INFO, "完成状态按进展判断",
          "台账没有完成状态列，完成状态按“{header}”列的文字判断：写明已完成的计为已完成，其余计为未完成。"),
+    Rule("year-guessed", INFO, "年份按推断",
+         "“{header}”中有没有写年份的日期（如“6月底前”“年底前”），按{year}年计（取自{source}）；"
+         "如不对，请写明年份，或在“通报信息”表填写年度。"),
     Rule("status-from-text", INFO, "完成状态按文字判断", "{cell}的“{header}”是一段文字，{note}。"),
     Rule("missing-value", ERROR, "必填项为空", "{cell}的“{header}”为空，请填写。"),
     Rule("missing-value-warning", WARNING, "建议填写", "{cell}的“{header}”为空，建议填写。"),
@@ -154,6 +158,11 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
     out = _Collector(ledger, config, as_of)
     table = ItemColumns.of(ledger.items)
     _check_columns(ledger, table, config, out)
+    if ledger.year_guess is not None and ledger.year_guess.guessed:
+        field = "deadline" if "deadline" in ledger.columns else "completed_on"
+        source = YEAR_SOURCES[ledger.year_guess.source]
+        out.add("year-guessed", ledger.header_row, field, str(ledger.year_guess.year),
+                year=ledger.year_guess.year, source=source)  # fmt: skip
     hits = _item_rules(ledger, table, config, as_of)
     total = sum(len(h.indices) for h in hits)
     rows = table.rows

@@ -281,6 +281,8 @@ def counts_text(g: GroupStats, decimals: int, *, lead: str = "共") -> str:
     """'共梳理问题17个，已完成整改12个，整改完成率70.6%；长期坚持3个，正在推进2个'."""
     if g.total == 0:
         return f"{lead}梳理问题0个"
+    if _no_status_at_all(g):  # never a silent 0%: say that nothing tells whether they are done
+        return f"{lead}梳理问题{g.total}个，均未注明是否完成整改，无法计算整改完成率"
     text = f"{lead}梳理问题{g.total}个，已完成整改{g.completed}个，整改完成率{format_rate(g.rate, decimals)}"
     rest = []
     if g.long_term:
@@ -345,6 +347,22 @@ def dimension_prose(
 # ---------------------------------------------------------------- 存在问题 and 下一步打算
 
 
+def _no_status_at_all(g: GroupStats) -> bool:
+    """No item of the group says whether it is done (blank status, or no status column at all)."""
+    return g.total > 0 and g.no_status >= g.total
+
+
+def missing_status_text(stats: Stats) -> str:
+    """The sentence a 通报 adds when status is missing for some items: how many, and why."""
+    n = stats.total.no_status
+    if not n:
+        return ""
+    if stats.status_from is None:
+        return f"台账未设完成状态列，{n}个问题无法判断是否完成整改，未计入完成率。"
+    where = "完成状态" if stats.status_from == "status" else "整改进展"
+    return f"其中{n}个问题的{where}未填写，无法判断是否完成整改，按未完成计。"
+
+
 def _status_breakdown(g: GroupStats) -> str:
     parts = []
     if g.long_term:
@@ -374,6 +392,9 @@ def facts(
     unfinished = total.total - total.completed
     if total.total == 0:
         return [f"截至{as_of_text}，台账中暂无需要统计的问题。"], []
+    if _no_status_at_all(total):
+        out.append(f"从台账情况看，{total.total}个问题均未注明是否完成整改，需逐项核实、补记完成状态。")
+        return out, []
     if unfinished == 0:
         out.append(f"从台账情况看，截至{as_of_text}，所列{total.total}个问题已全部完成整改。")
         return out, []
@@ -407,6 +428,9 @@ def default_plans(stats: Stats) -> list[str]:
     total = stats.total
     plans = []
     pending = total.pending
+    if _no_status_at_all(total):
+        plans.append(f"对台账所列{total.total}个问题逐项核实整改完成情况，补记完成状态，确保底数清、情况明")
+        pending = 0
     if pending:
         plans.append(
             f"对尚未完成整改的{pending}个问题，逐项明确责任领导、责任部门和完成时限，"
@@ -522,6 +546,10 @@ def build_context(
         dimensions.append(entry)
 
     summary = f"截至{as_of_text}，{counts_text(stats.total, decimals)}。"
+    if not _no_status_at_all(stats.total):
+        summary += missing_status_text(stats)
+    elif stats.status_from is None:
+        summary += "台账未设完成状态列。"
     if stats.total.excluded:
         summary += f"另有{stats.total.excluded}个问题已合并或不适用，未计入总数。"
 

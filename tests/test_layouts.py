@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+from dataclasses import replace
+from datetime import date
 
 import pytest
 from layouts import (
@@ -21,6 +23,7 @@ from layouts import (
     WPS,
     XUNCHA,
     YESNO_BESIDE,
+    ZHUANXIANG,
     ZHUTI,
     Layout,
     write_html_xls,
@@ -43,6 +46,9 @@ def assert_counted_by_hand(layout: Layout, path) -> None:
     stats = ledger_stats(ledger, AS_OF).as_dict()
     total = stats["total"]
     assert (total["total"], total["completed"]) == (layout.total, layout.completed)
+    # the completion rate a person works out; none at all when no item says whether it is done
+    by_hand = None if total["no_status"] == layout.total else round(100 * layout.completed / layout.total, 1)
+    assert total["rate"] == by_hand
     assert {key: total[key] for key in layout.counts} == layout.counts
     if layout.dimensions is not None:
         assert [(g["name"], g["total"]) for g in stats["dimensions"]] == layout.dimensions
@@ -141,3 +147,23 @@ def test_stacked_tables_restart_their_numbering(tmp_path):
     one = Layout("一张表", rows, STACKED.columns, STACKED.total, STACKED.completed)
     issues = validate_ledger(read_ledger(write_xlsx(one, tmp_path / "一张.xlsx")), AS_OF).as_dict()["issues"]
     assert "seq-duplicate" in {i["code"] for i in issues}
+
+
+def test_deadlines_as_offices_write_them(tmp_path):
+    """A range is its end; 6月30日前, 三季度末, 年底前 take the year of the title; 二〇二四年八月底 is a date."""
+    ledger = read_ledger(write_xlsx(ZHUANXIANG, tmp_path / "整治.xlsx"), as_of=AS_OF)
+    assert [d.value for d in ledger.items.deadlines] == [
+        date(2024, 6, 30), date(2024, 9, 30), date(2024, 8, 31), date(2024, 12, 31), date(2024, 9, 30),
+        date(2024, 12, 31),
+    ]  # fmt: skip
+    codes = {i["code"] for i in validate_ledger(ledger, AS_OF).as_dict()["issues"]}
+    assert "year-guessed" not in codes  # the title says 2024: no guess
+    # without a year in the title the year is a guess, and validation says so
+    untitled = replace(
+        ZHUANXIANG, rows=[["群众身边不正之风和腐败问题集中整治事项清单"], *ZHUANXIANG.rows[1:]]
+    )
+    ledger = read_ledger(write_xlsx(untitled, tmp_path / "无年份.xlsx"), as_of=AS_OF)
+    issues = validate_ledger(ledger, AS_OF).as_dict()["issues"]
+    assert [(i["row"], i["code"]) for i in issues if i["code"] == "year-guessed"] == [(2, "year-guessed")]
+    ranged = read_ledger(write_xlsx(XUNCHA, tmp_path / "巡察.xlsx"), as_of=AS_OF)
+    assert [d.value for d in ranged.items.deadlines][1:5:3] == [date(2024, 12, 31), date(2025, 3, 31)]

@@ -167,3 +167,15 @@ def test_deadlines_as_offices_write_them(tmp_path):
     assert [(i["row"], i["code"]) for i in issues if i["code"] == "year-guessed"] == [(2, "year-guessed")]
     ranged = read_ledger(write_xlsx(XUNCHA, tmp_path / "巡察.xlsx"), as_of=AS_OF)
     assert [d.value for d in ranged.items.deadlines][1:5:3] == [date(2024, 12, 31), date(2025, 3, 31)]
+
+
+def test_the_report_is_written_for_a_ledger_laid_out_elsewhere(tmp_path, ledger_cli):
+    """No 方面 or 完成时间 column, a yes/no status, notes below: the 通报 is not refused, and counts by hand."""
+    from docx import Document
+
+    path = write_xlsx(XUNCHA, tmp_path / "巡察.xlsx")
+    out = tmp_path / "通报.docx"
+    run = ledger_cli("report", path, "--as-of", AS_OF, "-o", out, "--no-history")
+    assert run.code == 0, run.out + run.err
+    text = "\n".join(p.text for p in Document(str(out)).paragraphs)
+    assert "共梳理问题5个，已完成整改3个，整改完成率60.0%" in text

@@ -26,7 +26,7 @@ ROLE_WORDS = {
     "配合单位": None, "协办单位": None, "填报单位": None,
     "整改要求": "measures", "整改目标": "measures", "整治措施": "measures", "整改举措": "measures",
     "问题类型": "dimension", "问题类别": "dimension", "领域": "dimension", "问题来源": "source",
-    "整改完成情况": "status", "是否完成": "status", "是否办结": "status", "状态": "status",
+    "整改完成情况": "status", "是否完成": "status", "是否办结": "status", "是否已完成": "status", "是否整改到位": "status", "当前状态": "status", "状态": "status",
     "整改进展情况": "progress", "落实情况": "progress", "推进情况": "progress",
     "整改期限": "deadline", "时间节点": "deadline", "计划完成时间": "deadline", "完成时限": "deadline",
     "实际完成时间": "completed_on", "销号时间": "completed_on",

@@ -42,6 +42,7 @@ STATUS_STYLES = [
 ]  # fmt: skip
 EXTRAS = {"配合单位": None, "备注": "remarks", "联系电话": None}
 SECTION_FORMS = ["{}、{}方面", "（{}）{}", "{}方面", "第{}部分 {}", "【{}】", "{}、{}方面存在的问题（共3项）"]
+SPLIT_FORMS = [("{}", "{}方面"), ("{}、", "{}"), ("（{}）", "{}方面存在的问题"), ("第{}部分", "{}")]
 _CN = "一二三四五六七八九"
 DIMENSIONS = ["理论学习", "作风建设", "为民服务"]
 DEPTS = ["党政办", "组织办", "财政所"]
@@ -131,7 +132,12 @@ def ledgers(draw):
             number = DIMENSIONS.index(section)
             form = draw(st.sampled_from(SECTION_FORMS))
             title = form.format(*((_CN[number], section) if form.count("{}") == 2 else (section,)))
-            if draw(st.booleans()):  # merged across the table
+            if draw(st.booleans()):  # the number in the first column, the name beside it
+                number_form, name_form = draw(st.sampled_from(SPLIT_FORMS))
+                title = [number_form.format(_CN[number]), name_form.format(section)]
+            if isinstance(title, list):
+                rows.append(title)
+            elif draw(st.booleans()):  # merged across the table
                 merged.append(((len(rows), 0), (len(rows), width - 1)))
                 rows.append([title] + [None] * (width - 1))
             else:

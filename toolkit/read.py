@@ -74,6 +74,10 @@ _SECTION_TAIL = re.compile(
 _COUNT = re.compile(r"^(?:共\s*\d+\s*[项个条件]?|\d+\s*[项个条件])$")
 _COUNT_TAIL = re.compile(r"\s*(?:[（(]\s*共?\s*\d+\s*[项个条件]\s*[)）]|共\s*\d+\s*[项个条件])\s*$")
 _ARABIC = re.compile(r"^\d{1,2}\s*[、.．]\s*")
+# a section's number alone in its cell (一 | 理论学习方面: the number in 序号, the name beside it)
+_SECTION_NUMBER = re.compile(
+    rf"^(?:[{_CN_NUM}]+\s*[、.．]?|[（(]\s*[{_CN_NUM}]+\s*[)）]|第[{_CN_NUM}\d]+(?:部分|方面|类)\s*[：:、.．]?)$"
+)
 _SUM_ROW = re.compile(r"^(?:合\s*计|总\s*计|小\s*计|共\s*计)")
 _NOTE_ROW = re.compile(
     r"^(?:备\s*注|注|说\s*明|填\s*[表报]\s*人?|制\s*表\s*人?|审\s*[核批]\s*人?|联\s*系\s*(?:人|电\s*话|方\s*式)?|"
@@ -1181,6 +1185,8 @@ def _classify_short_row(
         texts.discard("")
         if len(texts) == 2 and len(counts := {t for t in texts if _COUNT.match(t)}) == 1:
             texts -= counts  # 一、理论学习方面 | 共5项
+        if len(texts) == 2 and (name := _split_section(row)) is not None:
+            return "section", name
         if len(texts) == 1:
             only = next(iter(texts))
             name = section_name(only)
@@ -1192,6 +1198,15 @@ def _classify_short_row(
         if _NOTE_ROW.match(first_text) and len(texts) <= 2:
             return "skip", ""
     return "item", ""
+
+
+def _split_section(row: Sequence[object]) -> str | None:
+    """一 | 理论学习方面 (the number in its own cell, the name in the next): the section's name, else None."""
+    texts = [t for t in (cell_text(v).strip() for v in row) if t]
+    if len(texts) != 2 or not _SECTION_NUMBER.match(texts[0]):
+        return None
+    number, name = texts
+    return section_name(number + ("" if number[-1] in "、.．)）：:" else "、") + name)
 
 
 def _error_cells(

@@ -44,6 +44,8 @@ EXTRAS = {"配合单位": None, "备注": "remarks", "联系电话": None}
 SECTION_FORMS = ["{}、{}方面", "（{}）{}", "{}方面", "第{}部分 {}", "【{}】", "{}、{}方面存在的问题（共3项）"]
 SPLIT_FORMS = [("{}", "{}方面"), ("{}、", "{}"), ("（{}）", "{}方面存在的问题"), ("第{}部分", "{}")]
 _CN = "一二三四五六七八九"
+NOTES_BELOW = ["注：本表由党政办汇总。", "填表说明：状态填已完成或正在整改。", "本表数据截至2024年12月31日",
+               "附件：佐证材料清单", "（此页无正文）"]  # fmt: skip
 DIMENSIONS = ["理论学习", "作风建设", "为民服务"]
 DEPTS = ["党政办", "组织办", "财政所"]
 
@@ -165,7 +167,7 @@ def ledgers(draw):
                         for r in item_rows[start + 1 : j]:
                             rows[r][k] = None
                     start = j
-    for below in draw(st.lists(st.sampled_from(["注：本表由党政办汇总。", "sign", "blank"]), max_size=2)):
+    for below in draw(st.lists(st.sampled_from([*NOTES_BELOW, "sign", "blank"]), max_size=2)):
         if below == "sign":
             rows.append(["填报人：张三", None, "审核人：李四", None, "联系电话：1234"][: max(width, 3)])
         elif below == "blank":

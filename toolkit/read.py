@@ -80,8 +80,12 @@ _SECTION_NUMBER = re.compile(
 )
 _SUM_ROW = re.compile(r"^(?:合\s*计|总\s*计|小\s*计|共\s*计)")
 _NOTE_ROW = re.compile(
-    r"^(?:备\s*注|注|说\s*明|填\s*[表报]\s*人?|制\s*表\s*人?|审\s*[核批]\s*人?|联\s*系\s*(?:人|电\s*话|方\s*式)?|"
+    r"^(?:备\s*注|注|说\s*明|填\s*[表报]\s*说\s*明|附\s*[件表]?|填\s*[表报]\s*人?|制\s*表\s*人?|审\s*[核批]\s*人?|联\s*系\s*(?:人|电\s*话|方\s*式)?|"
     r"签\s*发\s*人?|负\s*责\s*人|填\s*[表报]\s*(?:日期|时间))\s*[：:\d、.．]"
+)
+# a lone sentence under the table about the table itself (本表数据截至…, （此页无正文）): no item
+_TAIL_NOTE = re.compile(
+    r"^(?:本\s*表|此\s*表|以\s*上|上\s*述|数\s*据\s*截\s*[至止]|截\s*[至止]|[（(]?\s*此页无正文)"
 )
 # the labels of the signature lines under a table (填报人：… 审核人：… 联系电话：… 日期：…)
 _SIGNATURE = re.compile(
@@ -828,7 +832,12 @@ def _end_of_table(rows: list[list[object]], first_data: int) -> int:
     end = len(rows)
     while end > first_data:
         texts = [t for t in (cell_text(v).strip() for v in rows[end - 1]) if t]
-        if texts and not (_SUM_ROW.match(texts[0]) or _NOTE_ROW.match(texts[0]) or _signature_row(texts)):
+        if texts and not (
+            _SUM_ROW.match(texts[0])
+            or _NOTE_ROW.match(texts[0])
+            or _signature_row(texts)
+            or (len(texts) == 1 and _TAIL_NOTE.match(texts[0]))
+        ):
             break
         end -= 1
     return end

@@ -180,7 +180,11 @@ def test_the_reader_keeps_a_join_only_where_it_is_the_cells():
     ]
     columns = ledger_from_rows([list(r) for r in spaced], sheet="台账").items
     assert "problem" not in columns.joined and columns.column("problem") == ["问题一", ""]
-    # a note row below the items is no item: the joins held it, so none is kept
-    noted = [HEADER, good, ["备注：以上为"]]
+    # a note row among the items is no item: the joins held it, so none is kept
+    noted = [HEADER, good, ["备注：以上为"], good]
     columns = ledger_from_rows([list(r) for r in noted], sheet="台账").items
-    assert len(columns) == 1 and columns.joined == {}
+    assert len(columns) == 2 and columns.joined == {}
+    # notes below the table are cut off before the columns are joined
+    noted = [HEADER, good, ["备注：以上为"], ["填报人：张三", "", "审核人：李四", "联系电话：123"]]
+    columns = ledger_from_rows([list(r) for r in noted], sheet="台账").items
+    assert len(columns) == 1 and columns.joined == {"problem": "问题一", "dept": "办"}

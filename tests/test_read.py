@@ -200,13 +200,13 @@ def test_info_sheet(tmp_path):
 
 def test_extra_aliases_from_config(tmp_path, ledger_cli):
     headers = list(HEADERS)
-    headers[2] = "查摆问题"
+    headers[2] = "检视剖析"  # no word of it names a role (查摆问题 now reads as 问题描述 by its words)
     path = write_ledger(tmp_path / "x.xlsx", [row(1), row(2, problem="二")], headers)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
     assert run.json()["issues"][0]["code"] == "missing-column"
     config = tmp_path / "c.toml"
     config.write_text(
-        '[aliases]\nproblem = ["查摆问题"]\n[statuses]\n"已完成" = ["已落实"]\n', encoding="utf-8"
+        '[aliases]\nproblem = ["检视剖析"]\n[statuses]\n"已完成" = ["已落实"]\n', encoding="utf-8"
     )
     rows = [row(1), row(2, problem="二", status="已落实")]
     path = write_ledger(tmp_path / "x2.xlsx", rows, headers)

@@ -101,6 +101,11 @@ config_option = click.option(
     "--config", "config_path", type=LedgerPath(), metavar="FILE", help="TOML 配置文件。"
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+columns_option = click.option(
+    "--columns",
+    metavar="表头=字段,…",
+    help='说明台账中的表头各是哪个字段（字段名用中文），如 --columns "主责单位=责任部门,内容=问题描述"。',
+)
 
 history_path_option = click.option(
     "--history",
@@ -181,20 +186,24 @@ def main() -> None:
     """
 
 
-def _config(path: str | None):
-    from toolkit.config import load_config
+def _config(path: str | None, columns: str | None = None):
+    from toolkit.config import FROM_COMMAND_LINE, load_config, parse_columns_option
 
-    return load_config(path)
+    config = load_config(path)
+    return config.with_corrections(parse_columns_option(columns), FROM_COMMAND_LINE) if columns else config
 
 
 SEVERITY_LABELS = {"error": "错误", "warning": "提醒", "info": "提示"}
 
 
-def format_report(report) -> str:
-    """The findings as an aligned plain-text table (no rich: the click path stays light)."""
+def format_report(report, mapping: str = "") -> str:
+    """The findings as an aligned plain-text table (no rich: the click path stays light); ``mapping``:
+    the line saying how the headers were understood."""
     from toolkit.config import FIELD_LABELS
 
     lines = [f"文件：{report.file}    工作表：{report.sheet}    统计日期：{report.as_of.isoformat()}"]
+    if mapping:
+        lines.append(mapping)
     lines.append(f"共 {report.rows} 条问题；发现 {report.errors} 处错误、{report.warnings} 处提醒。")
     if report.findings:
         lines.append("")
@@ -234,6 +243,7 @@ mark_option = click.option(
 @as_of_option
 @sheet_option
 @config_option
+@columns_option
 @json_option
 @history_path_option
 @no_history_option
@@ -248,6 +258,7 @@ def validate(
     history_path: str | None = None,
     no_history: bool = False,
     mark: bool = False,
+    columns: str | None = None,
 ) -> None:
     """校验台账：逐格检查，列出所有错误和提醒。
 
@@ -259,8 +270,9 @@ def validate(
       ledger validate 台账.xlsx --as-of 2024-12-31
       ledger validate 台账.xlsx --json > 结果.json
       ledger validate 台账.xlsx --mark
+      ledger validate 台账.xlsx --columns "主责单位=责任部门,内容=问题描述"
     """
-    config = _config(config_path)
+    config = _config(config_path, columns)
     if _plain_process():  # one workbook, then os._exit: freeing what was read only costs time
         from toolkit.read import keep_readers_until_exit
 
@@ -289,10 +301,13 @@ def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history
     if not no_history:  # with --mark, a failure is told after the marks: one sentence if both fail
         begun = started[0] if started else None
         history_failure = record_history(ledger, as_of, history_path, "validate", begun, defer=mark)
+    from toolkit.headers import mapping_json, mapping_line
+
+    used = ledger.config or config
     if as_json:
-        echo_json(report.as_dict())
+        echo_json(report.as_dict() | {"columns": mapping_json(ledger.mapping, used)})
     else:
-        click.echo(format_report(report))
+        click.echo(format_report(report, mapping_line(ledger.mapping, used)))
     if mark:
         try:
             to_copy = write_marks(path, ledger, report, quiet=as_json)
@@ -371,6 +386,7 @@ def format_stats(stats) -> str:
 @as_of_option
 @sheet_option
 @config_option
+@columns_option
 @json_option
 @jobs_option
 @user_errors
@@ -382,6 +398,7 @@ def stats(
     config_path: str | None,
     as_json: bool,
     jobs: int | None = None,
+    columns: str | None = None,
 ) -> None:
     """统计完成率：按方面（或责任部门、责任领导）统计问题数、已完成、超期和完成率。
 
@@ -397,11 +414,16 @@ def stats(
     from toolkit.read import read_ledger
     from toolkit.stats import ledger_stats
 
-    config = _config(config_path)
+    config = _config(config_path, columns)
     if by == "unit":
         if sheet is not None:
             raise LedgerError(
                 "--by unit 时各单位的工作表自动识别，不能用 --sheet 指定；请去掉 --sheet 后重试。"
+            )
+        if columns:
+            raise LedgerError(
+                "--by unit 时各单位台账的表头各自识别，不能用 --columns；请在各单位工作簿的“配置”表中写表头对照，"
+                "或在 --config 配置文件的 [columns] 中写明。"
             )
         stats_by_unit_command(paths, as_of, config, as_json, jobs)
         return
@@ -462,6 +484,7 @@ kind_option = click.option(
 @as_of_option
 @sheet_option
 @config_option
+@columns_option
 @click.option("--unit", metavar="单位", help="单位（通报信息表未填写时使用）。")
 @click.option("--year", type=int, metavar="年度", help="年度，如 2024（通报信息表未填写时使用）。")
 @click.option(
@@ -500,6 +523,7 @@ def report(
     history_path: str | None = None,
     no_history: bool = False,
     jobs: int | None = None,
+    columns: str | None = None,
 ) -> None:
     """生成通报：按 GB/T 9704 格式写出整改落实情况通报（Word）。
 
@@ -522,7 +546,13 @@ def report(
     if os.path.isdir(path):
         unused = [
             name
-            for name, given in (("--sheet", sheet), ("--year", year), ("--annex", annex), ("--kind", kind))
+            for name, given in (
+                ("--sheet", sheet),
+                ("--year", year),
+                ("--annex", annex),
+                ("--kind", kind),
+                ("--columns", columns),
+            )
             if given
         ]
         if unused:
@@ -532,7 +562,7 @@ def report(
         )
         return
 
-    ledger, found = check(path, as_of=as_of, sheet=sheet, config=_config(config_path))
+    ledger, found = check(path, as_of=as_of, sheet=sheet, config=_config(config_path, columns))
     config = ledger.config or _config(None)
     if not found.valid and not allow_errors:
         click.echo(format_report(found), err=True)

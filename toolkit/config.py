@@ -50,6 +50,21 @@ FIELDS: tuple[FieldSpec, ...] = (
 
 FIELD_LABELS: dict[str, str] = {f.id: f.header for f in FIELDS}
 
+# a correction may say a column is no field at all (配置 表头对照 / --columns "备注2=不使用")
+UNUSED_FIELD_NAMES = ("不使用", "无", "忽略", "不统计")
+# where a header correction came from; the command line wins over the workbook, the workbook over TOML
+FROM_COMMAND_LINE = "命令行 --columns "
+FROM_CONFIG_SHEET = "“配置”表的表头对照"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderCorrection:
+    """The clerk's word on one column: the header as written in the ledger → a field id ("" = none)."""
+
+    header: str
+    field: str
+    origin: str
+
 
 @dataclass(frozen=True, slots=True)
 class StatusSpec:
@@ -140,11 +155,13 @@ class Config:
     rate_decimals: int = 1
     max_findings: int = 1000
     source: str = "内置默认配置"
+    corrections: tuple[HeaderCorrection, ...] = ()
     # columns whose absence is an error; None: COUNTING_FIELDS, or every required field when own_layout
     required_columns: tuple[str, ...] | None = None
     own_layout: bool = False  # the workbook was made by ``ledger new`` (its 配置 sheet says so)
     _header_index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     _status_index: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _correction_index: dict[str, HeaderCorrection] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         headers: dict[str, str] = {}
@@ -155,11 +172,47 @@ class Config:
         for status in self.statuses:
             for name in (status.label, *status.synonyms):
                 statuses.setdefault(normalize_text(name), status.id)
+        corrections: dict[str, HeaderCorrection] = {}
+        for correction in self.corrections:  # later wins, except over the command line's
+            key = normalize_text(correction.header)
+            held = corrections.get(key)
+            if held is None or held.origin != FROM_COMMAND_LINE or correction.origin == FROM_COMMAND_LINE:
+                corrections[key] = correction
         object.__setattr__(self, "_header_index", headers)
         object.__setattr__(self, "_status_index", statuses)
+        object.__setattr__(self, "_correction_index", corrections)
 
     def field_for_header(self, text: str) -> str | None:
         return self._header_index.get(normalize_text(text))
+
+    def correction_for(self, text: str) -> HeaderCorrection | None:
+        """The clerk's correction for a header as written, if any (spacing and full-width forms aside)."""
+        return self._correction_index.get(normalize_text(text)) if self._correction_index else None
+
+    def field_named(self, name: str) -> str | None:
+        """A field id from what a clerk calls it: 责任部门, an alias such as 责任单位, or the id; "" for 不使用."""
+        key = normalize_text(str(name))
+        return "" if key in UNUSED_FIELD_NAMES else self.field_id(key)
+
+    def field_names_hint(self) -> str:
+        """The field names a correction may use, for messages."""
+        return "、".join(spec.header for spec in self.fields) + f"（或“{UNUSED_FIELD_NAMES[0]}”）"
+
+    def with_corrections(self, pairs: list[tuple[str, str]], origin: str) -> Config:
+        """A new config whose listed headers map to the named fields (Chinese names, aliases or ids)."""
+        added = []
+        for header, name in pairs:
+            field_id = self.field_named(name)
+            if field_id is None:
+                raise ConfigError(
+                    f"{origin}中“{header}”对应的字段“{name}”无法识别，请改用以下字段名之一：{self.field_names_hint()}。"
+                )
+            if not normalize_text(header):
+                raise ConfigError(
+                    f"{origin}中有一项没有写台账中的表头（对应“{name}”），请补上表头或删去这一项。"
+                )
+            added.append(HeaderCorrection(str(header).strip(), field_id, origin))
+        return replace(self, corrections=self.corrections + tuple(added))
 
     def status_for(self, text: str) -> str | None:
         return self._status_index.get(normalize_text(text))
@@ -208,15 +261,16 @@ class Config:
                 raise ConfigError(f"{label}应在 {low} 到 {high} 之间，现在是“{value}”，请修改后重试。")
         fields = self.fields
         if aliases:
-            known = {f.id for f in fields}
-            for key in aliases:
-                if key not in known:
+            by_id: dict[str, list[str]] = {}
+            for key, words in aliases.items():
+                field_id = self.field_named(key)
+                if not field_id:
                     raise ConfigError(
-                        f"配置中的字段“{key}”无法识别，请使用以下字段名之一：{'、'.join(sorted(known))}。"
+                        f"配置中的字段“{key}”无法识别，请使用以下字段名之一："
+                        f"{'、'.join(f'{f.header}（{f.id}）' for f in fields)}。"
                     )
-            fields = tuple(
-                replace(f, aliases=f.aliases + tuple(str(a) for a in aliases.get(f.id, ()))) for f in fields
-            )
+                by_id.setdefault(field_id, []).extend(str(a) for a in words)
+            fields = tuple(replace(f, aliases=f.aliases + tuple(by_id.get(f.id, ()))) for f in fields)
         statuses = self.statuses
         if synonyms:
             known = {s.id for s in statuses} | {s.label for s in statuses}
@@ -243,6 +297,7 @@ class Config:
             rate_decimals=int(scalars.get("rate_decimals", self.rate_decimals)),
             max_findings=int(scalars.get("max_findings", self.max_findings)),
             source=source or self.source,
+            corrections=self.corrections,
             required_columns=self._required_ids(required_columns)
             if required_columns is not None
             else self.required_columns,
@@ -267,6 +322,7 @@ _TOML_KEYS = {
     "dimensions",
     "aliases",
     "statuses",
+    "columns",
     "due_soon_days",
     "rate_decimals",
     "max_findings",
@@ -318,7 +374,10 @@ def load_config(path: str | Path | None, base: Config = DEFAULT_CONFIG) -> Confi
         table = data.get(key, {})
         if not isinstance(table, dict) or not all(isinstance(v, list) for v in table.values()):
             raise ConfigError(f"配置文件“{path}”中的 [{key}] 每一项应为文字列表。")
-    return base.with_overrides(
+    columns = data.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise ConfigError(f'配置文件“{path}”中的 [columns] 每一项应写成 "台账中的表头" = "字段名"。')
+    config = base.with_overrides(
         aliases=data.get("aliases"),
         synonyms=data.get("statuses"),
         dimensions=[d.strip() for d in dimensions] if dimensions is not None else None,
@@ -326,3 +385,24 @@ def load_config(path: str | Path | None, base: Config = DEFAULT_CONFIG) -> Confi
         required_columns=required,
         **scalars,
     )
+    return (
+        config.with_corrections(list(columns.items()), f"配置文件“{path}”的 [columns] ")
+        if columns
+        else config
+    )
+
+
+def parse_columns_option(text: str) -> list[tuple[str, str]]:
+    """ "主责单位=责任部门,内容=问题描述" → pairs (full-width ，＝；、 accepted: clerks type them)."""
+    pairs = []
+    for piece in re.split(r"[,，;；、\n]+", text):
+        header, sep, name = piece.replace("＝", "=").partition("=")
+        if not piece.strip():
+            continue
+        if not sep or not header.strip() or not name.strip():
+            raise ConfigError(
+                f"--columns 中的“{piece.strip()}”看不懂：每一项应写成“台账中的表头=字段名”，"
+                '例如 --columns "主责单位=责任部门,内容=问题描述"。'
+            )
+        pairs.append((header.strip(), name.strip()))
+    return pairs

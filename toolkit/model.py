@@ -301,6 +301,26 @@ class ItemColumns(MadeOnUse[Item]):
         return len(self.rows)
 
 
+# how a column's field was found (ColumnUse.how)
+BY_ALIAS = "alias"  # the header is a field's name or one of its aliases
+BY_ROLE = "role"  # the header's words name the field's role (巡察反馈问题 → 问题描述)
+BY_USER = "user"  # the clerk said so (配置 表头对照, --columns, TOML [columns])
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnUse:
+    """How the reader understood one header cell: shown to the clerk, who may correct it."""
+
+    column: int  # 0-based
+    header: str  # as written, on one line (a two-row header: the lower cell, or the merged one above)
+    field: str | None  # None: the column is not used
+    how: str = ""  # BY_ALIAS, BY_ROLE or BY_USER ("" when unused)
+
+    @property
+    def letter(self) -> str:
+        return column_letter(self.column)
+
+
 @dataclass(slots=True)
 class Ledger:
     path: str
@@ -316,6 +336,10 @@ class Ledger:
     sheet_names: list[str] = field(default_factory=list)
     # the configuration the ledger was read with, the workbook's 配置 sheet applied on top
     config: Config | None = None
+    # every header cell and what it was understood as, in column order
+    mapping: list[ColumnUse] = field(default_factory=list)
+    # Excel rows of the first item of each stacked table after the first (its numbering starts again)
+    table_starts: list[int] = field(default_factory=list)
     # cells read as sentences (stripped text → how it was read): validation says so on each
     status_readings: dict[str, StatusReading] = field(default_factory=dict)
     # the year given to deadlines written without one, and where it came from (see toolkit.dates)

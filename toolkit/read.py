@@ -16,7 +16,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import NamedTuple
@@ -41,6 +41,15 @@ from toolkit.guard import (
     scanning_beside,
     sniff,
 )
+from toolkit.headers import (
+    Header,
+    best_guess,
+    check_corrections,
+    column_number_row,
+    locate_header,
+    no_header_message,
+    repeated_header_offsets,
+)
 from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo
 from toolkit.status import FALLBACK_FIELD, StatusReader, status_field
 
@@ -50,21 +59,40 @@ INFO_SHEET = "通报信息"
 CONFIG_SHEET = "配置"
 # sheets we write ourselves or that never hold the ledger
 AUX_SHEETS = frozenset({INFO_SHEET, CONFIG_SHEET, "统计", "校验结果", "xlwings.conf", "_整改台账标记"})
-HEADER_SEARCH_ROWS = 60
-MIN_HEADER_FIELDS = 3
-HEADER_MAX_CHARS = 40  # a longer cell is text, never a column header (and normalising it costs)
 ERROR_TOKENS = frozenset({"#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
                           "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!"})  # fmt: skip
 
 _CN_NUM = "一二三四五六七八九十"
 _SECTION = re.compile(
-    rf"^(?:[{_CN_NUM}]+\s*[、.．]|[（(]\s*[{_CN_NUM}\d]+\s*[)）]|第[{_CN_NUM}\d]+(?:部分|方面|类)|[A-Za-z][、.．])\s*"
+    rf"^(?:[{_CN_NUM}]+\s*[、.．]|[（(]\s*[{_CN_NUM}\d]+\s*[)）]|第[{_CN_NUM}\d]+(?:部分|方面|类)\s*[：:、.．]?|"
+    r"[A-Za-z][、.．]|[【〔\[])\s*"
 )
-_SECTION_TAIL = re.compile(r"(?:方面)?(?:存在的?问题|的问题|问题)?[：:。;；\s]*$")
+_SECTION_TAIL = re.compile(
+    r"[】〕\]]?\s*(?:[（(]\s*共?\s*\d+\s*[项个条件]\s*[)）]|共\s*\d+\s*[项个条件])?\s*"
+    r"(?:方面)?(?:存在的?问题|的问题|问题)?[：:。;；\s】〕\]]*$"
+)
+# a count beside a section title (一、理论学习方面 | 共5项): it does not make the row an item
+_COUNT = re.compile(r"^(?:共\s*\d+\s*[项个条件]?|\d+\s*[项个条件])$")
+_COUNT_TAIL = re.compile(r"\s*(?:[（(]\s*共?\s*\d+\s*[项个条件]\s*[)）]|共\s*\d+\s*[项个条件])\s*$")
+_ARABIC = re.compile(r"^\d{1,2}\s*[、.．]\s*")
+# a section's number alone in its cell (一 | 理论学习方面: the number in 序号, the name beside it)
+_SECTION_NUMBER = re.compile(
+    rf"^(?:[{_CN_NUM}]+\s*[、.．]?|[（(]\s*[{_CN_NUM}]+\s*[)）]|第[{_CN_NUM}\d]+(?:部分|方面|类)\s*[：:、.．]?)$"
+)
 _SUM_ROW = re.compile(r"^(?:合\s*计|总\s*计|小\s*计|共\s*计)")
 _NOTE_ROW = re.compile(
-    r"^(?:备\s*注|注|说\s*明|填\s*[表报]\s*人?|制\s*表\s*人?|审\s*[核批]\s*人?|联\s*系\s*人?|签\s*发\s*人?|负\s*责\s*人|"
-    r"填\s*[表报]\s*(?:日期|时间))\s*[：:\d、.．]"
+    r"^(?:备\s*注|注|说\s*明|填\s*[表报]\s*说\s*明|附\s*[件表]?|填\s*[表报]\s*人?|制\s*表\s*人?|审\s*[核批]\s*人?|联\s*系\s*(?:人|电\s*话|方\s*式)?|"
+    r"签\s*发\s*人?|负\s*责\s*人|填\s*[表报]\s*(?:日期|时间))\s*[：:\d、.．]"
+)
+# a lone sentence under the table about the table itself (本表数据截至…, （此页无正文）): no item
+_TAIL_NOTE = re.compile(
+    r"^(?:本\s*表|此\s*表|以\s*上|上\s*述|数\s*据\s*截\s*[至止]|截\s*[至止]|[（(]?\s*此页无正文)"
+)
+# the labels of the signature lines under a table (填报人：… 审核人：… 联系电话：… 日期：…)
+_SIGNATURE = re.compile(
+    r"^(?:填\s*[表报]\s*(?:人|单位|日期|时间)|制\s*表\s*(?:人|日期)?|审\s*[核批定]\s*人?|联\s*系\s*(?:人|电\s*话|方\s*式)|"
+    r"电\s*话|手\s*机|签\s*发\s*人?|(?:主要|单位|分管)?\s*负\s*责\s*人|分\s*管\s*领\s*导|日\s*期|时\s*间|"
+    r"(?:单\s*位\s*)?[（(]?\s*盖\s*章\s*[)）]?)\s*[：:]"
 )
 _SUM_FIRST = frozenset(" 合总小共\u3000")
 # first characters that make a row worth a look: a 合计 line, or a blank-looking first cell
@@ -116,10 +144,14 @@ def _read_from_source(
     else:
         candidates = [n for n in source.ordered_names() if n not in AUX_SHEETS]
     tried = []
+    guess: tuple[str, tuple[int, list]] | None = None
     for name in candidates:
         rows, merged, errors, origin = source.load(name)
-        if (header := find_header(rows, config)) is None:
+        if (header := find_header(rows, config, merged)) is None:
             tried.append(name)
+            seen = best_guess(rows, config)
+            if seen is not None and (guess is None or _guess_key(seen) > _guess_key(guess[1])):
+                guess = (name, seen)
             continue
         return ledger_from_rows(
             rows,
@@ -136,13 +168,17 @@ def _read_from_source(
             found_header=header,
             as_of=as_of,
         )
-    wanted = "、".join(config.spec(f).header for f in ("problem", "measures", "status"))
+    if guess is not None:
+        where = f"工作表“{guess[0]}”" + (f"（共查看了 {len(tried)} 个工作表）" if len(tried) > 1 else "")
+        raise NoLedgerError(no_header_message(where, guess[1], config))
     shown = "、".join(tried[:5]) + (f"等 {len(tried)} 个工作表" if len(tried) > 5 else "")
     where = f"工作表“{shown}”" if tried else f"工作簿“{path.name}”"
-    raise NoLedgerError(
-        f"在{where}中没有找到台账表头（至少要有“{wanted}”等列中的三列）；"
-        "请检查表头文字，或用 --sheet 指定工作表、用 --config 补充列名别名。"
-    )
+    raise NoLedgerError(no_header_message(where, None, config))
+
+
+def _guess_key(guess: tuple[int, list]) -> tuple[int, int]:
+    uses = guess[1]
+    return sum(1 for u in uses if u.field), len(uses)
 
 
 # --- sources: where grids come from -------------------------------------------------------------
@@ -632,40 +668,10 @@ def cell_text(value: object) -> str:
 
 
 def find_header(
-    rows: Sequence[Sequence[object]], config: Config = DEFAULT_CONFIG
-) -> tuple[int, dict[str, int]] | None:
-    """The first row (0-based) that names at least three ledger fields, with field → column."""
-    best: tuple[int, dict[str, int]] | None = None
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        columns: dict[str, int] = {}
-        for col, value in enumerate(row):
-            if type(value) is str and value and len(value) <= HEADER_MAX_CHARS:
-                field_id = config.field_for_header(value)
-                if field_id is not None and field_id not in columns:
-                    columns[field_id] = col
-        if len(columns) >= MIN_HEADER_FIELDS and (best is None or len(columns) > len(best[1])):
-            best = (index, columns)
-            if len(columns) >= 6:
-                break
-    return best
-
-
-def _sub_header(
-    rows: Sequence[Sequence[object]], header: int, columns: dict[str, int], config: Config
-) -> bool:
-    """Two-row headers ("责任主体" over 责任领导 | 责任部门 | 责任人): merge the second row in."""
-    if header + 1 >= len(rows):
-        return False
-    extra = {}
-    for col, value in enumerate(rows[header + 1]):
-        if type(value) is str and value and len(value) <= HEADER_MAX_CHARS:
-            field_id = config.field_for_header(value)
-            if field_id is not None and field_id not in columns:
-                extra[field_id] = col
-    if len(extra) >= 2:
-        columns.update(extra)
-        return True
-    return False
+    rows: Sequence[Sequence[object]], config: Config = DEFAULT_CONFIG, merged: Merged = ()
+) -> Header | None:
+    """The header row (0-based, below any title rows), with each column's field: see toolkit.headers."""
+    return locate_header(rows, merged, config)
 
 
 def section_name(text: str) -> str | None:
@@ -674,8 +680,10 @@ def section_name(text: str) -> str | None:
     if len(stripped) > 60:
         return None
     match = _SECTION.match(stripped)
-    if match is None and not normalize_text(stripped).endswith("方面"):
-        return None
+    if match is None:
+        if not normalize_text(_COUNT_TAIL.sub("", stripped)).endswith("方面"):
+            return None
+        match = _ARABIC.match(stripped)  # 1、理论学习方面: numbered, and named a 方面
     name = stripped[match.end() :] if match else stripped
     return clean_dimension(name) or None
 
@@ -685,7 +693,7 @@ def clean_dimension(text: str) -> str:
     name = text.strip()
     if m := _SECTION.match(name):
         name = name[m.end() :]
-    name = _SECTION_TAIL.sub("", name).strip()
+    name = _SECTION_TAIL.sub("", _COUNT_TAIL.sub("", name)).strip()  # 作风方面存在的问题（共2项）
     return name.removesuffix("方面").strip() or text.strip()
 
 
@@ -756,7 +764,7 @@ def ledger_from_rows(
     sheet_names: Sequence[str] = (),
     origin: tuple[int, int] = (0, 0),
     error_like_text: bool = True,
-    found_header: tuple[int, dict[str, int]] | None = None,
+    found_header: Header | None = None,
     as_of: date | None = None,
 ) -> Ledger:
     """The read logic on a grid whose first row is Excel row 1 (the xlwings binding uses this).
@@ -771,15 +779,16 @@ def ledger_from_rows(
     (status, 方面, dates, 序号) through one lookup of each distinct value. Python loops run only
     over distinct values and over the few rows that need a closer look (titles, notes, 合计).
     """
-    found = found_header or find_header(rows, config)
+    found = found_header or find_header(rows, config, merged)
     if found is None:
-        raise NoLedgerError(
-            f"工作表“{sheet}”中没有找到台账表头（需要“问题描述”“整改措施”“完成状态”等列）；"
-            "请检查表头文字，或用 --config 补充列名别名。"
-        )
-    header, columns = found
-    first_data = header + (2 if _sub_header(rows, header, columns, config) else 1)
-    headers = {f: cell_text(rows[header][c]) or cell_text(rows[header + 1][c]) for f, c in columns.items()}
+        raise NoLedgerError(no_header_message(f"工作表“{sheet}”", best_guess(rows, config), config))
+    check_corrections(found, config)
+    header = found.row
+    columns = dict(found.columns)
+    headers = found.texts
+    first_data = header + found.rows
+    if first_data < len(rows) and column_number_row(rows[first_data]):  # 1 2 3 … under the header
+        first_data += 1
     title = next(
         (cell_text(v).strip() for r in rows[:header] for v in r if type(v) is str and v.strip()),
         "",
@@ -787,8 +796,13 @@ def ledger_from_rows(
     info = read_info(info_rows)
     if formula_errors:
         rows = _with_errors(rows, formula_errors)
+    end = _end_of_table(rows, first_data)
+    if end < len(rows):  # notes and signatures below the table: as if the sheet ended above them
+        rows = rows[:end]
     body = rows[first_data:]
     raw = _columns(body, columns)
+    repeats = repeated_header_offsets(body, raw, found) if body else []
+    drop = _around_repeats(body, repeats)
     merges = _merges_below(rows, merged, first_data)
     fills = _fill_columns(raw, columns, merges, len(body))
 
@@ -839,7 +853,8 @@ def ledger_from_rows(
     completions = dates.parse(raw.get("completed_on"), tokens.setdefault("completed_on", []))
 
     numbers_only = {"seq"} if plain_numbers else set()
-    kept, sections = _item_rows(body, raw, texts, columns, fills, merges, no_blanks, numbers_only)
+    kept, sections = _item_rows(body, raw, texts, columns, fills, merges, no_blanks, numbers_only, drop)
+    starts = sorted({kept[i] for r in repeats if (i := bisect.bisect_right(kept, r)) < len(kept)})
 
     def pick(column: Sequence) -> Sequence:
         return [column[o] for o in kept] if len(kept) != len(column) else column
@@ -888,9 +903,51 @@ def ledger_from_rows(
         formula_errors=_error_cells(formula_errors, error_cells, first_data, origin),
         sheet_names=list(sheet_names),
         config=config,
+        mapping=[replace(u, column=u.column + origin[1]) for u in found.uses] if origin[1] else found.uses,
+        table_starts=[first_data + 1 + origin[0] + o for o in starts],
         status_readings=reader.narratives,
         year_guess=year_guess() if year_guess.cache_info().currsize else None,
     )
+
+
+def _end_of_table(rows: list[list[object]], first_data: int) -> int:
+    """Where the items end: notes (注：…), signature lines (填报人：… 审核人：… 联系电话：…) and 合计 below
+    the table are no items, however many cells they fill. A few rows from the bottom are looked at."""
+    end = len(rows)
+    while end > first_data:
+        texts = [t for t in (cell_text(v).strip() for v in rows[end - 1]) if t]
+        if texts and not (
+            _SUM_ROW.match(texts[0])
+            or _NOTE_ROW.match(texts[0])
+            or _signature_row(texts)
+            or (len(texts) == 1 and _TAIL_NOTE.match(texts[0]))
+        ):
+            break
+        end -= 1
+    return end
+
+
+def _signature_row(texts: list[str]) -> bool:
+    """填报人：张三 | 审核人：李四 | 联系电话：… — at least half of the cells are such labels."""
+    labelled = sum(1 for t in texts if _SIGNATURE.match(t))
+    return labelled > 0 and labelled * 2 >= len(texts)
+
+
+def _around_repeats(body: list[list[object]], repeats: list[int]) -> set[int]:
+    """Rows that go with a repeated header: itself, the column numbers under it, and a table's title
+    just above it (表二 …, when it is no section title: those give the 方面 of the table's items)."""
+    drop = set(repeats)
+    for offset in repeats:
+        if offset + 1 < len(body) and column_number_row(body[offset + 1]):
+            drop.add(offset + 1)
+        above = offset - 1
+        while above >= 0 and above not in drop and not any(cell_text(v).strip() for v in body[above]):
+            above -= 1
+        if above >= 0 and above not in drop:
+            texts = [t for t in (cell_text(v).strip() for v in body[above]) if t]
+            if len(texts) == 1 and section_name(texts[0]) is None:
+                drop.add(above)
+    return drop
 
 
 # columns read as parsed values (one lookup per distinct value) rather than as text
@@ -1084,6 +1141,7 @@ def _item_rows(
     merges: list[_Merge],
     no_blanks: Collection[str],
     numbers_only: Collection[str],
+    drop: Collection[int] = (),
 ) -> tuple[list[int], list[str]]:
     """Which body rows are items, and the section title above each.
 
@@ -1130,7 +1188,7 @@ def _item_rows(
             if v is None or (type(v) is str and (not v or v[0] in _CHECK_FIRST))
         ]
     )
-    special = sorted(set(short).union(maybe_sum))
+    special = sorted(set(short).union(maybe_sum, drop))
     short_set = set(short)
     copies = _filled_cells(special, merges) if merges and short else {}
     kept: list[int] = []
@@ -1141,6 +1199,8 @@ def _item_rows(
         kept.extend(range(start, offset))
         sections.extend([section] * (offset - start))
         start = offset + 1
+        if offset in drop:
+            continue
         row_texts = text_row(offset)
         if offset in short_set:
             row = _filled_row(body[offset], copies.get(offset, {}))
@@ -1216,6 +1276,10 @@ def _classify_short_row(
     if len(own) <= 2:
         texts = {cell_text(v).strip() for v in row if v is not None and v != ""}
         texts.discard("")
+        if len(texts) == 2 and len(counts := {t for t in texts if _COUNT.match(t)}) == 1:
+            texts -= counts  # 一、理论学习方面 | 共5项
+        if len(texts) == 2 and (name := _split_section(row)) is not None:
+            return "section", name
         if len(texts) == 1:
             only = next(iter(texts))
             name = section_name(only)
@@ -1227,6 +1291,15 @@ def _classify_short_row(
         if _NOTE_ROW.match(first_text) and len(texts) <= 2:
             return "skip", ""
     return "item", ""
+
+
+def _split_section(row: Sequence[object]) -> str | None:
+    """一 | 理论学习方面 (the number in its own cell, the name in the next): the section's name, else None."""
+    texts = [t for t in (cell_text(v).strip() for v in row) if t]
+    if len(texts) != 2 or not _SECTION_NUMBER.match(texts[0]):
+        return None
+    number, name = texts
+    return section_name(number + ("" if number[-1] in "、.．)）：:" else "、") + name)
 
 
 def _error_cells(

@@ -291,7 +291,7 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
 
     if "problem" in columns:
         hits.append(_duplicate_problems(table.column("problem"), table.rows, "problem" in table.unspaced))
-    hits.append(_numbering(table.seqs, dims, table.rows))
+    hits.append(_numbering(table.seqs, dims, table.rows, frozenset(ledger.table_starts)))
 
     if broken:
         for h in hits:
@@ -382,8 +382,11 @@ def _duplicate_problems(problems: Sequence[str], rows: list[int], spaced_known_a
     )
 
 
-def _numbering(seqs: list[float | None], dims: list[str], rows: list[int]) -> _Hits:
-    """序号 repeated or skipping; numbering may restart at 1 in each 方面."""
+def _numbering(
+    seqs: list[float | None], dims: list[str], rows: list[int], table_starts: frozenset[int] = frozenset()
+) -> _Hits:
+    """序号 repeated or skipping; numbering may restart at 1 in each 方面 and in each stacked table
+    (``table_starts``: the Excel rows where one begins)."""
     found: dict[int, tuple[str, str, dict[str, object]]] = {}
     if not _consecutive(seqs):
         seen: dict[float, int] = {}
@@ -391,7 +394,10 @@ def _numbering(seqs: list[float | None], dims: list[str], rows: list[int]) -> _H
         previous_dimension: str | None = None
         for i, (seq, dimension) in enumerate(zip(seqs, dims, strict=True)):
             if seq is not None:
-                restart = seq == 1 and previous_dimension is not None and dimension != previous_dimension
+                restart = seq == 1 and (
+                    (previous_dimension is not None and dimension != previous_dimension)
+                    or rows[i] in table_starts
+                )
                 if restart:
                     seen.clear()
                 first = seen.setdefault(seq, i)

@@ -23,7 +23,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from toolkit.config import DEFAULT_CONFIG, FIELDS, Config, normalize_text
+from toolkit.config import DEFAULT_CONFIG, FIELDS, FROM_CONFIG_SHEET, Config, normalize_text
 from toolkit.errors import ConfigError, OutputError
 from toolkit.model import column_letter
 
@@ -80,6 +80,8 @@ COLUMN_WIDTHS: dict[str, float] = {
 CONFIG_DIMENSIONS_HEADER = "方面列表"
 CONFIG_STATUS_HEADERS = ("完成状态", "同义词（用顿号分隔，可增加）", "计入完成率")
 CONFIG_PARAM_HEADERS = ("参数", "值")
+# 表头对照 (optional, added by the clerk for a ledger laid out elsewhere): two columns under these headers
+CONFIG_COLUMNS_HEADERS = ("台账中的表头", "对应字段")
 CONFIG_MAX_DIMENSIONS = 200
 PARAMS: tuple[tuple[str, str], ...] = (("临期提醒天数", "due_soon_days"), ("完成率小数位数", "rate_decimals"))
 # a list parameter (not written by ledger new): the columns whose absence is an error, by their Chinese names
@@ -784,12 +786,28 @@ def config_from_rows(
                 )
             scalars[known[name]] = value
 
+    corrections: list[tuple[str, str]] = []
+    found = _find(rows, CONFIG_COLUMNS_HEADERS[0])
+    if found:  # 表头对照: the ledger's own header | the field it is (Chinese name)
+        r0, c = found
+        for r in range(r0 + 1, len(rows)):
+            header, name = _text(_cell(rows, r, c)), _text(_cell(rows, r, c + 1))
+            if header or name:
+                corrections.append((header, name))
+
     # the status block with its 计入完成率 column is what ledger new writes: this workbook is laid out by us
     own_layout = _find(rows, CONFIG_STATUS_HEADERS[2]) is not None
-    if dimensions is None and not synonyms and not scalars and required is None and not own_layout:
+    if (
+        dimensions is None
+        and not synonyms
+        and not scalars
+        and required is None
+        and not own_layout
+        and not corrections
+    ):
         return base
     try:
-        return base.with_overrides(
+        config = base.with_overrides(
             synonyms=synonyms or None,
             dimensions=dimensions,
             source=source,
@@ -799,6 +817,7 @@ def config_from_rows(
         )
     except ConfigError as exc:
         raise ConfigError(f"“{CONFIG_SHEET}”表：{exc}") from None
+    return config.with_corrections(corrections, FROM_CONFIG_SHEET) if corrections else config
 
 
 def _int_param(raw: object) -> int | None:

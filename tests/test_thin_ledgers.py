@@ -104,6 +104,7 @@ def test_no_status_column_says_so_instead_of_a_rate(tmp_path: Path) -> None:
     assert "该方面共梳理问题2个，均未注明是否完成整改，无法计算整改完成率。" in body
     assert tables == 0 and context["has_status"] is False
     assert "对台账所列3个问题逐项核实整改完成情况，补记完成状态" in body
+    assert "回头看" not in body  # nothing is known to be done: nothing to look back on
 
 
 def test_blank_statuses_say_so_and_partly_blank_ones_how_many(tmp_path: Path) -> None:

@@ -524,7 +524,8 @@ def default_plans(stats: Stats) -> list[str]:
             f"对需要长期坚持的{total.long_term}个问题，建立常态化工作机制，定期调度、持续推进，"
             "防止问题反弹回潮"
         )
-    plans.append(DEFAULT_PLANS_TAIL)
+    if total.completed or not plans:  # a 回头看 needs something done; never an empty 下一步打算
+        plans.append(DEFAULT_PLANS_TAIL)
     return plans
 
 

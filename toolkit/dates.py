@@ -3,7 +3,7 @@
 ``parse_date`` keeps the raw text beside the parsed value. A range ("2024年3月1日至2024年12月31日",
 "2024.3—2024.12", "3月—12月") is its end: the deadline is when the work must be done. Chinese numerals
 (二〇二四年六月底) are read as digits. Text without a year ("6月底前", "年底前", "三季度末") takes the
-ledger's year from context (see ``YearGuess``). docs/台账识别.md lists every form.
+ledger's year from context (see ``toolkit.model.YearGuess``). docs/台账识别.md lists every form.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from toolkit.model import DATE, EMPTY, IMMEDIATE, INVALID, LONG_TERM, DateValue
@@ -73,31 +72,6 @@ def excel_serial_to_date(serial: float, date1904: bool = False) -> date | None:
 
 
 YearHint = int | Callable[[], int] | None
-
-
-@dataclass(frozen=True, slots=True)
-class YearGuess:
-    """The year given to dates written without one, and where it came from."""
-
-    year: int
-    source: str  # one of YEAR_SOURCES
-
-    @property
-    def guessed(self) -> bool:
-        """Taken from other cells or the calendar rather than written for the ledger (an info finding)."""
-        return self.source in GUESSED_SOURCES
-
-
-# where the year of a date without one comes from, in the order they are tried (the label is for messages)
-YEAR_SOURCES: dict[str, str] = {
-    "info": "“通报信息”表的年度",
-    "title": "台账标题",
-    "info_date": "“通报信息”表的成文日期",
-    "deadlines": "台账中其他整改时限最常见的年份",
-    "as_of": "统计日期",
-    "today": "今天的日期",
-}
-GUESSED_SOURCES = frozenset({"deadlines", "as_of", "today"})
 
 
 _WRITTEN_YEAR = re.compile(r"(?<!\d)(20\d{2})\s*(?:年|[./\-]\s*\d)")

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, TypeVar, overload
 
 if TYPE_CHECKING:
     from toolkit.config import Config
-    from toolkit.dates import YearGuess
     from toolkit.status import StatusReading
 
 ERROR = "error"
@@ -24,6 +23,31 @@ IMMEDIATE = "immediate"  # 立行立改
 LONG_TERM = "long_term"  # 长期坚持: no date
 EMPTY = "empty"
 INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class YearGuess:
+    """The year given to dates written without one, and where it came from."""
+
+    year: int
+    source: str  # one of YEAR_SOURCES
+
+    @property
+    def guessed(self) -> bool:
+        """Taken from other cells or the calendar rather than written for the ledger (an info finding)."""
+        return self.source in GUESSED_SOURCES
+
+
+# where the year of a date without one comes from, in the order they are tried (the label is for messages)
+YEAR_SOURCES: dict[str, str] = {
+    "info": "“通报信息”表的年度",
+    "title": "台账标题",
+    "info_date": "“通报信息”表的成文日期",
+    "deadlines": "台账中其他整改时限最常见的年份",
+    "as_of": "统计日期",
+    "today": "今天的日期",
+}
+GUESSED_SOURCES = frozenset({"deadlines", "as_of", "today"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from toolkit.config import DEFAULT_CONFIG, OPTIONAL, Config, normalize_text
-from toolkit.dates import YearGuess, parse_date, written_year
+from toolkit.dates import parse_date, written_year
 from toolkit.errors import (
     EncryptedFileError,
     LedgerError,
@@ -50,7 +50,7 @@ from toolkit.headers import (
     no_header_message,
     repeated_header_offsets,
 )
-from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo
+from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo, YearGuess
 from toolkit.status import FALLBACK_FIELD, StatusReader, status_field
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
@@ -727,7 +727,7 @@ def _year_hint(
     info: dict[str, object], title: str, deadlines: Sequence[object], as_of: date | None = None
 ) -> YearGuess:
     """The year for dates written without one: 通报信息's 年度, the title, the 成文日期, the year most
-    deadlines name, the as-of date, today (toolkit.dates.YEAR_SOURCES)."""
+    deadlines name, the as-of date, today (toolkit.model.YEAR_SOURCES)."""
     info_year = info.get("year")
     if info_year is not None and (m := re.search(r"20\d{2}", str(info_year))):
         return YearGuess(int(m.group()), "info")

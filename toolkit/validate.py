@@ -24,7 +24,6 @@ from toolkit.config import (
     Config,
     normalize_text,
 )
-from toolkit.dates import YEAR_SOURCES
 from toolkit.model import (
     DATE,
     EMPTY,
@@ -35,6 +34,7 @@ from toolkit.model import (
     INVALID,
     LONG_TERM,
     WARNING,
+    YEAR_SOURCES,
     Finding,
     ItemColumns,
     Ledger,

@@ -122,6 +122,22 @@ def test_validate_says_how_the_headers_were_understood(tmp_path, ledger_cli):
     }
     assert data["columns"]["J"]["name"] == "完成状态"
 
+    # the clerk who marks the file (or presses the button) sees the same line beside the findings
+    assert ledger_cli("validate", path, "--as-of", AS_OF, "--mark").code == 0
+    from openpyxl import load_workbook
+
+    results = load_workbook(path, read_only=True)["校验结果"]
+    texts = [cell for row in results.iter_rows(values_only=True) for cell in row if isinstance(cell, str)]
+    assert line in texts
+
+
+def test_the_button_results_sheet_shows_the_header_mapping(tmp_path):
+    from toolkit.excel import results_rows
+
+    report = validate_ledger(read_ledger(write_xlsx(XUNCHA, tmp_path / "巡察.xlsx")), AS_OF)
+    assert results_rows(report, "台账")[-1][0].removeprefix("'") == report.columns_line  # as_text quotes it
+    assert report.columns_line.startswith("表头识别：巡察反馈问题→问题描述；牵头单位→责任部门；")
+
 
 def test_a_yes_no_column_gives_the_completion_rate(tmp_path, ledger_cli):
     """是否完成 beside a 完成情况 narrative: the yes/no answer counts, the narrative is the progress."""

@@ -487,6 +487,8 @@ def results_rows(report: Report, sheet_name: str) -> list[list[object]]:
                 f.code,
             ]
         )
+    if report.columns_line:  # how the headers were understood: the clerk checks it where the findings are
+        rows += [[""] * 6, [as_text(report.columns_line), "", "", "", "", ""]]
     return rows
 
 

@@ -18,7 +18,7 @@ import contextlib
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -549,7 +549,12 @@ RESULT_NOTE = (
 
 
 def result_sheet_xml(
-    findings: list, ledger_sheet: str, xf_for: dict[str, int], truncated: int, field_labels: dict[str, str]
+    findings: list,
+    ledger_sheet: str,
+    xf_for: dict[str, int],
+    truncated: int,
+    field_labels: dict[str, str],
+    notes: Sequence[str] = (),
 ) -> bytes:
     """One row per finding; the 位置 cell links to the cell in the ledger. Text is inline, never a formula."""
     headers = ["序号", "级别", "位置", "字段", "问题说明", "单元格内容", "问题代码"]
@@ -590,8 +595,9 @@ def result_sheet_xml(
     if truncated:
         r += 1
         rows.append(f'<row r="{r}">' + text_cell(f"E{r}", f"另有 {truncated} 条问题未列出。") + "</row>")
-    r += 1
-    rows.append(f'<row r="{r}">' + text_cell(f"E{r}", RESULT_NOTE) + "</row>")
+    for note in [n for n in notes if n] + [RESULT_NOTE]:
+        r += 1
+        rows.append(f'<row r="{r}">' + text_cell(f"E{r}", note) + "</row>")
     cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, 1))
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -910,6 +916,7 @@ def mark_package(
     truncated: int = 0,
     label: str = "",
     field_labels: dict[str, str] | None = None,
+    notes: Sequence[str] = (),
 ) -> tuple[bytes, MarkStats]:
     """Return the package with previous marks undone and new marks written, plus what was done."""
     if field_labels is None:
@@ -1115,7 +1122,7 @@ def mark_package(
     xf_for = {sev: styles.xf_for(0, sev) for sev in FILL_RGB}
     record["styles"] = styles.commit()
     spart, _ = ooxml.unused_name(pkg, "xl/worksheets/sheet{}.xml")
-    pkg.set(spart, result_sheet_xml(findings, sheet, xf_for, truncated, field_labels))
+    pkg.set(spart, result_sheet_xml(findings, sheet, xf_for, truncated, field_labels, notes))
     rid = ooxml.next_rel_id(wb.rels)
     rrec: dict = {
         "part": spart,
@@ -1491,7 +1498,8 @@ def mark_file(path: str | Path, ledger, report, *, backup: bool = True) -> MarkR
     reason = ""
     lossless = True
     try:
-        new, stats = mark_package(raw, sheet, findings, truncated=truncated, label=path.name)
+        notes = [getattr(report, "columns_line", "")]  # how the headers were read, beside the findings
+        new, stats = mark_package(raw, sheet, findings, truncated=truncated, label=path.name, notes=notes)
     except Unpatchable as exc:
         reason = f"工作簿中有无法安全修改的内容（{exc}）"
         new, stats = openpyxl_marked_copy(raw, sheet, findings, truncated=truncated, label=path.name)

@@ -317,6 +317,16 @@ def no_header_message(where: str, guess: tuple[int, list[ColumnUse]] | None, con
     )
 
 
+def _standard(use: ColumnUse, config: Config) -> bool:
+    """A column headed exactly as its field is named: nothing for the clerk to check."""
+    return use.how == BY_ALIAS and normalize_text(use.header) == normalize_text(config.spec(use.field).header)
+
+
+def all_standard(uses: Sequence[ColumnUse], config: Config) -> bool:
+    """Every column is used and headed as its field is named (our own ledgers): no mapping worth showing."""
+    return all(use.field is not None and _standard(use, config) for use in uses)
+
+
 def mapping_line(uses: Sequence[ColumnUse], config: Config) -> str:
     """ "表头识别：巡察反馈问题→问题描述；牵头单位→责任部门；未使用：配合单位" — columns named as the field
     is named are summed up in a count, so the line stays short on our own ledgers."""
@@ -326,7 +336,7 @@ def mapping_line(uses: Sequence[ColumnUse], config: Config) -> str:
         if use.field is None:
             continue
         name = config.spec(use.field).header
-        if use.how == BY_ALIAS and normalize_text(use.header) == normalize_text(name):
+        if _standard(use, config):
             plain += 1
             continue
         shown.append(f"{use.header}→{name}" + ("（按表头对照）" if use.how == BY_USER else ""))

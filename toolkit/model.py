@@ -384,6 +384,7 @@ class Report:
     rows: int
     findings: list[Finding]
     truncated: int = 0  # findings left out beyond the cap
+    columns_line: str = ""  # how the headers were understood ("表头识别：…"); empty for standard headers
 
     @property
     def errors(self) -> int:

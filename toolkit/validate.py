@@ -24,6 +24,7 @@ from toolkit.config import (
     Config,
     normalize_text,
 )
+from toolkit.headers import all_standard, mapping_line
 from toolkit.model import (
     DATE,
     EMPTY,
@@ -182,6 +183,7 @@ def validate_ledger(ledger: Ledger, as_of: date | None = None, config: Config = 
         rows=len(table),
         findings=out.findings,
         truncated=out.dropped,
+        columns_line="" if all_standard(ledger.mapping, config) else mapping_line(ledger.mapping, config),
     )
 
 

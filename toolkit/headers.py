@@ -87,10 +87,18 @@ COMBINED_ORDER: tuple[str, ...] = ("problem", "status", "dept", "deadline", "mea
                                    "remarks", "seq")  # fmt: skip
 # below every role score (the least is 情况 → 整改进展, 32): a column named for one role alone always wins
 SCORE_COMBINED = 30
+
+
+def _combined_score(field_id: str, named_first: bool) -> int:
+    """Down COMBINED_ORDER in steps of two; when two such columns could take the same field, the one naming
+    it first (责任单位（责任人）, not 牵头领导及责任部门) takes it, the other its next role."""
+    return SCORE_COMBINED - 2 * COMBINED_ORDER.index(field_id) + (1 if named_first else 0)
+
+
 _JOINERS = ("及其", "以及", "及", "和", "与", "、", "/", "\\", "+")
 _ONE_WORDS = ("参与", "与否", "及时")  # a joiner inside a word joins nothing (参与单位, 完成与否, 是否及时)
 _JOINED = re.compile(
-    "(?P<word>" + "|".join(map(re.escape, _ONE_WORDS)) + ")|(?P<join>" + "|".join(map(re.escape, _JOINERS)) + ")"
+    f"(?P<word>{'|'.join(map(re.escape, _ONE_WORDS))})|(?P<join>{'|'.join(map(re.escape, _JOINERS))})"
 )
 
 ROLE_MAX_CHARS = 16  # a longer cell (after notes in brackets) is text, not a header named by its words
@@ -100,7 +108,8 @@ MIN_HEADER_FIELDS = 3
 _BRACKETED = re.compile(r"[（(【\[〔][^）)】\]〕]*[）)】\]〕]")
 _MARKS = str.maketrans("", "", "*＊:：")
 
-Candidate = tuple[int, str, str, tuple[str, ...]]  # (score, field id, how, the other fields a combined header names)
+# (score, field id, how, the other fields a header naming two roles names)
+Candidate = tuple[int, str, str, tuple[str, ...]]
 
 
 class Scorer:
@@ -126,10 +135,11 @@ class Scorer:
         key = normalize_text(text)
         alias = config.field_for_header(key)
         if alias is None and len(named := self._combined(key)) > 1:
-            return [
-                (SCORE_COMBINED - COMBINED_ORDER.index(f), f, BY_COMBINED, tuple(o for o in named if o != f))
-                for f in sorted(named, key=COMBINED_ORDER.index)
-            ]
+            return sorted(
+                ((_combined_score(f, f == named[0]), f, BY_COMBINED, tuple(o for o in named if o != f))
+                 for f in named),
+                reverse=True,
+            )  # fmt: skip
         cleaned = _BRACKETED.sub("", key).translate(_MARKS)
         if alias is None and cleaned:
             alias = config.field_for_header(cleaned)

@@ -129,7 +129,8 @@ def test_a_column_named_for_one_role_beats_every_combined_one():
 
 def test_mapping_line_says_which_roles_a_column_joins():
     _columns, uses = assign(
-        dict(enumerate(["序号", "问题", "责任单位及责任人", "完成时限及进展", "状态"])), Scorer(DEFAULT_CONFIG)
+        dict(enumerate(["序号", "问题", "责任单位及责任人", "完成时限及进展", "状态"])),
+        Scorer(DEFAULT_CONFIG),
     )
     assert mapping_line(uses, DEFAULT_CONFIG) == (
         "表头识别：问题→问题描述；责任单位及责任人→责任部门（与责任人合写）；完成时限及进展→整改时限（与整改进展合写）；"

@@ -185,7 +185,8 @@ def test_stacked_tables_take_their_titles_as_the_dimension(tmp_path):
 def test_table_titles_give_no_dimension_where_they_should_not(tmp_path):
     # a 方面 column: the column says it, the titles are only titles
     with_column = [
-        [*r[:1], "方面" if r[:1] == ["序号"] else "党建", *r[1:]] if len(r) > 1 else r for r in STACKED_TITLED.rows
+        [*r[:1], "方面" if r[:1] == ["序号"] else "党建", *r[1:]] if len(r) > 1 else r
+        for r in STACKED_TITLED.rows
     ]
     ledger = read_ledger(write_xlsx(replace(STACKED_TITLED, rows=with_column), tmp_path / "方面列.xlsx"))
     assert set(ledger.items.dimensions) == {"党建"} and len(ledger.items) == STACKED_TITLED.total
@@ -210,14 +211,21 @@ def test_table_titles_cleaned():
 
 
 def test_json_says_a_column_joins_two_roles(tmp_path, ledger_cli):
-    data = ledger_cli("validate", write_xlsx(COMBINED, tmp_path / "合写.xlsx"), "--as-of", AS_OF, "--json").json()
-    assert {c["header"]: (c["field"], c["how"], c["also"]) for c in data["columns"].values() if c["also"]} == {
+    data = ledger_cli(
+        "validate", write_xlsx(COMBINED, tmp_path / "合写.xlsx"), "--as-of", AS_OF, "--json"
+    ).json()
+    assert {
+        c["header"]: (c["field"], c["how"], c["also"]) for c in data["columns"].values() if c["also"]
+    } == {
         "牵头领导及责任部门": ("lead", "combined", ["dept"]),
         "责任单位（责任人）": ("dept", "combined", ["owner"]),
         "完成时限及进展": ("deadline", "combined", ["progress"]),
     }
     run = ledger_cli("validate", write_xlsx(COMBINED, tmp_path / "合写2.xlsx"), "--as-of", AS_OF)
-    assert "牵头领导及责任部门→责任领导（与责任部门合写）；责任单位（责任人）→责任部门（与责任人合写）" in run.out
+    assert (
+        "牵头领导及责任部门→责任领导（与责任部门合写）；责任单位（责任人）→责任部门（与责任人合写）"
+        in run.out
+    )
 
 
 def test_deadlines_as_offices_write_them(tmp_path):

@@ -2,7 +2,7 @@
 
 One set of items (each with a 方面 and done or not) is laid out at random: column order shuffled, each header
 in one of the wordings offices use, status as a word or a yes/no answer, 方面 as a column (merged down) or as
-section rows, blank rows, merged 责任部门 cells, a two-row header with a merged parent, title rows above and
+section rows or the titles of stacked tables, blank rows, merged 责任部门 cells, a two-row header with a merged parent, title rows above and
 notes and signatures below. The reader must find every column's field and count what a person counts.
 """
 
@@ -28,8 +28,9 @@ WORDINGS: dict[str, list[str]] = {
     "problem": ["问题描述", "巡察反馈问题", "审计发现的问题", "整改任务", "整治事项", "存在问题", "问题表现",
                 "检视问题", "查摆问题", "反馈意见"],
     "measures": ["整改措施", "整改要求", "整改举措", "整治措施"],
-    "dept": ["责任部门", "牵头单位", "主责单位", "责任单位", "责任科室", "牵头部门", "承办单位"],
-    "deadline": ["整改时限", "整改期限", "完成时限", "时间节点"],
+    "dept": ["责任部门", "牵头单位", "主责单位", "责任单位", "责任科室", "牵头部门", "承办单位",
+             "责任单位及责任人", "责任单位（责任人）", "责任领导/责任单位"],
+    "deadline": ["整改时限", "整改期限", "完成时限", "时间节点", "完成时限及进展"],
     "dimension": ["方面", "问题类型", "问题类别", "领域"],
 }  # fmt: skip
 # (header, words for done, words for not done)
@@ -42,6 +43,10 @@ STATUS_STYLES = [
 ]  # fmt: skip
 EXTRAS = {"配合单位": None, "备注": "remarks", "联系电话": None}
 SECTION_FORMS = ["{}、{}方面", "（{}）{}", "{}方面", "第{}部分 {}", "【{}】", "{}、{}方面存在的问题（共3项）"]
+# a stacked table's title, its 方面 inside ({n}: its number, {cn}: the same in Chinese, {k}: its items);
+# the first table's title is numbered (an unnumbered lone title over the first table is the sheet's)
+TABLE_TITLES = ["表{cn} {}方面问题整改台账", "表{n}：{}问题清单（共{k}项）", "{cn}、{}方面", "附表{n} {}"]
+PLAIN_TITLES = ["{}方面存在问题整改清单", "{}"]
 SPLIT_FORMS = [("{}", "{}方面"), ("{}、", "{}"), ("（{}）", "{}方面存在的问题"), ("第{}部分", "{}")]
 _CN = "一二三四五六七八九"
 NOTES_BELOW = ["注：本表由党政办汇总。", "填表说明：状态填已完成或正在整改。", "本表数据截至2024年12月31日",
@@ -57,7 +62,7 @@ def ledgers(draw):
     done = draw(st.lists(st.booleans(), min_size=n, max_size=n))
     depts = sorted(draw(st.lists(st.sampled_from(DEPTS), min_size=n, max_size=n)), key=DEPTS.index)
     status_header, yes, no = draw(st.sampled_from(STATUS_STYLES))
-    dims_as = draw(st.sampled_from(["column", "sections", "none"]))
+    dims_as = draw(st.sampled_from(["column", "sections", "tables", "none"]))
     fields = ["seq", "problem", "measures", "dept", "deadline"]
     if not draw(st.booleans()):
         fields.remove(draw(st.sampled_from(["seq", "measures", "deadline"])))
@@ -116,7 +121,8 @@ def ledgers(draw):
         merged.extend(((r0 + len(rows), c0), (r1 + len(rows), c1)) for (r0, c0), (r1, c1) in header_merges)
         rows.extend(list(r) for r in header_rows)
 
-    add_header()
+    if dims_as != "tables":  # stacked tables: each gets its title and header below
+        add_header()
     merge_runs = draw(st.booleans())
     section = None
     seq_restart = draw(st.booleans())  # numbering starts again in each section and each stacked table
@@ -128,7 +134,14 @@ def ledgers(draw):
         if i and draw(st.integers(0, 4)) == 0:  # another table stacked below, or the header on a new page
             add_header()
             first_in_block = i
-        if dims_as == "sections" and dims[i] != section:
+        if dims_as == "tables" and dims[i] != section:
+            section = dims[i]
+            first_in_block = i
+            number = DIMENSIONS.index(section)
+            form = draw(st.sampled_from(TABLE_TITLES + (PLAIN_TITLES if i else [])))
+            rows.append([form.format(section, n=number + 1, cn=_CN[number], k=dims.count(section))])
+            add_header()
+        elif dims_as == "sections" and dims[i] != section:
             section = dims[i]
             first_in_block = i
             number = DIMENSIONS.index(section)
@@ -174,7 +187,9 @@ def ledgers(draw):
             rows.append([])
         else:
             rows.append([below])
-    return rows, merged, expected, n, sum(done), Counter(dims) if dims_as != "none" else None
+    # one table under its title is no stack: that title is the sheet's, and gives no 方面
+    grouped = dims_as in ("column", "sections") or (dims_as == "tables" and len(set(dims)) > 1)
+    return rows, merged, expected, n, sum(done), Counter(dims) if grouped else None
 
 
 @settings(

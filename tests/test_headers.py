@@ -61,6 +61,83 @@ def test_conflicts_are_resolved_by_score(headers, expected):
     assert understood(*headers) == expected
 
 
+# --- headers naming two roles -----------------------------------------------------------------------------
+
+# each alone: the more important of its roles (责任部门 before 责任人, 整改时限 before 整改进展), the other named
+COMBINED = {
+    "责任单位及责任人": ("dept", ("owner",)), "责任单位（责任人）": ("dept", ("owner",)),
+    "责任单位和责任人": ("dept", ("owner",)), "责任单位与责任人": ("dept", ("owner",)),
+    "责任单位、责任人": ("dept", ("owner",)), "责任单位/责任人": ("dept", ("owner",)),
+    "责任领导/责任单位": ("dept", ("lead",)), "责任领导／责任单位": ("dept", ("lead",)),
+    "牵头领导及责任部门": ("dept", ("lead",)), "完成时限及进展": ("deadline", ("progress",)),
+    "问题及整改措施": ("problem", ("measures",)), "整改措施及完成时限": ("deadline", ("measures",)),
+    "整改进展及成效": ("progress", ("outcome",)), "完成情况和完成时间": ("status", ("completed_on",)),
+}  # fmt: skip
+
+
+def test_a_header_naming_two_roles_takes_the_more_important():
+    got = {}
+    for header in COMBINED:
+        _columns, [use] = assign({0: header}, Scorer(DEFAULT_CONFIG))
+        got[header] = (use.field, use.also) if use.how == "combined" else use.how
+    assert got == COMBINED
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        # the more important role is claimed by a column named for it alone: the next one still free
+        (("责任单位", "责任单位及责任人"), [("责任单位", "dept"), ("责任单位及责任人", "owner")]),
+        (("主责单位", "责任单位及责任人"), [("主责单位", "dept"), ("责任单位及责任人", "owner")]),
+        (("责任单位及责任人", "责任人"), [("责任单位及责任人", "dept"), ("责任人", "owner")]),
+        (("整改时限", "完成时限及进展"), [("整改时限", "deadline"), ("完成时限及进展", "progress")]),
+        # two such columns: the one naming 责任部门 first (not after a 领导) is the department, in either order
+        (("牵头领导及责任部门", "责任单位（责任人）"), [("牵头领导及责任部门", "lead"), ("责任单位（责任人）", "dept")]),
+        (("责任单位（责任人）", "牵头领导及责任部门"), [("责任单位（责任人）", "dept"), ("牵头领导及责任部门", "lead")]),
+        # every role taken: the column stays unused rather than displace one
+        (("责任单位", "责任人", "责任单位及责任人"), [("责任单位", "dept"), ("责任人", "owner"), ("责任单位及责任人", None)]),
+    ],
+)  # fmt: skip
+def test_a_header_naming_two_roles_takes_what_is_free(headers, expected):
+    assert understood(*headers) == expected
+
+
+# joined words that name one role, or a joiner inside a word: read as before, by the whole header
+ONE_ROLE = {
+    "完成与否": ("status", "role"), "问题（事项）": ("problem", "role"), "整改措施及要求": ("measures", "role"),
+    "完成状态：是/否": ("status", "role"), "是否完成（是/否）": ("status", "role"),
+    "责任单位（盖章）": ("dept", "alias"), "参与单位": (None, ""), "配合单位及联系人": (None, ""),
+}  # fmt: skip
+
+
+def test_joined_words_naming_one_role_are_read_as_one_header():
+    got = {}
+    for header in ONE_ROLE:
+        _columns, [use] = assign({0: header}, Scorer(DEFAULT_CONFIG))
+        got[header] = (use.field, use.how)
+    assert got == ONE_ROLE
+
+
+def test_a_column_named_for_one_role_beats_every_combined_one():
+    from toolkit.headers import COMBINED_ORDER, ROLES
+
+    assert sorted(COMBINED_ORDER) == sorted(spec.id for spec in DEFAULT_CONFIG.fields)
+    least_role = min(role.weight + min(map(len, role.words)) for role in ROLES)
+    scorer = Scorer(DEFAULT_CONFIG)
+    assert max(score for h in COMBINED for score, *_ in scorer.candidates(h)) < least_role
+
+
+def test_mapping_line_says_which_roles_a_column_joins():
+    _columns, uses = assign(
+        dict(enumerate(["序号", "问题", "责任单位及责任人", "完成时限及进展", "状态"])),
+        Scorer(DEFAULT_CONFIG),
+    )
+    assert mapping_line(uses, DEFAULT_CONFIG) == (
+        "表头识别：问题→问题描述；责任单位及责任人→责任部门（与责任人合写）；完成时限及进展→整改时限（与整改进展合写）；"
+        "状态→完成状态；其余 1 列与标准表头一致。"
+    )
+
+
 def test_a_title_row_is_no_header_and_notes_in_brackets_are_read_through():
     rows = [
         ["问题整改情况一览表"],

@@ -17,9 +17,11 @@ import pytest
 from layouts import (
     AS_OF,
     AUDIT_XLS,
+    COMBINED,
     LAYOUTS,
     MINSHENG,
     STACKED,
+    STACKED_TITLED,
     WPS,
     XUNCHA,
     YESNO_BESIDE,
@@ -31,7 +33,7 @@ from layouts import (
     write_xlsx,
 )
 
-from toolkit.read import read_ledger
+from toolkit.read import read_ledger, table_title
 from toolkit.stats import ledger_stats
 from toolkit.validate import validate_ledger
 
@@ -163,6 +165,67 @@ def test_stacked_tables_restart_their_numbering(tmp_path):
     one = Layout("一张表", rows, STACKED.columns, STACKED.total, STACKED.completed)
     issues = validate_ledger(read_ledger(write_xlsx(one, tmp_path / "一张.xlsx")), AS_OF).as_dict()["issues"]
     assert "seq-duplicate" in {i["code"] for i in issues}
+
+
+def _dimension_rows(ledger) -> list[tuple[int, str]]:
+    return list(zip(ledger.items.rows, ledger.items.dimensions, strict=True))
+
+
+def test_stacked_tables_take_their_titles_as_the_dimension(tmp_path):
+    """表一 理论学习方面问题整改台账 / 表二 … / 三、…方面: each table's items are of its title's 方面; 续表 goes on."""
+    ledger = read_ledger(write_xlsx(STACKED_TITLED, tmp_path / "叠放.xlsx"))
+    assert _dimension_rows(ledger) == [
+        (4, "理论学习"), (5, "理论学习"), (9, "作风建设"), (10, "作风建设"), (11, "作风建设"), (14, "作风建设"),
+        (18, "为民服务"), (19, "为民服务"),
+    ]  # fmt: skip
+    codes = {(i["code"], i["value"]) for i in validate_ledger(ledger, AS_OF).as_dict()["issues"]}
+    assert ("missing-column", "方面") not in codes  # the titles give every item its 方面
+
+
+def test_table_titles_give_no_dimension_where_they_should_not(tmp_path):
+    # a 方面 column: the column says it, the titles are only titles
+    with_column = [
+        [*r[:1], "方面" if r[:1] == ["序号"] else "党建", *r[1:]] if len(r) > 1 else r
+        for r in STACKED_TITLED.rows
+    ]
+    ledger = read_ledger(write_xlsx(replace(STACKED_TITLED, rows=with_column), tmp_path / "方面列.xlsx"))
+    assert set(ledger.items.dimensions) == {"党建"} and len(ledger.items) == STACKED_TITLED.total
+    # 表二 with no name: its items have no 方面 (not the table above's); the sheet's own title over the first
+    # table (no number, nothing above it) is no 方面 either
+    rows = [["某镇整改台账"], *STACKED.rows[1:5], ["表二"], *STACKED.rows[6:]]
+    ledger = read_ledger(write_xlsx(replace(STACKED, rows=rows), tmp_path / "表二.xlsx"))
+    assert [d for _, d in _dimension_rows(ledger)] == ["", "", "", "", "", "日常任务", "日常任务"]
+    # one table under a numbered title is no stack: the title is the sheet's
+    single = read_ledger(write_xlsx(replace(STACKED, rows=STACKED.rows[:4]), tmp_path / "一张.xlsx"))
+    assert set(single.items.dimensions) == {""}
+
+
+def test_table_titles_cleaned():
+    titles = ["表一 理论学习方面问题整改台账", "表二 专项任务", "表3：重点任务清单（5项）", "附表1 为民服务方面存在问题整改清单",
+              "表二、作风建设问题整改落实情况台账", "一、作风建设方面（共3项）", "（二）教育医疗领域", "表二", "续表",
+              "续上表", "第2页", "注：本表由党政办汇总", "合计"]  # fmt: skip
+    assert [table_title(t) for t in titles] == [
+        "理论学习", "专项任务", "重点任务", "为民服务", "作风建设", "作风建设", "教育医疗领域", "", None, None, None,
+        None, None,
+    ]  # fmt: skip
+
+
+def test_json_says_a_column_joins_two_roles(tmp_path, ledger_cli):
+    data = ledger_cli(
+        "validate", write_xlsx(COMBINED, tmp_path / "合写.xlsx"), "--as-of", AS_OF, "--json"
+    ).json()
+    assert {
+        c["header"]: (c["field"], c["how"], c["also"]) for c in data["columns"].values() if c["also"]
+    } == {
+        "牵头领导及责任部门": ("lead", "combined", ["dept"]),
+        "责任单位（责任人）": ("dept", "combined", ["owner"]),
+        "完成时限及进展": ("deadline", "combined", ["progress"]),
+    }
+    run = ledger_cli("validate", write_xlsx(COMBINED, tmp_path / "合写2.xlsx"), "--as-of", AS_OF)
+    assert (
+        "牵头领导及责任部门→责任领导（与责任部门合写）；责任单位（责任人）→责任部门（与责任人合写）"
+        in run.out
+    )
 
 
 def test_deadlines_as_offices_write_them(tmp_path):

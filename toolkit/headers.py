@@ -5,7 +5,9 @@ Offices lay their ledgers out as they please — 巡察反馈问题 / 牵头单�
 header name its role: each header is scored against each field (ROLES below, data), then the columns are
 assigned globally, best score first, one column per field. The clerk's corrections (配置 表头对照,
 ``--columns``) beat exact aliases, exact aliases beat role words, and a helper's column (配合单位) names no
-field. Scoring runs on a few dozen header-candidate rows at most, never in a per-row loop over the body.
+field. A header naming two roles (责任单位及责任人, 完成时限及进展) takes the more important of them that no
+other column claims (COMBINED_ORDER). Scoring runs on a few dozen header-candidate rows at most, never in a
+per-row loop over the body.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from toolkit.config import FROM_COMMAND_LINE, FROM_CONFIG_SHEET, Config, normalize_text
-from toolkit.model import BY_ALIAS, BY_ROLE, BY_USER, ColumnUse, column_letter
+from toolkit.model import BY_ALIAS, BY_COMBINED, BY_ROLE, BY_USER, ColumnUse, column_letter
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,29 @@ ROLES: tuple[Role, ...] = (
 )
 # fmt: on
 
+# A header naming two roles joined by 及/和/与/、/／ or with the second in brackets (责任单位（责任人）) is one
+# column, and a column serves one field: it takes the first of these its parts name that no column named for one
+# role alone claims (责任部门 before 责任人, 整改时限 before 整改进展). What counting needs comes first, then
+# what the 通报 shows, then the rest.
+COMBINED_ORDER: tuple[str, ...] = ("problem", "status", "dept", "deadline", "measures", "lead", "owner",
+                                   "progress", "completed_on", "outcome", "evidence", "dimension", "source",
+                                   "remarks", "seq")  # fmt: skip
+# below every role score (the least is 情况 → 整改进展, 32): a column named for one role alone always wins
+SCORE_COMBINED = 30
+
+
+def _combined_score(field_id: str, named_first: bool) -> int:
+    """Down COMBINED_ORDER in steps of two; when two such columns could take the same field, the one naming
+    it first (责任单位（责任人）, not 牵头领导及责任部门) takes it, the other its next role."""
+    return SCORE_COMBINED - 2 * COMBINED_ORDER.index(field_id) + (1 if named_first else 0)
+
+
+_JOINERS = ("及其", "以及", "及", "和", "与", "、", "/", "\\", "+")
+_ONE_WORDS = ("参与", "与否", "及时")  # a joiner inside a word joins nothing (参与单位, 完成与否, 是否及时)
+_JOINED = re.compile(
+    f"(?P<word>{'|'.join(map(re.escape, _ONE_WORDS))})|(?P<join>{'|'.join(map(re.escape, _JOINERS))})"
+)
+
 ROLE_MAX_CHARS = 16  # a longer cell (after notes in brackets) is text, not a header named by its words
 HEADER_MAX_CHARS = 40  # a longer cell is never a header at all
 HEADER_SEARCH_ROWS = 60
@@ -83,7 +108,8 @@ MIN_HEADER_FIELDS = 3
 _BRACKETED = re.compile(r"[（(【\[〔][^）)】\]〕]*[）)】\]〕]")
 _MARKS = str.maketrans("", "", "*＊:：")
 
-Candidate = tuple[int, str, str]  # (score, field id, how)
+# (score, field id, how, the other fields a header naming two roles names)
+Candidate = tuple[int, str, str, tuple[str, ...]]
 
 
 class Scorer:
@@ -105,13 +131,26 @@ class Scorer:
         config = self.config
         correction = config.correction_for(text)
         if correction is not None:
-            return [(SCORE_USER, correction.field, BY_USER)] if correction.field else []
+            return [(SCORE_USER, correction.field, BY_USER, ())] if correction.field else []
         key = normalize_text(text)
+        alias = config.field_for_header(key)
+        if alias is None and len(named := self._combined(key)) > 1:
+            return sorted(
+                ((_combined_score(f, f == named[0]), f, BY_COMBINED, tuple(o for o in named if o != f))
+                 for f in named),
+                reverse=True,
+            )  # fmt: skip
         cleaned = _BRACKETED.sub("", key).translate(_MARKS)
+        if alias is None and cleaned:
+            alias = config.field_for_header(cleaned)
+        best = self._by_words(cleaned)
+        if alias is not None and best.get(alias, (0,))[0] <= SCORE_ALIAS:  # 是否完成 (110) stays a role
+            best[alias] = (SCORE_ALIAS, alias, BY_ALIAS, ())
+        return sorted(best.values(), reverse=True)
+
+    def _by_words(self, cleaned: str) -> dict[str, Candidate]:
+        """Field → the best role score the header's words give it."""
         best: dict[str, Candidate] = {}
-        alias = config.field_for_header(key) or (config.field_for_header(cleaned) if cleaned else None)
-        if alias is not None:
-            best[alias] = (SCORE_ALIAS, alias, BY_ALIAS)
         if 0 < len(cleaned) <= ROLE_MAX_CHARS:
             for role in ROLES:
                 words = [w for w in role.words if w in cleaned]
@@ -121,8 +160,22 @@ class Scorer:
                     continue
                 score = role.weight + max(map(len, words))
                 if score > best.get(role.field, (0,))[0]:
-                    best[role.field] = (score, role.field, BY_ROLE)
-        return sorted(best.values(), reverse=True)
+                    best[role.field] = (score, role.field, BY_ROLE, ())
+        return best
+
+    def _combined(self, key: str) -> list[str]:
+        """The fields the parts of a header name, in their order (one each: 问题（事项） names one field)."""
+        pieces = [_BRACKETED.sub(" ", key), *(b[1:-1] for b in _BRACKETED.findall(key))]
+        named: list[str] = []
+        for piece in pieces:
+            for part in split_joined(piece):
+                part = part.translate(_MARKS).strip()
+                found = self.config.field_for_header(part) if part else None
+                if found is None and (scores := self._by_words(part)):
+                    found = max(scores.values())[1]
+                if found is not None and found not in named:
+                    named.append(found)
+        return named
 
     def recognised(self, text: str) -> bool:
         return bool(self.candidates(text))
@@ -131,21 +184,33 @@ class Scorer:
 def assign(texts: dict[int, str], scorer: Scorer) -> tuple[dict[str, int], list[ColumnUse]]:
     """Columns to fields, globally: the best-scored (column, field) pair first, each used once."""
     pairs = sorted(
-        (-score, col, field_id, how)
+        (-score, col, field_id, how, also)
         for col, text in texts.items()
-        for score, field_id, how in scorer.candidates(text)
+        for score, field_id, how, also in scorer.candidates(text)
     )
     columns: dict[str, int] = {}
-    taken: dict[int, tuple[str, str]] = {}
-    for _neg, col, field_id, how in pairs:
+    taken: dict[int, tuple[str, str, tuple[str, ...]]] = {}
+    for _neg, col, field_id, how, also in pairs:
         if field_id in columns or col in taken:
             continue
         columns[field_id] = col
-        taken[col] = (field_id, how)
+        taken[col] = (field_id, how, also)
     uses = [
-        ColumnUse(col, one_line(text), *taken.get(col, (None, ""))) for col, text in sorted(texts.items())
+        ColumnUse(col, one_line(text), *taken.get(col, (None, "", ()))) for col, text in sorted(texts.items())
     ]
     return dict(sorted(columns.items(), key=lambda kv: kv[1])), uses
+
+
+def split_joined(text: str) -> list[str]:
+    """责任单位及责任人 → [责任单位, 责任人]; a joiner inside a word (参与, 完成与否) splits nothing."""
+    parts: list[str] = []
+    start = 0
+    for match in _JOINED.finditer(text):
+        if match.lastgroup == "join":
+            parts.append(text[start : match.start()])
+            start = match.end()
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()]
 
 
 def one_line(text: str) -> str:
@@ -257,7 +322,9 @@ def _header_at(
             return single
     else:  # no merge seen (some exports): only when the lower row adds two fields by their exact names
         added = {
-            f for f in both if f not in columns and any(u.how != BY_ROLE for u in both_uses if u.field == f)
+            f
+            for f in both
+            if f not in columns and any(u.how in (BY_ALIAS, BY_USER) for u in both_uses if u.field == f)
         }
         if len(added) < 2:
             return single
@@ -339,7 +406,7 @@ def mapping_line(uses: Sequence[ColumnUse], config: Config) -> str:
         if _standard(use, config):
             plain += 1
             continue
-        shown.append(f"{use.header}→{name}" + ("（按表头对照）" if use.how == BY_USER else ""))
+        shown.append(f"{use.header}→{name}{_how_note(use, config)}")
     unused = [use.header for use in uses if use.field is None]
     parts = []
     if shown:
@@ -351,14 +418,25 @@ def mapping_line(uses: Sequence[ColumnUse], config: Config) -> str:
     return "表头识别：" + "；".join(parts) + "。"
 
 
-def mapping_json(uses: Sequence[ColumnUse], config: Config) -> dict[str, dict[str, str | None]]:
-    """Column letter → header, field id, field name and how it was found (``--json``'s ``columns``)."""
+def _how_note(use: ColumnUse, config: Config) -> str:
+    """What the clerk should know about how a column was understood, in brackets after it."""
+    if use.how == BY_USER:
+        return "（按表头对照）"
+    if use.how == BY_COMBINED:
+        return f"（与{'、'.join(config.spec(f).header for f in use.also)}合写）"
+    return ""
+
+
+def mapping_json(uses: Sequence[ColumnUse], config: Config) -> dict[str, dict[str, object]]:
+    """Column letter → header, field id, field name, how it was found and, for a header naming two roles, the
+    other fields it names (``--json``'s ``columns``)."""
     return {
         column_letter(use.column): {
             "header": use.header,
             "field": use.field,
             "name": config.spec(use.field).header if use.field else None,
             "how": use.how or None,
+            "also": list(use.also),
         }
         for use in uses
     }

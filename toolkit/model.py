@@ -329,6 +329,7 @@ class ItemColumns(MadeOnUse[Item]):
 BY_ALIAS = "alias"  # the header is a field's name or one of its aliases
 BY_ROLE = "role"  # the header's words name the field's role (巡察反馈问题 → 问题描述)
 BY_USER = "user"  # the clerk said so (配置 表头对照, --columns, TOML [columns])
+BY_COMBINED = "combined"  # the header names two roles (责任单位及责任人): the more important one still free
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +339,8 @@ class ColumnUse:
     column: int  # 0-based
     header: str  # as written, on one line (a two-row header: the lower cell, or the merged one above)
     field: str | None  # None: the column is not used
-    how: str = ""  # BY_ALIAS, BY_ROLE or BY_USER ("" when unused)
+    how: str = ""  # BY_ALIAS, BY_ROLE, BY_COMBINED or BY_USER ("" when unused)
+    also: tuple[str, ...] = ()  # BY_COMBINED: the other fields the header names, not taken from it
 
     @property
     def letter(self) -> str:

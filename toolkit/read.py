@@ -94,6 +94,13 @@ _SIGNATURE = re.compile(
     r"电\s*话|手\s*机|签\s*发\s*人?|(?:主要|单位|分管)?\s*负\s*责\s*人|分\s*管\s*领\s*导|日\s*期|时\s*间|"
     r"(?:单\s*位\s*)?[（(]?\s*盖\s*章\s*[)）]?)\s*[：:]"
 )
+# a stacked table's title (表二 专项任务, 表一 理论学习方面问题整改台账): its number and the kind of list it is
+# say nothing of its items, the rest is their 方面; 续表 and page lines carry the 方面 above on
+_TABLE_NUMBER = re.compile(rf"^(?:附\s*)?表\s*(?:[{_CN_NUM}]+|\d+)\s*[：:、.．\-—]?\s*")
+_TABLE_KIND = re.compile(
+    r"(?:存在的?)?(?:问题)?(?:整改|整治)?(?:落实)?(?:情况)?(?:台账|清单|一览表|明细表|统计表|汇总表|任务表)$"
+)
+_CONTINUED = re.compile(r"^[（(]?\s*(?:续\s*上?\s*表|接\s*上\s*表|第\s*\d+\s*页)")
 _SUM_FIRST = frozenset(" 合总小共\u3000")
 # first characters that make a row worth a look: a 合计 line, or a blank-looking first cell
 _CHECK_FIRST = _SUM_FIRST | frozenset(c for c in map(chr, range(0x3001)) if c.isspace())
@@ -688,6 +695,46 @@ def section_name(text: str) -> str | None:
     return clean_dimension(name) or None
 
 
+def table_title(text: str) -> str | None:
+    """A stacked table's title → the 方面 of its items ("" when it names none: 表二 alone); None when the row
+    is no title (续表, a page line, a note) and the 方面 above goes on."""
+    stripped = text.strip()
+    if len(stripped) > 60 or _CONTINUED.match(stripped):
+        return None
+    if not _TABLE_NUMBER.match(stripped) and _is_note(stripped):  # 附表1 is a table, 附件：… a note
+        return None
+    if (name := section_name(stripped)) is not None:
+        return name
+    name = _TABLE_KIND.sub("", _TABLE_NUMBER.sub("", _COUNT_TAIL.sub("", stripped)).strip())
+    return clean_dimension(name) if name.strip() else ""
+
+
+def _is_note(text: str) -> bool:
+    """注：…, 合计, 填报人：…, 本表数据截至…: a line about the table, never its title."""
+    return bool(
+        _SUM_ROW.match(text) or _NOTE_ROW.match(text) or _SIGNATURE.match(text) or _TAIL_NOTE.match(text)
+    )
+
+
+def _first_table_title(rows: Sequence[Sequence[object]], header: int) -> str:
+    """The first of stacked tables: its title is the one-cell row just above its header, when that is
+    numbered as a table or section (表一, 一、) or the sheet's own title stands above it."""
+    above = header - 1
+    while above >= 0 and not _row_texts(rows[above]):
+        above -= 1
+    texts = _row_texts(rows[above]) if above >= 0 else []
+    if len(texts) != 1:
+        return ""
+    numbered = _TABLE_NUMBER.match(texts[0]) or section_name(texts[0]) is not None
+    if not numbered and not any(_row_texts(r) for r in rows[:above]):
+        return ""  # a lone title over the first table is the sheet's: 某局整改台账
+    return table_title(texts[0]) or ""
+
+
+def _row_texts(row: Sequence[object]) -> list[str]:
+    return [t for t in (cell_text(v).strip() for v in row) if t]
+
+
 def clean_dimension(text: str) -> str:
     """One spelling per dimension: no numbering, no trailing 方面/问题 or punctuation."""
     name = text.strip()
@@ -802,7 +849,10 @@ def ledger_from_rows(
     body = rows[first_data:]
     raw = _columns(body, columns)
     repeats = repeated_header_offsets(body, raw, found) if body else []
-    drop = _around_repeats(body, repeats)
+    # stacked tables with no 方面 column: each table's title gives the 方面 of its items
+    titles: dict[int, str] = {}
+    drop = _around_repeats(body, repeats, None if "dimension" in columns else titles)
+    first_section = _first_table_title(rows, header) if titles else ""
     merges = _merges_below(rows, merged, first_data)
     fills = _fill_columns(raw, columns, merges, len(body))
 
@@ -853,7 +903,9 @@ def ledger_from_rows(
     completions = dates.parse(raw.get("completed_on"), tokens.setdefault("completed_on", []))
 
     numbers_only = {"seq"} if plain_numbers else set()
-    kept, sections = _item_rows(body, raw, texts, columns, fills, merges, no_blanks, numbers_only, drop)
+    kept, sections = _item_rows(
+        body, raw, texts, columns, fills, merges, no_blanks, numbers_only, drop, titles, first_section
+    )
     starts = sorted({kept[i] for r in repeats if (i := bisect.bisect_right(kept, r)) < len(kept)})
 
     def pick(column: Sequence) -> Sequence:
@@ -933,9 +985,14 @@ def _signature_row(texts: list[str]) -> bool:
     return labelled > 0 and labelled * 2 >= len(texts)
 
 
-def _around_repeats(body: list[list[object]], repeats: list[int]) -> set[int]:
+def _around_repeats(
+    body: list[list[object]], repeats: list[int], titles: dict[int, str] | None = None
+) -> set[int]:
     """Rows that go with a repeated header: itself, the column numbers under it, and a table's title
-    just above it (表二 …, when it is no section title: those give the 方面 of the table's items)."""
+    just above it (表二 …; a section title such as 二、…方面 is left to give the 方面 of the items below).
+
+    ``titles`` (a ledger with no 方面 column): filled with body offset → the 方面 each table's title gives,
+    section titles included, so that the caller knows the tables are titled."""
     drop = set(repeats)
     for offset in repeats:
         if offset + 1 < len(body) and column_number_row(body[offset + 1]):
@@ -944,8 +1001,13 @@ def _around_repeats(body: list[list[object]], repeats: list[int]) -> set[int]:
         while above >= 0 and above not in drop and not any(cell_text(v).strip() for v in body[above]):
             above -= 1
         if above >= 0 and above not in drop:
-            texts = [t for t in (cell_text(v).strip() for v in body[above]) if t]
-            if len(texts) == 1 and section_name(texts[0]) is None:
+            texts = _row_texts(body[above])
+            if len(texts) != 1:
+                continue
+            if titles is not None and (name := table_title(texts[0])) is not None:
+                titles[above] = name
+                drop.add(above)
+            elif section_name(texts[0]) is None:
                 drop.add(above)
     return drop
 
@@ -1142,12 +1204,15 @@ def _item_rows(
     no_blanks: Collection[str],
     numbers_only: Collection[str],
     drop: Collection[int] = (),
+    titles: dict[int, str] | None = None,
+    section: str = "",
 ) -> tuple[list[int], list[str]]:
     """Which body rows are items, and the section title above each.
 
     A row with three own non-empty text cells is an item unless it is a 合计 line; only the other
     rows (titles, notes, blank lines, sparse items) and possible 合计 lines are looked at one by
-    one. The runs between them are items of the current section.
+    one. The runs between them are items of the current section: ``section`` at first, then the one each
+    section row or stacked table's title (``titles``, among the ``drop`` rows) names.
     """
     height = len(body)
     names = list(columns)
@@ -1193,13 +1258,14 @@ def _item_rows(
     copies = _filled_cells(special, merges) if merges and short else {}
     kept: list[int] = []
     sections: list[str] = []
-    section = ""
     start = 0
     for offset in special:
         kept.extend(range(start, offset))
         sections.extend([section] * (offset - start))
         start = offset + 1
         if offset in drop:
+            if titles and offset in titles:
+                section = titles[offset]
             continue
         row_texts = text_row(offset)
         if offset in short_set:

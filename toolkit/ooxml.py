@@ -841,34 +841,69 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
 
 def check_patched_sheet(data: bytes, part: str, rows: int, cells: int, styles: dict[str, str | None]) -> None:
     """Prove a patched worksheet with a real XML parser: well-formed, the expected numbers of rows and
-    cells (so the byte scan saw what the parser sees), and the style of every cell we touched."""
-    root = parse_xml(data, part)
-    if root.tag != f"{{{MAIN_NS}}}worksheet":
-        raise Unpatchable(f"部件“{part}”不是普通工作表")
-    sd = root.find(f"{{{MAIN_NS}}}sheetData")
-    row_tag, c_tag = f"{{{MAIN_NS}}}row", f"{{{MAIN_NS}}}c"
-    if sd is None or len(sd) != rows or any(r.tag != row_tag for r in sd):
-        raise Unpatchable("工作表的写法无法安全修改")
-    if sum(len(r) for r in sd) != cells:
-        raise Unpatchable("工作表的写法无法安全修改")
-    if not styles:
-        return
+    cells (so the byte scan saw what the parser sees), and the style of every cell we touched.
+
+    The parse streams: each row is checked when it ends and then emptied, so the tree of an 18 MB sheet
+    is never held whole (building and freeing it cost more than the parse itself)."""
+    from lxml import etree
+
+    check_xml_bytes(data, part)
     wanted: dict[str, dict[str, str | None]] = {}
     for ref, s in styles.items():
         m = REF_RE.fullmatch(ref)
         wanted.setdefault(m.group(2), {})[ref] = s
-    for r in sd:
-        want = wanted.get(r.get("r"))
-        if want is None:
-            continue
-        for c in r:
-            ref = c.get("r")
-            if ref in want and (c.tag != c_tag or c.get("s") != want.pop(ref)):
-                raise Unpatchable("工作表的写法无法安全修改")
-        if want:
-            raise Unpatchable("工作表的写法无法安全修改")
+    ws_tag, sd_tag = f"{{{MAIN_NS}}}worksheet", f"{{{MAIN_NS}}}sheetData"
+    row_tag, c_tag = f"{{{MAIN_NS}}}row", f"{{{MAIN_NS}}}c"
+    refused = Unpatchable("工作表的写法无法安全修改")
+    parser = etree.XMLPullParser(
+        events=("end",),
+        tag=row_tag,
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        dtd_validation=False,
+    )
+    parents: set = set()  # the element(s) holding the rows seen: must be the one <sheetData>
+    n_rows = n_cells = 0
+
+    def take(events) -> None:
+        nonlocal n_rows, n_cells
+        for _, row in events:
+            parent = row.getparent()
+            if parent is None or parent.tag != sd_tag:
+                raise refused
+            parents.add(parent)
+            n_rows += 1
+            n_cells += len(row)
+            want = wanted.get(row.get("r"))
+            if want is not None:
+                for c in row:
+                    ref = c.get("r")
+                    if ref in want and (c.tag != c_tag or c.get("s") != want.pop(ref)):
+                        raise refused
+                if want:
+                    raise refused
+            row.clear(keep_tail=True)  # an empty shell stays, so that sheetData's children can be checked
+
+    step = 1 << 16
+    try:
+        for at in range(0, len(data), step):
+            parser.feed(data[at : at + step])
+            take(parser.read_events())
+        root = parser.close()
+        take(parser.read_events())
+    except etree.XMLSyntaxError as exc:
+        raise Unpatchable(f"部件“{part}”不是有效的 XML") from exc
+    if root.tag != ws_tag:
+        raise Unpatchable(f"部件“{part}”不是普通工作表")
+    sd = root.find(sd_tag)
+    if sd is None or parents - {sd} or len(sd) != rows or n_rows != rows or n_cells != cells:
+        raise refused
+    if any(r.tag != row_tag for r in sd):
+        raise refused
     if any(wanted.values()):
-        raise Unpatchable("工作表的写法无法安全修改")
+        raise refused
 
 
 # Order of a worksheet's children after sheetData (CT_Worksheet), to insert at the right place.

@@ -731,3 +731,55 @@ def test_ledger_new_workbook_with_buttons_marks_and_clears_exactly(tmp_path):
     marked.write_bytes(once)
     assert check(marked, as_of=date(2024, 12, 31))[1].flat() == report.flat()
     assert read_parts(clear_package(once)[0]) == before
+
+
+def _sheet(sheet_data: str, after: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0"?><worksheet xmlns="{ooxml.MAIN_NS}"><sheetData>{sheet_data}</sheetData>'
+        f"{after}</worksheet>"
+    ).encode()
+
+
+_CHECKED = _sheet(
+    '<row r="1"><c r="A1" s="2"/><c r="B1" t="inlineStr"><is><t>x</t></is></c></row><row r="2"/>'
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "rows", "cells", "styles", "refused"),
+    [
+        (_CHECKED, 2, 2, {"A1": "2", "B1": None}, False),
+        (_CHECKED, 2, 2, {"A1": "3"}, True),  # a touched cell without the style we gave it
+        (_CHECKED, 2, 2, {"C1": "3"}, True),  # a touched cell the parser does not see
+        (_CHECKED, 3, 2, {}, True),
+        (_CHECKED, 2, 3, {}, True),
+        (_sheet('<row r="1"><c r="A1"/></row><foo/>'), 1, 1, {}, True),  # not a row in sheetData
+        (_sheet('<row r="1"><row r="5"/></row>'), 1, 1, {}, True),  # a row inside a row
+        (_sheet('<row r="1"/>', '<extLst><row r="3"/></extLst>'), 1, 0, {}, True),  # a row elsewhere
+        (_CHECKED[:-5], 2, 2, {}, True),  # cut short
+        (_CHECKED.replace(b"worksheet", b"chartsheet"), 2, 2, {}, True),
+    ],
+)
+def test_patched_sheet_check_refuses_what_the_byte_scan_could_misread(data, rows, cells, styles, refused):
+    try:
+        ooxml.check_patched_sheet(data, "xl/worksheets/sheet1.xml", rows, cells, styles)
+    except ooxml.Unpatchable:
+        assert refused
+    else:
+        assert not refused
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        '<cols><col min="1" max="1" style="9"/></cols><sheetData><row r="1" s="3"><c r="A1" s="7"/></row>',
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>s="99" style="98"</t></is></c></row>',
+        '<sheetData><row r="1"><c r="A1" s="4"/><c r="B1"/></row>',
+    ],
+)
+def test_styles_in_use_with_a_bound_answers_as_the_full_scan(sheet):
+    pkg = ooxml.Package()
+    pkg.set("s.xml", (sheet + "</sheetData>").encode())
+    exact = filemarks.styles_in_use(pkg, ["s.xml"])
+    for below in range(0, 101):
+        assert (filemarks.styles_in_use(pkg, ["s.xml"], below=below) >= below) == (exact >= below)

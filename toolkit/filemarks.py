@@ -926,7 +926,6 @@ def _no_gc(func):
     return wrapper
 
 
-@_no_gc
 def mark_package(
     raw: bytes,
     sheet: str,
@@ -938,6 +937,24 @@ def mark_package(
     notes: Sequence[str] = (),
 ) -> tuple[bytes, MarkStats]:
     """Return the package with previous marks undone and new marks written, plus what was done."""
+    out, stats, _ = _marked(
+        raw, sheet, findings, truncated=truncated, label=label, field_labels=field_labels, notes=notes
+    )
+    return out, stats
+
+
+@_no_gc
+def _marked(
+    raw: bytes,
+    sheet: str,
+    findings: list,
+    *,
+    truncated: int = 0,
+    label: str = "",
+    field_labels: dict[str, str] | None = None,
+    notes: Sequence[str] = (),
+) -> tuple[bytes, MarkStats, Package]:
+    """``mark_package``, also giving the marked package (its parts are exactly the bytes written)."""
     if field_labels is None:
         from toolkit.config import FIELD_LABELS
 
@@ -1188,7 +1205,7 @@ def mark_package(
     stats.sheet_names = [s.name for s in wb.sheets] + [result_name]
     out = pkg.to_bytes()
     ooxml.verify_written(out, pkg)
-    return out, stats
+    return out, stats, pkg
 
 
 def _insert_at(scan: ooxml.SheetScan, element: str) -> int:
@@ -1488,15 +1505,28 @@ def _read(path: Path) -> bytes:
     return read_user_file(path, "工作簿文件")
 
 
-def make_verifier(sheet_names: list[str], ledger_sheet: str, rows: int, expected: bytes | None = None):
+def make_verifier(
+    sheet_names: list[str],
+    ledger_sheet: str,
+    rows: int,
+    expected: bytes | None = None,
+    written_from: Package | None = None,
+):
     """Read-back check for a written file: the bytes intended, every CRC good, the sheet list, the ledger
-    sheet's row count, and every changed XML part well-formed."""
+    sheet's row count, and every changed XML part well-formed.
+
+    ``written_from``: the package ``expected`` was made from and proved against (``ooxml.verify_written``:
+    every CRC good, every part exactly these bytes). A file equal to ``expected`` is then not unzipped a
+    second time: its parts are those."""
 
     def verify(tmp: Path) -> None:
         data = tmp.read_bytes()
         if expected is not None and data != expected:
             raise OSError("the file on disk is not what was written")
-        pkg = Package.from_bytes(data, tmp.name)  # reads every part, checking each CRC
+        if expected is not None and written_from is not None:
+            pkg = written_from
+        else:
+            pkg = Package.from_bytes(data, tmp.name)  # reads every part, checking each CRC
         wb = ooxml.open_workbook(pkg)
         names = [s.name for s in wb.sheets]
         if names != sheet_names:
@@ -1525,17 +1555,18 @@ def mark_file(path: str | Path, ledger, report, *, backup: bool = True) -> MarkR
     lossless = True
     try:
         notes = [getattr(report, "columns_line", "")]  # how the headers were read, beside the findings
-        new, stats = mark_package(raw, sheet, findings, truncated=truncated, label=path.name, notes=notes)
+        new, stats, pkg = _marked(raw, sheet, findings, truncated=truncated, label=path.name, notes=notes)
     except Unpatchable as exc:
         reason = f"工作簿中有无法安全修改的内容（{exc}）"
         new, stats = openpyxl_marked_copy(raw, sheet, findings, truncated=truncated, label=path.name)
+        pkg = None
         lossless = False
     locks = safesave.lock_files(path)
     if locks and not reason:
         reason = f"“{path.name}”正在被打开（发现“{locks[0].name}”），请关闭后重新运行以标记原文件"
     if reason:
         target = copy_path(path)
-        verify = make_verifier(stats.sheet_names, sheet, stats.rows_after, new) if lossless else None
+        verify = make_verifier(stats.sheet_names, sheet, stats.rows_after, new, pkg) if lossless else None
         safesave.write_new(target, new, verify=verify)
         return MarkResult(path, target, True, reason, None, stats, lossless)
     try:
@@ -1543,7 +1574,7 @@ def mark_file(path: str | Path, ledger, report, *, backup: bool = True) -> MarkR
             path,
             new,
             original=raw,
-            verify=make_verifier(stats.sheet_names, sheet, stats.rows_after, new),
+            verify=make_verifier(stats.sheet_names, sheet, stats.rows_after, new, pkg),
             backup=backup,
         )
     except safesave.FileInUseError:
@@ -1579,7 +1610,7 @@ def clear_file(path: str | Path, *, backup: bool = True) -> ClearResult:
         verify = None
         if ledger_name in names:
             rows = _count_rows(pkg.require(_ledger_sheet(wb, ledger_name).part))
-            verify = make_verifier(names, ledger_name, rows, new)
+            verify = make_verifier(names, ledger_name, rows, new, pkg)
     except Unpatchable as exc:
         raise OutputError(f"“{path.name}”中的标记无法安全清除（{exc}），文件未改动。") from exc
     saved = safesave.replace_file(path, new, original=raw, verify=verify, backup=backup)

@@ -783,3 +783,31 @@ def test_styles_in_use_with_a_bound_answers_as_the_full_scan(sheet):
     exact = filemarks.styles_in_use(pkg, ["s.xml"])
     for below in range(0, 101):
         assert (filemarks.styles_in_use(pkg, ["s.xml"], below=below) >= below) == (exact >= below)
+
+
+_RICH = '<is><r><rPr><color rgb="FFFF0000"/><charset val="134"/></rPr><t>红</t></r></is>'
+
+
+@pytest.mark.parametrize(
+    ("sheet_data", "counted"),
+    [
+        ('<row r="1"><c r="A1"/><c r="B1"><v>1</v></c></row><row r="2"/>', (2, 2, True)),
+        (f'<row r="1"><c r="A1" t="inlineStr">{_RICH}</c><c r="B1"/></row>', (1, 2, True)),
+        ('<row r="1"><c s="1" r="A1"/><c\tr="B1"/></row>', (1, 2, True)),
+        ('<row r=\'1\'><c r="A1"/></row><row\nr="2"/>', (2, 1, False)),
+        ('<row r="1"><c r="A1"/><c:c r="B1"/></row>', "无法安全修改"),
+        ('<row r="1"><c r="A1"/><c t="n"/></row>', "未标明位置"),
+    ],
+    ids=["plain", "rich-text", "r-not-first", "rows-unusual", "prefixed-cell", "cell-without-r"],
+)
+def test_sheet_scan_counts_cells_and_rows_whatever_the_form(sheet_data, counted):
+    data = (
+        f'<?xml version="1.0"?><worksheet xmlns="{ooxml.MAIN_NS}" xmlns:c="{ooxml.MAIN_NS}">'
+        f"<sheetData>{sheet_data}</sheetData></worksheet>"
+    ).encode()
+    if isinstance(counted, str):
+        with pytest.raises(ooxml.Unpatchable, match=counted):
+            ooxml.scan_sheet(data, "xl/worksheets/sheet1.xml")
+        return
+    scan = ooxml.scan_sheet(data, "xl/worksheets/sheet1.xml")
+    assert (scan.n_rows, scan.n_cells, scan.plain_rows) == counted

@@ -811,3 +811,37 @@ def test_sheet_scan_counts_cells_and_rows_whatever_the_form(sheet_data, counted)
         return
     scan = ooxml.scan_sheet(data, "xl/worksheets/sheet1.xml")
     assert (scan.n_rows, scan.n_cells, scan.plain_rows) == counted
+
+
+def _outcome(check, data: bytes) -> str:
+    try:
+        check(data, "p")
+    except Exception as exc:  # the kind and sentence are what is compared
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0"?><a/>',
+        b'\xef\xbb\xbf  <?xml version="1.0"?><a/>',
+        b'<?xml version="1.0"',
+        b'<?xml version="1.0"?><a><?pi x?></a>',
+        b"<a><!-- c --></a>",
+        b"<!DOCTYPE a><a/>",
+        b"<a><![CDATA[x]]></a>",
+        b'<?xml version="1.0" encoding="GBK"?><a/>',
+        b"\xff\xfe<a/>",
+        b"<a/><?x?>",
+        b'  \n<?xml version="1.0" encoding="utf-8"?><a/>',
+        b'<?xml version="1.0"?><!ENTITY x "y"><a/>',
+        b"<a>?></a><?x",
+    ],
+)
+def test_one_pass_scannable_check_answers_as_the_two_checks(data):
+    def both(d: bytes, part: str) -> None:
+        ooxml.refuse_markup_we_cannot_scan(d, part)
+        ooxml.check_xml_bytes(d, part)
+
+    assert _outcome(ooxml.check_scannable, data) == _outcome(both, data)

@@ -277,6 +277,31 @@ def refuse_markup_we_cannot_scan(data: bytes, part: str) -> None:
         raise Unpatchable(f"部件“{part}”含有注释、CDATA 或处理指令")
 
 
+def check_scannable(data: bytes, part: str) -> None:
+    """``refuse_markup_we_cannot_scan`` then ``check_xml_bytes``, with the same answers: a part without
+    any "<!" holds neither comments, CDATA, a DTD nor entities, and one search for it on a big sheet
+    costs less than the four it replaces."""
+    if b"<!" in data:
+        refuse_markup_we_cannot_scan(data, part)
+        check_xml_bytes(data, part)
+        return
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    body = start
+    if data.startswith(b"<?xml", _LEADING_SPACE.match(data, start).end()):
+        end = data.find(b"?>", start)
+        if end < 0:  # the declaration never ends: a part cut short
+            raise UnreadableFileError(
+                f"工作簿中的部件“{part}”已损坏（不完整），请用 Excel 打开修复并另存后再试。"
+            )
+        body = end + 2
+    if data.find(b"<?", body) >= 0:
+        raise Unpatchable(f"部件“{part}”含有注释、CDATA 或处理指令")
+    check_xml_bytes(data[:200], part)  # the encoding, from the head alone (no "<!" anywhere)
+
+
+_LEADING_SPACE = re.compile(rb"[ \t\n\r\x0b\x0c]*")
+
+
 @dataclass
 class TopElement:
     name: str
@@ -783,8 +808,7 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
     disagree (comments, CDATA, processing instructions, DTDs, namespace re-declarations inside the
     data, prefixed elements); ``check_patched_sheet`` then proves it on the result with a real parser.
     """
-    refuse_markup_we_cannot_scan(data, part)
-    check_xml_bytes(data, part)
+    check_scannable(data, part)
     root_m = re.search(rb"<([A-Za-z_][\w.:-]*)((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*>", data)
     if root_m is None or root_m.group(1) != b"worksheet":
         raise Unpatchable(f"部件“{part}”不是普通工作表")

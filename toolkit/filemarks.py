@@ -1348,31 +1348,22 @@ def _clear_comments(pkg: Package, sheet_part: str, crec: dict, stats: ClearStats
         authors = [(m.group(1) or b"").decode() for m in AUTHOR_EL_RE.finditer(cdata)]
         if AUTHOR in authors:
             aid = str(authors.index(AUTHOR))
-            kept = []
-            for m in COMMENT_EL_RE.finditer(cdata):
+            pieces, pos, remaining_comments, ours_kept = [], 0, 0, False
+            for m in COMMENT_EL_RE.finditer(cdata):  # one pass: what re.sub would drop, and what stays
                 a = attrs_of(m.group(1))
                 if a.get("authorId") == aid and a.get("ref") in refs:
                     stats.comments += 1
+                    pieces.append(cdata[pos : m.start()])
+                    pos = m.end()
                 else:
-                    kept.append(m)
-            cdata = COMMENT_EL_RE.sub(
-                lambda m: (
-                    b""
-                    if (
-                        attrs_of(m.group(1)).get("authorId") == aid
-                        and attrs_of(m.group(1)).get("ref") in refs
-                    )
-                    else m.group(0)
-                ),
-                cdata,
-            )
-            if crec.get("author_added") and not any(
-                attrs_of(m.group(1)).get("authorId") == aid for m in kept
-            ):
+                    remaining_comments += 1
+                    ours_kept = ours_kept or a.get("authorId") == aid
+            pieces.append(cdata[pos:])
+            cdata = b"".join(pieces)
+            if crec.get("author_added") and not ours_kept:
                 el = crec["author_added"].encode()
                 if cdata.count(el) == 1 and int(aid) == len(authors) - 1:
                     cdata = cdata.replace(el, b"", 1)
-            remaining_comments = len(kept)
             pkg.set(cpart, cdata)
         _drop_if_ours_and_empty(pkg, sheet_part, comments_rel.id, cpart, crec, remaining_comments)
     remaining_shapes = 1

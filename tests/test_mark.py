@@ -845,3 +845,22 @@ def test_one_pass_scannable_check_answers_as_the_two_checks(data):
         ooxml.check_xml_bytes(d, part)
 
     assert _outcome(ooxml.check_scannable, data) == _outcome(both, data)
+
+
+def test_result_sheet_fingerprint_is_the_one_earlier_versions_recorded():
+    """Records written by earlier versions hold this digest: computing it differently must not change it,
+    or their 校验结果 sheets would no longer be recognised (and cleared) as ours."""
+    pkg = ooxml.Package()
+    pkg.set(
+        "xl/worksheets/sheet9.xml",
+        (
+            f'<worksheet xmlns="{ooxml.MAIN_NS}"><sheetData><row r="1">'
+            '<c r="A1" t="inlineStr"><is><r><t>a</t></r><r><t/></r><t>b<x/>c</t></is></c>'
+            '<c r="B1"><v/><v>2</v></c><c r="E1"/>'
+            '<c r="F1"><f>1+1</f><v>2</v></c><c><v>9</v></c><c r="G1" t="inlineStr"><is><t>问题</t></is></c>'
+            "</row></sheetData></worksheet>"
+        ).encode(),
+    )
+    assert filemarks.sheet_fingerprint(pkg, "xl/worksheets/sheet9.xml") == (
+        "8763693a84f632ccaf81a4f6091afe42864dbf27bfdd12a95d72793ad3558cd7"
+    )

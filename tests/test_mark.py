@@ -731,3 +731,136 @@ def test_ledger_new_workbook_with_buttons_marks_and_clears_exactly(tmp_path):
     marked.write_bytes(once)
     assert check(marked, as_of=date(2024, 12, 31))[1].flat() == report.flat()
     assert read_parts(clear_package(once)[0]) == before
+
+
+def _sheet(sheet_data: str, after: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0"?><worksheet xmlns="{ooxml.MAIN_NS}"><sheetData>{sheet_data}</sheetData>'
+        f"{after}</worksheet>"
+    ).encode()
+
+
+_CHECKED = _sheet(
+    '<row r="1"><c r="A1" s="2"/><c r="B1" t="inlineStr"><is><t>x</t></is></c></row><row r="2"/>'
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "rows", "cells", "styles", "refused"),
+    [
+        (_CHECKED, 2, 2, {"A1": "2", "B1": None}, False),
+        (_CHECKED, 2, 2, {"A1": "3"}, True),  # a touched cell without the style we gave it
+        (_CHECKED, 2, 2, {"C1": "3"}, True),  # a touched cell the parser does not see
+        (_CHECKED, 3, 2, {}, True),
+        (_CHECKED, 2, 3, {}, True),
+        (_sheet('<row r="1"><c r="A1"/></row><foo/>'), 1, 1, {}, True),  # not a row in sheetData
+        (_sheet('<row r="1"><row r="5"/></row>'), 1, 1, {}, True),  # a row inside a row
+        (_sheet('<row r="1"/>', '<extLst><row r="3"/></extLst>'), 1, 0, {}, True),  # a row elsewhere
+        (_CHECKED[:-5], 2, 2, {}, True),  # cut short
+        (_CHECKED.replace(b"worksheet", b"chartsheet"), 2, 2, {}, True),
+    ],
+)
+def test_patched_sheet_check_refuses_what_the_byte_scan_could_misread(data, rows, cells, styles, refused):
+    try:
+        ooxml.check_patched_sheet(data, "xl/worksheets/sheet1.xml", rows, cells, styles)
+    except ooxml.Unpatchable:
+        assert refused
+    else:
+        assert not refused
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        '<cols><col min="1" max="1" style="9"/></cols><sheetData><row r="1" s="3"><c r="A1" s="7"/></row>',
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>s="99" style="98"</t></is></c></row>',
+        '<sheetData><row r="1"><c r="A1" s="4"/><c r="B1"/></row>',
+    ],
+)
+def test_styles_in_use_with_a_bound_answers_as_the_full_scan(sheet):
+    pkg = ooxml.Package()
+    pkg.set("s.xml", (sheet + "</sheetData>").encode())
+    exact = filemarks.styles_in_use(pkg, ["s.xml"])
+    for below in range(0, 101):
+        assert (filemarks.styles_in_use(pkg, ["s.xml"], below=below) >= below) == (exact >= below)
+
+
+_RICH = '<is><r><rPr><color rgb="FFFF0000"/><charset val="134"/></rPr><t>红</t></r></is>'
+
+
+@pytest.mark.parametrize(
+    ("sheet_data", "counted"),
+    [
+        ('<row r="1"><c r="A1"/><c r="B1"><v>1</v></c></row><row r="2"/>', (2, 2, True)),
+        (f'<row r="1"><c r="A1" t="inlineStr">{_RICH}</c><c r="B1"/></row>', (1, 2, True)),
+        ('<row r="1"><c s="1" r="A1"/><c\tr="B1"/></row>', (1, 2, True)),
+        ('<row r=\'1\'><c r="A1"/></row><row\nr="2"/>', (2, 1, False)),
+        ('<row r="1"><c r="A1"/><c:c r="B1"/></row>', "无法安全修改"),
+        ('<row r="1"><c r="A1"/><c t="n"/></row>', "未标明位置"),
+    ],
+    ids=["plain", "rich-text", "r-not-first", "rows-unusual", "prefixed-cell", "cell-without-r"],
+)
+def test_sheet_scan_counts_cells_and_rows_whatever_the_form(sheet_data, counted):
+    data = (
+        f'<?xml version="1.0"?><worksheet xmlns="{ooxml.MAIN_NS}" xmlns:c="{ooxml.MAIN_NS}">'
+        f"<sheetData>{sheet_data}</sheetData></worksheet>"
+    ).encode()
+    if isinstance(counted, str):
+        with pytest.raises(ooxml.Unpatchable, match=counted):
+            ooxml.scan_sheet(data, "xl/worksheets/sheet1.xml")
+        return
+    scan = ooxml.scan_sheet(data, "xl/worksheets/sheet1.xml")
+    assert (scan.n_rows, scan.n_cells, scan.plain_rows) == counted
+
+
+def _outcome(check, data: bytes) -> str:
+    try:
+        check(data, "p")
+    except Exception as exc:  # the kind and sentence are what is compared
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0"?><a/>',
+        b'\xef\xbb\xbf  <?xml version="1.0"?><a/>',
+        b'<?xml version="1.0"',
+        b'<?xml version="1.0"?><a><?pi x?></a>',
+        b"<a><!-- c --></a>",
+        b"<!DOCTYPE a><a/>",
+        b"<a><![CDATA[x]]></a>",
+        b'<?xml version="1.0" encoding="GBK"?><a/>',
+        b"\xff\xfe<a/>",
+        b"<a/><?x?>",
+        b'  \n<?xml version="1.0" encoding="utf-8"?><a/>',
+        b'<?xml version="1.0"?><!ENTITY x "y"><a/>',
+        b"<a>?></a><?x",
+    ],
+)
+def test_one_pass_scannable_check_answers_as_the_two_checks(data):
+    def both(d: bytes, part: str) -> None:
+        ooxml.refuse_markup_we_cannot_scan(d, part)
+        ooxml.check_xml_bytes(d, part)
+
+    assert _outcome(ooxml.check_scannable, data) == _outcome(both, data)
+
+
+def test_result_sheet_fingerprint_is_the_one_earlier_versions_recorded():
+    """Records written by earlier versions hold this digest: computing it differently must not change it,
+    or their 校验结果 sheets would no longer be recognised (and cleared) as ours."""
+    pkg = ooxml.Package()
+    pkg.set(
+        "xl/worksheets/sheet9.xml",
+        (
+            f'<worksheet xmlns="{ooxml.MAIN_NS}"><sheetData><row r="1">'
+            '<c r="A1" t="inlineStr"><is><r><t>a</t></r><r><t/></r><t>b<x/>c</t></is></c>'
+            '<c r="B1"><v/><v>2</v></c><c r="E1"/>'
+            '<c r="F1"><f>1+1</f><v>2</v></c><c><v>9</v></c><c r="G1" t="inlineStr"><is><t>问题</t></is></c>'
+            "</row></sheetData></worksheet>"
+        ).encode(),
+    )
+    assert filemarks.sheet_fingerprint(pkg, "xl/worksheets/sheet9.xml") == (
+        "8763693a84f632ccaf81a4f6091afe42864dbf27bfdd12a95d72793ad3558cd7"
+    )

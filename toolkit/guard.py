@@ -85,21 +85,29 @@ class Package:
     _error_like_strings: bool | None = field(default=None, repr=False)
 
 
+def _unreadable(exc: BaseException, path: Path) -> UnreadableFileError:
+    """The one sentence for a user's file that cannot be looked at, opened or read."""
+    if isinstance(exc, FileNotFoundError):
+        return UnreadableFileError(f"找不到文件“{path}”，请检查路径是否正确。")
+    if isinstance(exc, OSError) and held_open(exc, path):  # Windows: Excel or WPS holds it, no read sharing
+        return UnreadableFileError(in_use_message(path.name, "无法读取"))
+    if isinstance(exc, PermissionError):
+        return UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。")
+    if sentence := invalid_name_message(exc):
+        return UnreadableFileError(sentence)
+    # a name too long, a loop of links, an embedded NUL, an I/O error
+    return UnreadableFileError(
+        f"无法读取“{path}”（{getattr(exc, 'strerror', None) or exc}），请检查路径和文件后重试。"
+    )
+
+
 def check_user_file(path: Path, what: str = "台账文件", limit: int = MAX_FILE_BYTES) -> os.stat_result:
     """A path a user gave us names a regular file of bounded size: a pipe would block a read forever,
     a device (a link to /dev/zero) never ends, a folder named 台账.xlsx is not a workbook."""
     try:
         info = path.stat()
-    except FileNotFoundError:
-        raise UnreadableFileError(f"找不到文件“{path}”，请检查路径是否正确。") from None
-    except PermissionError:
-        raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
-    except (OSError, ValueError) as exc:  # a name too long, a loop of links, an embedded NUL
-        if sentence := invalid_name_message(exc):
-            raise UnreadableFileError(sentence) from None
-        raise UnreadableFileError(
-            f"无法访问“{path}”（{getattr(exc, 'strerror', None) or exc}），请检查路径后重试。"
-        ) from None
+    except (OSError, ValueError) as exc:
+        raise _unreadable(exc, path) from None
     if stat.S_ISDIR(info.st_mode):
         raise UnreadableFileError(f"“{path}”是一个文件夹，请指定{what}。")
     if not stat.S_ISREG(info.st_mode):
@@ -117,16 +125,8 @@ def read_user_file(path: Path, what: str = "台账文件", limit: int = MAX_FILE
     try:
         with path.open("rb") as fh:
             data = fh.read(limit + 1)
-    except FileNotFoundError:
-        raise UnreadableFileError(f"找不到文件“{path}”，请检查路径是否正确。") from None
-    except OSError as exc:
-        if held_open(exc, path):  # Windows: Excel or WPS holds it without read sharing
-            raise UnreadableFileError(in_use_message(path.name, "无法读取")) from None
-        if isinstance(exc, PermissionError):
-            raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
-        raise UnreadableFileError(
-            f"无法读取“{path}”（{exc.strerror or exc}），请检查文件是否被占用。"
-        ) from None
+    except (OSError, ValueError) as exc:
+        raise _unreadable(exc, path) from None
     if len(data) > limit:  # it grew after the check
         raise UnsafeFileError(f"文件“{path.name}”大于 {limit >> 20} MB，请确认文件后重试。")
     return data
@@ -135,39 +135,18 @@ def read_user_file(path: Path, what: str = "台账文件", limit: int = MAX_FILE
 def sniff(path: Path) -> Package:
     """Identify the file by its bytes, not its extension."""
     name = path.name
+    size = check_user_file(path).st_size
     try:
-        info = path.stat()
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError
-        if not stat.S_ISREG(info.st_mode):  # a pipe would block the read forever, a device never ends
-            raise UnreadableFileError(f"“{path}”不是普通文件（可能是设备或管道），请指定台账文件。")
-        size = info.st_size
         with path.open("rb") as fh:
             if 0 < size <= IN_MEMORY_BYTES:
                 data: bytes | None = fh.read(size + 1)  # one byte more tells a file that grew meanwhile
                 head = data[:4096]
             else:
                 data, head = None, fh.read(4096)
-    except FileNotFoundError:
-        raise UnreadableFileError(f"找不到文件“{path}”，请检查路径是否正确。") from None
-    except IsADirectoryError:
-        raise UnreadableFileError(f"“{path}”是一个文件夹，请指定台账文件。") from None
-    except PermissionError as exc:
-        if held_open(exc, path):
-            raise UnreadableFileError(in_use_message(name, "无法读取")) from None
-        raise UnreadableFileError(f"没有权限读取“{path}”，请检查文件权限。") from None
-    except (OSError, ValueError) as exc:  # a name too long, a loop of links, an I/O error
-        if sentence := invalid_name_message(exc):
-            raise UnreadableFileError(sentence) from None
-        raise UnreadableFileError(
-            f"无法读取“{path}”（{getattr(exc, 'strerror', None) or exc}），请检查路径和文件后重试。"
-        ) from None
+    except (OSError, ValueError) as exc:
+        raise _unreadable(exc, path) from None
     if size == 0:
         raise UnreadableFileError(f"文件“{name}”是空文件（0 字节），请确认是否保存成功后重试。")
-    if size > MAX_FILE_BYTES:
-        raise UnsafeFileError(
-            f"文件“{name}”大于 {MAX_FILE_BYTES >> 20} MB，不像是一份台账，请确认文件后重试。"
-        )
     if head.startswith(ZIP_MAGIC) or head.startswith(b"PK\x05\x06"):
         return _sniff_zip(path, data if data is not None and len(data) == size else None)
     if head.startswith(OLE_MAGIC):
@@ -816,10 +795,7 @@ def _scan_chunk(data: bytes, scan: SheetScan, first: bool, measure: bool = True)
     if b"mergeCell" in data:  # the merged areas calamine reads: every corner a cell inside XFD1048576
         for value in _MERGE_REF.findall(data):
             for ref in value.split(b":", 1):
-                if len(ref) > 20 or not (cell := _PLAIN_REF.fullmatch(ref)) or not cell[1]:
-                    raise _BadReference(value[:40].decode("utf-8", "replace"))
-                if int(cell[2]) > EXCEL_MAX_ROW or column_index(cell[1].decode()) >= EXCEL_MAX_COL:
-                    raise _BadReference(value[:40].decode("utf-8", "replace"))
+                _cell_position(ref, cell=True, shown=value)
     if _ERROR_TYPE.search(data):
         for letters, row, value in _ERROR_CELL.findall(data):
             scan.formula_errors[(int(row), column_index(letters.decode()))] = value.decode("utf-8", "replace")
@@ -837,26 +813,27 @@ def _measure_chunk(data: bytes, scan: SheetScan, first: bool) -> None:
     if first:
         if m := _DIMENSION.search(data, 0, 65536):
             for ref in (m[1] if m[1] is not None else m[2]).split(b":"):  # "A1" or "A1:K7", nothing else
-                if len(ref) > 20 or not (cell := _PLAIN_REF.fullmatch(ref)) or not cell[1]:
-                    raise _BadReference(ref.decode("utf-8", "replace"))
-                _extend(scan, cell[1], cell[2])
+                _extend(scan, *_cell_position(ref, cell=True))
         if m := _FIRST_REF.search(data):
             scan.max_row = max(scan.max_row, int(m[2]))
     scan.max_col = max(scan.max_col, 26)
     for value in _UNUSUAL_REF.findall(data) if _UNUSUAL_REF_ANY.search(data) else ():
-        if len(value) > 20 or (cell := _PLAIN_REF.fullmatch(value)) is None:
-            raise _BadReference(value.decode("utf-8", "replace"))
-        _extend(scan, cell[1], cell[2])
+        _extend(scan, *_cell_position(value, cell=False))
     if not scan.unreferenced_cells:
         _check_references(data, scan)
 
 
-def _extend(scan: SheetScan, letters: bytes, digits: bytes) -> None:
-    """Take one parsed reference into the extent; past XFD1048576 is no reference Excel can write."""
-    row = int(digits)
-    col = column_index(letters.decode()) + 1 if letters else 0
-    if row > EXCEL_MAX_ROW or col > EXCEL_MAX_COL:
-        raise _BadReference((letters + digits).decode())
+def _cell_position(ref: bytes, *, cell: bool, shown: bytes | None = None) -> tuple[int, int]:
+    """(row, 1-based column; 0 for a bare row number) of one reference, parsed whole: a malformed one or
+    one past XFD1048576 is no reference Excel can write (``cell``: a column is required)."""
+    m = _PLAIN_REF.fullmatch(ref) if len(ref) <= 20 else None
+    row, col = (int(m[2]), column_index(m[1].decode()) + 1 if m[1] else 0) if m else (0, 0)
+    if m is None or (cell and not col) or row > EXCEL_MAX_ROW or col > EXCEL_MAX_COL:
+        raise _BadReference((shown or ref)[:40].decode("utf-8", "replace"))
+    return row, col
+
+
+def _extend(scan: SheetScan, row: int, col: int) -> None:
     scan.max_row = max(scan.max_row, row)
     scan.max_col = max(scan.max_col, col)
 

@@ -1218,13 +1218,13 @@ def _insert_at(scan: ooxml.SheetScan, element: str) -> int:
     return scan.worksheet_end
 
 
-@_no_gc
 def clear_package(raw: bytes, *, label: str = "") -> tuple[bytes, ClearStats]:
     """Return the package with our marks taken out (unchanged bytes when there were none)."""
     out, stats, _ = _cleared(raw, label)
     return out, stats
 
 
+@_no_gc
 def _cleared(raw: bytes, label: str) -> tuple[bytes, ClearStats, Package]:
     """``clear_package``, also giving the cleared package (its parts are exactly the bytes written)."""
     pkg = Package.from_bytes(raw, label)
@@ -1585,7 +1585,7 @@ def clear_file(path: str | Path, *, backup: bool = True) -> ClearResult:
     raw = _read(path)
     package = check_workbook(path)  # a workbook validate would refuse is not rewritten either
     try:
-        new, stats, pkg = _no_gc(_cleared)(raw, path.name)
+        new, stats, pkg = _cleared(raw, path.name)
     except Unpatchable as exc:
         raise OutputError(f"“{path.name}”中的标记无法安全清除（{exc}），文件未改动。") from exc
     if not stats.found:

@@ -751,16 +751,13 @@ class SheetScan:
         return row
 
 
-_TAG_COUNTERS: dict[bytes, re.Pattern[bytes]] = {}
+_ROW_START = re.compile(rb"<row[ \t\r\n>/]")
 
 
-def count_tags(seg: bytes, name: bytes) -> int:
-    """Start tags ``<name`` followed by white space, ">" or "/" (not ``<rowBreaks``): one regex pass with
+def count_rows(seg: bytes) -> int:
+    """Start tags ``<row`` followed by white space, ">" or "/" (not ``<rowBreaks``): one regex pass with
     a literal prefix, several times faster than counting each ending apart on an 18 MB sheet."""
-    pattern = _TAG_COUNTERS.get(name)
-    if pattern is None:
-        pattern = _TAG_COUNTERS[name] = re.compile(b"<" + re.escape(name) + rb"[ \t\r\n>/]")
-    return sum(1 for _ in pattern.finditer(seg))
+    return sum(1 for _ in _ROW_START.finditer(seg))
 
 
 def _scan_rows(data: bytes, data_start: int, data_end: int) -> list[RowTag]:
@@ -841,7 +838,7 @@ def scan_sheet(data: bytes, part: str) -> SheetScan:
     n_rows = seg.count(b'<row r="')
     plain_rows = seg.count(b"<row") == n_rows
     if not plain_rows:
-        n_rows = count_tags(seg, b"row")
+        n_rows = count_rows(seg)
         plain_rows = seg.count(b'<row r="') == n_rows
     end_m = data.rfind(b"</worksheet>")
     if end_m < 0:

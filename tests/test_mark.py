@@ -209,6 +209,27 @@ def test_workbook_without_any_notes_gets_new_parts_and_clear_removes_them(tmp_pa
     assert read_parts(clear_package(out)[0]) == read_parts(raw)
 
 
+def test_a_ledger_with_page_breaks_is_marked_in_place_and_cleared(tmp_path):
+    """<rowBreaks> starts like <row: the read-back row count must not take it for one."""
+    import xlsxwriter
+
+    path = tmp_path / "breaks.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("台账")
+    for r in range(6):
+        ws.write_row(r, 0, ["序号", "方面"] if r == 0 else [r, "作风"])
+    ws.set_h_pagebreaks([3, 5])
+    wb.close()
+    raw = path.read_bytes()
+    assert b"<rowBreaks" in read_parts(raw)["xl/worksheets/sheet1.xml"]
+    findings = [Finding("x", "error", 2, "B", None, "", "错")]
+    result = filemarks.mark_file(path, ledger_for(path), report_for(path, findings), backup=False)
+    assert (result.to_copy, result.lossless, result.target) == (False, True, path)
+    cleared = filemarks.clear_file(path, backup=False)
+    assert cleared.changed
+    assert read_parts(path.read_bytes()) == read_parts(raw)
+
+
 def test_clear_without_marks_changes_nothing(tmp_path):
     path = full_workbook(tmp_path)
     raw = path.read_bytes()

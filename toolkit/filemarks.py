@@ -902,10 +902,6 @@ def _check_sheet_rels(rels: list[ooxml.Rel]) -> None:
             raise Unpatchable("台账工作表含有新版“批注（线程）”")
 
 
-def _count_rows(data: bytes) -> int:
-    return ooxml.count_tags(data, b"row")
-
-
 def _no_gc(func):
     """Run without the cyclic garbage collector: the work allocates many small acyclic objects, and
     collector passes over them cost more than the patching itself on big ledgers."""
@@ -1218,13 +1214,13 @@ def _insert_at(scan: ooxml.SheetScan, element: str) -> int:
     return scan.worksheet_end
 
 
-@_no_gc
 def clear_package(raw: bytes, *, label: str = "") -> tuple[bytes, ClearStats]:
     """Return the package with our marks taken out (unchanged bytes when there were none)."""
     out, stats, _ = _cleared(raw, label)
     return out, stats
 
 
+@_no_gc
 def _cleared(raw: bytes, label: str) -> tuple[bytes, ClearStats, Package]:
     """``clear_package``, also giving the cleared package (its parts are exactly the bytes written)."""
     pkg = Package.from_bytes(raw, label)
@@ -1522,7 +1518,7 @@ def make_verifier(
         if names != sheet_names:
             raise OSError(f"sheet list differs after writing: {names} != {sheet_names}")
         ref = _ledger_sheet(wb, ledger_sheet)
-        got = _count_rows(pkg.require(ref.part))
+        got = ooxml.count_rows(pkg.require(ref.part))
         if got != rows:
             raise OSError(f"ledger sheet has {got} rows after writing, expected {rows}")
 
@@ -1585,7 +1581,7 @@ def clear_file(path: str | Path, *, backup: bool = True) -> ClearResult:
     raw = _read(path)
     package = check_workbook(path)  # a workbook validate would refuse is not rewritten either
     try:
-        new, stats, pkg = _no_gc(_cleared)(raw, path.name)
+        new, stats, pkg = _cleared(raw, path.name)
     except Unpatchable as exc:
         raise OutputError(f"“{path.name}”中的标记无法安全清除（{exc}），文件未改动。") from exc
     if not stats.found:
@@ -1599,7 +1595,7 @@ def clear_file(path: str | Path, *, backup: bool = True) -> ClearResult:
         names = [s.name for s in wb.sheets]
         verify = None
         if ledger_name in names:
-            rows = _count_rows(pkg.require(_ledger_sheet(wb, ledger_name).part))
+            rows = ooxml.count_rows(pkg.require(_ledger_sheet(wb, ledger_name).part))
             verify = make_verifier(names, ledger_name, rows, new, pkg)
     except Unpatchable as exc:
         raise OutputError(f"“{path.name}”中的标记无法安全清除（{exc}），文件未改动。") from exc

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -320,7 +321,8 @@ def test_unpatchable_sheet_goes_to_a_copy(tmp_path, damage, reason):
         mark_package(raw, "台账", findings_for(12), label=path.name)
     if "foreign" in str(reason):
         return
-    result = filemarks.mark_file(path, ledger_for(path), report_for(path, findings_for(12)))
+    report = replace(report_for(path, findings_for(12)), columns_line="表头识别：内容→问题描述。")
+    result = filemarks.mark_file(path, ledger_for(path), report)
     assert path.read_bytes() == raw
     assert result.to_copy and not result.lossless and result.target.name == "台账.校验结果.xlsx"
     assert reason in result.message or "无法安全修改" in result.message
@@ -329,6 +331,7 @@ def test_unpatchable_sheet_goes_to_a_copy(tmp_path, damage, reason):
     wb = load_workbook(result.target)
     assert wb["台账"]["F4"].fill.fgColor.rgb == "FFFFC7CE"
     assert "校验结果" in wb.sheetnames
+    assert [row[4] for row in wb["校验结果"].iter_rows(values_only=True)][-1] == "表头识别：内容→问题描述。"
 
 
 def test_threaded_comments_go_to_a_copy(tmp_path):

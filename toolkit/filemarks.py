@@ -1539,12 +1539,14 @@ def mark_file(path: str | Path, ledger, report, *, backup: bool = True) -> MarkR
     truncated = getattr(report, "truncated", 0)
     reason = ""
     lossless = True
+    notes = [getattr(report, "columns_line", "")]  # how the headers were read, beside the findings
     try:
-        notes = [getattr(report, "columns_line", "")]  # how the headers were read, beside the findings
         new, stats, pkg = _marked(raw, sheet, findings, truncated=truncated, label=path.name, notes=notes)
     except Unpatchable as exc:
         reason = f"工作簿中有无法安全修改的内容（{exc}）"
-        new, stats = openpyxl_marked_copy(raw, sheet, findings, truncated=truncated, label=path.name)
+        new, stats = openpyxl_marked_copy(
+            raw, sheet, findings, truncated=truncated, label=path.name, notes=notes
+        )
         pkg = None
         lossless = False
     locks = safesave.lock_files(path)
@@ -1622,7 +1624,9 @@ def _quiet_fallback() -> Iterator[None]:
         sys.unraisablehook = hook
 
 
-def openpyxl_marked_copy(raw: bytes, sheet: str, findings: list, *, truncated: int = 0, label: str = ""):
+def openpyxl_marked_copy(
+    raw: bytes, sheet: str, findings: list, *, truncated: int = 0, label: str = "", notes: Sequence[str] = ()
+):
     """Last resort for packages we cannot patch: the marks on an openpyxl copy (never the original)."""
     import io
 
@@ -1636,10 +1640,10 @@ def openpyxl_marked_copy(raw: bytes, sheet: str, findings: list, *, truncated: i
             wb = load_workbook(io.BytesIO(raw), keep_vba=keep_vba, rich_text=True)
         except Exception as exc:  # openpyxl raises many kinds on broken input
             raise UnreadableFileError(f"“{label}”无法读取，请用 Excel 打开确认后另存为 .xlsx 再试。") from exc
-        return _openpyxl_marks(wb, sheet, findings, truncated, label)
+        return _openpyxl_marks(wb, sheet, findings, truncated, label, notes)
 
 
-def _openpyxl_marks(wb, sheet: str, findings: list, truncated: int, label: str):
+def _openpyxl_marks(wb, sheet: str, findings: list, truncated: int, label: str, notes: Sequence[str] = ()):
     import io
 
     from openpyxl.comments import Comment
@@ -1687,6 +1691,9 @@ def _openpyxl_marks(wb, sheet: str, findings: list, truncated: int, label: str):
             rs.cell(rs.max_row, 3).hyperlink = f"#{quoted}!{str(f.column).upper()}{int(f.row)}"
     if truncated:
         rs.append(["", "", "", "", f"另有 {truncated} 条问题未列出。"])
+    for note in notes:
+        if note:
+            rs.append(["", "", "", "", note])
     buf = io.BytesIO()
     try:
         wb.save(buf)

@@ -967,7 +967,7 @@ def _end_of_table(rows: list[list[object]], first_data: int) -> int:
     the table are no items, however many cells they fill. A few rows from the bottom are looked at."""
     end = len(rows)
     while end > first_data:
-        texts = [t for t in (cell_text(v).strip() for v in rows[end - 1]) if t]
+        texts = _row_texts(rows[end - 1])
         if texts and not (
             _SUM_ROW.match(texts[0])
             or _NOTE_ROW.match(texts[0])
@@ -1361,7 +1361,7 @@ def _classify_short_row(
 
 def _split_section(row: Sequence[object]) -> str | None:
     """一 | 理论学习方面 (the number in its own cell, the name in the next): the section's name, else None."""
-    texts = [t for t in (cell_text(v).strip() for v in row) if t]
+    texts = _row_texts(row)
     if len(texts) != 2 or not _SECTION_NUMBER.match(texts[0]):
         return None
     number, name = texts

@@ -306,6 +306,13 @@ def test_a_toml_file_serves_ledgers_without_some_of_its_headers(tmp_path, ledger
     assert run.code == 2 and "“配置”表的表头对照中的表头“主抓”" in run.err
 
 
+def test_config_sheet_correction_without_a_field_says_so(tmp_path, ledger_cli):
+    table = [["台账中的表头", "对应字段"], ["检视剖析", ""]]
+    run = ledger_cli("validate", write_xlsx(ODD, tmp_path / "odd.xlsx", {"配置": table}), "--as-of", AS_OF)
+    assert run.code == 2 and "Traceback" not in run.err
+    assert "“配置”表的表头对照中“检视剖析”没有写对应的字段，请写上字段名或删去这一项" in run.err, run.err
+
+
 def test_columns_option_is_for_one_ledger(tmp_path, ledger_cli):
     (tmp_path / "units").mkdir()
     write_xlsx(XUNCHA, tmp_path / "units" / "甲.xlsx")

@@ -202,6 +202,10 @@ class Config:
         """A new config whose listed headers map to the named fields (Chinese names, aliases or ids)."""
         added = []
         for header, name in pairs:
+            if not normalize_text(str(name)):
+                raise ConfigError(
+                    f"{origin}中“{header}”没有写对应的字段，请写上字段名或删去这一项；字段名有：{self.field_names_hint()}。"
+                )
             field_id = self.field_named(name)
             if field_id is None:
                 raise ConfigError(

@@ -112,6 +112,16 @@ def _range_end(text: str, year_hint: YearHint) -> DateValue | None:
     return None
 
 
+# forms without a year, tried in this order once none with a year matched: pattern, date in a given year
+_WITHOUT_YEAR: tuple[tuple[re.Pattern[str], Callable[[int, re.Match[str]], date]], ...] = (
+    (_MD, lambda year, m: date(year, int(m[1]), int(m[2]))),
+    (_M_END, lambda year, m: _within_month(year, int(m[1]), m[2])),
+    (_Q_ONLY, lambda year, m: _month_end(year, int(m[1]) * 3)),
+    (_HALF_ONLY, lambda year, m: _month_end(year, 6 if m[1] == "上" else 12)),
+    (_YEAR_PART, lambda year, m: date(year, 6, 30) if m[0] == "年中" else date(year, 12, 31)),
+)
+
+
 def _single(raw: str, text: str, year_hint: YearHint) -> DateValue:
     """One date (no range): the first form that matches, most specific first."""
     try:
@@ -127,24 +137,12 @@ def _single(raw: str, text: str, year_hint: YearHint) -> DateValue:
             return DateValue(
                 raw, DATE, date(int(m[1]), 6, 30) if m[2] in _MID_YEAR else date(int(m[1]), 12, 31)
             )
-        if year_hint is not None and (
-            _MD.search(text) or _M_END.search(text) or _Q_ONLY.search(text) or _HALF_ONLY.search(text)
-            or _YEAR_PART.search(text)
-        ):  # fmt: skip
-            if callable(year_hint):  # computed only for text that really lacks a year
-                year_hint = year_hint()
-            if m := _MD.search(text):
-                return DateValue(raw, DATE, date(year_hint, int(m[1]), int(m[2])))
-            if m := _M_END.search(text):
-                return DateValue(raw, DATE, _within_month(year_hint, int(m[1]), m[2]))
-            if m := _Q_ONLY.search(text):
-                return DateValue(raw, DATE, _month_end(year_hint, int(m[1]) * 3))
-            if m := _HALF_ONLY.search(text):
-                return DateValue(raw, DATE, _month_end(year_hint, 6 if m[1] == "上" else 12))
-            if m := _YEAR_PART.search(text):
-                return DateValue(
-                    raw, DATE, date(year_hint, 6, 30) if m[0] == "年中" else date(year_hint, 12, 31)
-                )
+        if year_hint is not None:
+            for pattern, on_year in _WITHOUT_YEAR:
+                if m := pattern.search(text):
+                    # computed only for text that really lacks a year
+                    year = year_hint() if callable(year_hint) else year_hint
+                    return DateValue(raw, DATE, on_year(year, m))
     except ValueError:  # 2024年13月, 2月30日
         return DateValue(raw, INVALID)
     if any(word in text for word in _IMMEDIATE):

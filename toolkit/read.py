@@ -154,7 +154,7 @@ def _read_from_source(
     guess: tuple[str, tuple[int, list]] | None = None
     for name in candidates:
         rows, merged, errors, origin = source.load(name)
-        if (header := find_header(rows, config, merged)) is None:
+        if (header := locate_header(rows, merged, config)) is None:
             tried.append(name)
             seen = best_guess(rows, config)
             if seen is not None and (guess is None or _guess_key(seen) > _guess_key(guess[1])):
@@ -674,13 +674,6 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def find_header(
-    rows: Sequence[Sequence[object]], config: Config = DEFAULT_CONFIG, merged: Merged = ()
-) -> Header | None:
-    """The header row (0-based, below any title rows), with each column's field: see toolkit.headers."""
-    return locate_header(rows, merged, config)
-
-
 def section_name(text: str) -> str | None:
     """ "一、理论学习方面" / "（二）作风建设" → the dimension; None when not a section title."""
     stripped = text.strip()
@@ -818,7 +811,7 @@ def ledger_from_rows(
 
     ``error_like_text=False`` (the guard's scan saw no text that could read "#REF!") lets the
     optional text columns wait untouched until someone asks for their texts. ``found_header``:
-    what find_header gave for these rows, when the caller has looked already. ``as_of``: the date the
+    what locate_header gave for these rows, when the caller has looked already. ``as_of``: the date the
     ledger is judged on, the year of last resort for dates written without one.
 
     A 100k-row ledger is 1.5M cells, and every pass over a column costs about as much as the
@@ -826,7 +819,7 @@ def ledger_from_rows(
     (status, 方面, dates, 序号) through one lookup of each distinct value. Python loops run only
     over distinct values and over the few rows that need a closer look (titles, notes, 合计).
     """
-    found = found_header or find_header(rows, config, merged)
+    found = found_header or locate_header(rows, merged, config)
     if found is None:
         raise NoLedgerError(no_header_message(f"工作表“{sheet}”", best_guess(rows, config), config))
     check_corrections(found, config)
@@ -967,7 +960,7 @@ def _end_of_table(rows: list[list[object]], first_data: int) -> int:
     the table are no items, however many cells they fill. A few rows from the bottom are looked at."""
     end = len(rows)
     while end > first_data:
-        texts = [t for t in (cell_text(v).strip() for v in rows[end - 1]) if t]
+        texts = _row_texts(rows[end - 1])
         if texts and not (
             _SUM_ROW.match(texts[0])
             or _NOTE_ROW.match(texts[0])
@@ -1361,7 +1354,7 @@ def _classify_short_row(
 
 def _split_section(row: Sequence[object]) -> str | None:
     """一 | 理论学习方面 (the number in its own cell, the name in the next): the section's name, else None."""
-    texts = [t for t in (cell_text(v).strip() for v in row) if t]
+    texts = _row_texts(row)
     if len(texts) != 2 or not _SECTION_NUMBER.match(texts[0]):
         return None
     number, name = texts

@@ -458,10 +458,9 @@ def _check_columns(ledger: Ledger, table: ItemColumns, config: Config, out: _Col
                 out.add("missing-status-column", row, None, spec.header, header=spec.header, count=len(table))
             continue
         conditional = spec.id == "completed_on" and any_completed  # needed once an item is completed
-        needed = spec.requirement == REQUIRED or conditional or spec.id in required
         if spec.id in required or (conditional and config.own_layout):
             out.add("missing-column", row, None, spec.header, header=spec.header)
-        elif needed or spec.requirement == WARN_IF_EMPTY:
+        elif conditional or spec.requirement in (REQUIRED, WARN_IF_EMPTY):
             hint = _MISSING_COLUMN_EFFECT.get(spec.id, "建议补上这一列。")
             out.add("missing-column-warning", row, None, spec.header, header=spec.header, hint=hint)
         elif spec.id == "evidence" and any_closed:

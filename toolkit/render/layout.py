@@ -294,8 +294,11 @@ def keep_signature_with_body(document, body_last: str, signature: str) -> int:
     page empty or the 成文日期 alone on the next. So a long last paragraph is split: its last points (or
     sentences) become a paragraph of at most ``KEEP_LINES`` lines that goes with the 落款, the rest flows as
     ordinary body text. Returns how many paragraphs were split."""
+    body_last_id, signature_id = fmt.style_ids(document, body_last, signature)
+    if body_last_id is None or signature_id is None:
+        return 0
     paragraphs = document.paragraphs
-    signatures = [i for i, p in enumerate(paragraphs) if p.style.name == signature]
+    signatures = [i for i, p in enumerate(paragraphs) if p._p.style == signature_id]
     if not signatures:
         return 0
     from docx.enum.style import WD_STYLE_TYPE
@@ -303,7 +306,7 @@ def keep_signature_with_body(document, body_last: str, signature: str) -> int:
     plain = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)  # Normal (正文), whatever its name
     split = 0
     for paragraph in paragraphs[: signatures[0]]:
-        if paragraph.style.name != body_last:
+        if paragraph._p.style != body_last_id:
             continue
         runs = paragraph._p.findall(fmt.qn("w:r"))
         if any(child.tag not in (fmt.qn("w:rPr"), fmt.qn("w:t")) for run in runs for child in run):

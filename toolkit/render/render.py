@@ -421,7 +421,7 @@ def _chart(context: dict, stats: Stats, tpl, decimals: int) -> None:
     from toolkit.render.chart import Bar, rate_chart, short_label
 
     rates = {g.name: g.rate for g in stats.groups}
-    bars = [Bar(short_label(d["name"]), rates.get(d["name"]), d["rate"]) for d in context["dimensions"]]
+    bars = [Bar(short_label(d["name"]), rates.get(d["name"])) for d in context["dimensions"]]
     data = rate_chart(bars, decimals=decimals)
     if data is not None:
         context["chart"] = ChartImage(tpl, data)

@@ -199,7 +199,7 @@ def let_tall_rows_break(table, texts: Sequence[Sequence[str]], widths: Sequence[
     return count
 
 
-def fit_table(table, document) -> list[int] | None:
+def fit_table(table) -> list[int] | None:
     """Set one table's column widths from its cells (twips); None when it is not a plain grid."""
     rows = table.rows
     columns = len(table.columns)
@@ -232,7 +232,7 @@ def fit_tables(document, captions: Sequence[str]) -> None:
     for table in document.tables:
         caption = table._tbl.tblPr.find(fmt.qn("w:tblCaption"))
         if caption is not None and caption.get(fmt.qn("w:val")) in captions:
-            fit_table(table, document)
+            fit_table(table)
 
 
 # ---------------------------------------------------------------- the 落款 with body text

@@ -346,8 +346,7 @@ def _chart(context: dict, data: dict, tpl) -> list[str]:
     if len(ranking) > MAX_BARS:
         return [f"单位超过 {MAX_BARS} 个，通报中省略了完成率图表（排名见表格）。"]
     bars = [Bar(wrap_label(r["name"]), None if r["rate"] is None else r["rate"] / 100) for r in ranking]
-    decimals = len(data["rate_text"].rstrip("%").partition(".")[2])  # as the ranking table writes rates
-    chart = rate_chart(bars, title="各单位整改完成率", decimals=decimals)
+    chart = rate_chart(bars, title="各单位整改完成率", decimals=data["rate_decimals"])
     if chart is not None:
         context["chart"] = ChartImage(tpl, chart)
     return []

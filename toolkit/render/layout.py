@@ -201,9 +201,9 @@ def let_tall_rows_break(table, texts: Sequence[Sequence[str]], widths: Sequence[
 
 def fit_table(table) -> list[int] | None:
     """Set one table's column widths from its cells (twips); None when it is not a plain grid."""
-    rows = table.rows
+    rows = [row.cells for row in table.rows]  # python-docx builds a row's cells anew on each call
     columns = len(table.columns)
-    if len(rows) < 2 or any(len(row.cells) != columns for row in rows):
+    if len(rows) < 2 or any(len(cells) != columns for cells in rows):
         return None  # merged cells: leave the template's widths
     grid = table._tbl.tblGrid.findall(fmt.qn("w:gridCol"))
     total_twips = sum(int(col.get(fmt.qn("w:w"), "0")) for col in grid)
@@ -211,16 +211,16 @@ def fit_table(table) -> list[int] | None:
         return None
     per_char = _font_twips(table)
     margins = _cell_margins(table._tbl)
-    headers = [cell.text.strip() for cell in rows[0].cells]
-    body = rows[1:]
-    if len(body) > SAMPLE_ROWS:
-        body = [body[i * len(body) // SAMPLE_ROWS] for i in range(SAMPLE_ROWS)]
-    texts = [[cell.text.strip() for cell in row.cells] for row in body]
     room = (total_twips - margins * columns) / per_char
     if room <= 0:
         return None
-    chars = fit_widths(headers, texts, room)
-    let_tall_rows_break(table, [[cell.text.strip() for cell in row.cells] for row in rows[1:]], chars)
+    headers = [cell.text.strip() for cell in rows[0]]
+    texts = [[cell.text.strip() for cell in cells] for cells in rows[1:]]
+    sample = texts
+    if len(texts) > SAMPLE_ROWS:
+        sample = [texts[i * len(texts) // SAMPLE_ROWS] for i in range(SAMPLE_ROWS)]
+    chars = fit_widths(headers, sample, room)
+    let_tall_rows_break(table, texts, chars)
     widths = [round(c * per_char) + margins for c in chars]
     widths[widths.index(max(widths))] += total_twips - sum(widths)  # rounding: keep the table's width
     fmt.set_table_width(table, widths)

@@ -178,7 +178,7 @@ def test_charts_stay_under_half_a_page(label: str) -> None:
     area, with room for every label, however many bars (the labels shrink, then go onto one line)."""
     sizes = []
     for count in range(1, MAX_BARS + 1):
-        data = rate_chart([Bar(f"{label}{n}", 0.5, "50.0%") for n in range(count)])
+        data = rate_chart([Bar(f"{label}{n}", 0.5) for n in range(count)])
         assert 45 <= data.height_mm <= MAX_HEIGHT_MM < 0.45 * 225, count
         lines = max(c.count("\n") + 1 for c in data.categories)
         assert (data.height_mm - FRAME_MM) / count >= 0.353 * data.label_pt * lines, count  # 1 pt = 0.353 mm
@@ -361,7 +361,7 @@ def _axes_problems(root) -> list[str]:
 
 @pytest.mark.parametrize("kind", ["bar", "line"])
 def test_chart_xml_follows_the_schema_order(kind: str) -> None:
-    bars = [Bar("理论学习", 0.5, "50.0%"), Bar("作风 & <建设>", None, "—"), Bar("担当作为", 1.0, "100.0%")]
+    bars = [Bar("理论学习", 0.5), Bar("作风 & <建设>", None), Bar("担当作为", 1.0)]
     points = [
         {"label": "11月1日", "rate": 50.0},
         {"label": "12月1日", "rate": 60.0},
@@ -382,7 +382,7 @@ def test_chart_xml_follows_the_schema_order(kind: str) -> None:
 
 def test_the_schema_check_catches_disorder() -> None:
     """The check above can fail: swap two children Word insists on ordering, drop a required one."""
-    root = etree.fromstring(chart_xml(rate_chart([Bar("理论学习", 0.5, "50.0%")])))
+    root = etree.fromstring(chart_xml(rate_chart([Bar("理论学习", 0.5)])))
     bar = root.find(".//c:barChart", NS)
     bar.insert(0, bar.find("c:grouping", NS))
     root.find(".//c:dLbls", NS).remove(root.find(".//c:dLbls/c:showPercent", NS))

@@ -345,12 +345,8 @@ def _chart(context: dict, data: dict, tpl) -> list[str]:
     ranking = data["ranking"]
     if len(ranking) > MAX_BARS:
         return [f"单位超过 {MAX_BARS} 个，通报中省略了完成率图表（排名见表格）。"]
-    bars = [
-        Bar(wrap_label(r["name"]), None if r["rate"] is None else r["rate"] / 100, r["rate_text"])
-        for r in ranking
-    ]
-    decimals = len(data["rate_text"].rstrip("%").partition(".")[2])  # as the ranking table writes rates
-    chart = rate_chart(bars, title="各单位整改完成率", decimals=decimals)
+    bars = [Bar(wrap_label(r["name"]), None if r["rate"] is None else r["rate"] / 100) for r in ranking]
+    chart = rate_chart(bars, title="各单位整改完成率", decimals=data["rate_decimals"])
     if chart is not None:
         context["chart"] = ChartImage(tpl, chart)
     return []

@@ -86,7 +86,11 @@ T = TypeVar("T")
 # the last 通报, not with a 校验
 VALIDATE_COMMAND = "validate"
 # an update in place keeps a 通报's command: validating the bytes a 通报 was made from does not unmake it
-_KEEP_REPORT = "CASE WHEN command NOT LIKE '%validate' AND ? LIKE '%validate' THEN command ELSE ? END"
+# (Snapshot.is_report in SQL: a command ending in VALIDATE_COMMAND is only a 校验)
+_KEEP_REPORT = (
+    f"CASE WHEN command NOT LIKE '%{VALIDATE_COMMAND}' AND ? LIKE '%{VALIDATE_COMMAND}'"
+    " THEN command ELSE ? END"
+)
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 15_000

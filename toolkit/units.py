@@ -986,6 +986,7 @@ def district_context(
         "long_term": total.long_term,
         "rate": overall,
         "rate_text": format_rate(total.rate, d),
+        "rate_decimals": d,  # of every rate_text here: the chart's labels write them alike
         "ranking": ranked,
         "full_count": len(full),
         "full_units": [r["name"] for r in full],

@@ -57,8 +57,7 @@ EMU_PER_MM = 36000
 @dataclass(frozen=True, slots=True)
 class Bar:
     label: str
-    rate: float | None  # fraction 0..1, None when nothing counts
-    text: str  # the formatted rate, as the document writes it
+    rate: float | None  # fraction 0..1, None when nothing counts; shown rounded to the chart's decimals
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,13 @@ def add_style(document, name: str, style_type):
     return StyleFactory(document.styles.element.add_style_of_type(name, style_type, False))
 
 
+def style_ids(document, *names: str) -> list[str | None]:
+    """The style ids of the styles called ``names`` (None for a missing one), looked up once: comparing a
+    paragraph's ``w:pStyle`` with them is free, while ``paragraph.style`` searches every style each time."""
+    styles = document.styles.element
+    return [None if (style := styles.get_by_name(name)) is None else style.styleId for name in names]
+
+
 def set_paragraph_style(paragraph, name: str) -> None:
     """``w:pStyle`` for the style called ``name``, which must exist: python-docx's ``paragraph.style = …``
     and ``document.styles[name]`` search every style by XPath on each call (70 calls were most of

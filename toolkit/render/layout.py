@@ -199,11 +199,11 @@ def let_tall_rows_break(table, texts: Sequence[Sequence[str]], widths: Sequence[
     return count
 
 
-def fit_table(table, document) -> list[int] | None:
+def fit_table(table) -> list[int] | None:
     """Set one table's column widths from its cells (twips); None when it is not a plain grid."""
-    rows = table.rows
+    rows = [row.cells for row in table.rows]  # python-docx builds a row's cells anew on each call
     columns = len(table.columns)
-    if len(rows) < 2 or any(len(row.cells) != columns for row in rows):
+    if len(rows) < 2 or any(len(cells) != columns for cells in rows):
         return None  # merged cells: leave the template's widths
     grid = table._tbl.tblGrid.findall(fmt.qn("w:gridCol"))
     total_twips = sum(int(col.get(fmt.qn("w:w"), "0")) for col in grid)
@@ -211,16 +211,16 @@ def fit_table(table, document) -> list[int] | None:
         return None
     per_char = _font_twips(table)
     margins = _cell_margins(table._tbl)
-    headers = [cell.text.strip() for cell in rows[0].cells]
-    body = rows[1:]
-    if len(body) > SAMPLE_ROWS:
-        body = [body[i * len(body) // SAMPLE_ROWS] for i in range(SAMPLE_ROWS)]
-    texts = [[cell.text.strip() for cell in row.cells] for row in body]
     room = (total_twips - margins * columns) / per_char
     if room <= 0:
         return None
-    chars = fit_widths(headers, texts, room)
-    let_tall_rows_break(table, [[cell.text.strip() for cell in row.cells] for row in rows[1:]], chars)
+    headers = [cell.text.strip() for cell in rows[0]]
+    texts = [[cell.text.strip() for cell in cells] for cells in rows[1:]]
+    sample = texts
+    if len(texts) > SAMPLE_ROWS:
+        sample = [texts[i * len(texts) // SAMPLE_ROWS] for i in range(SAMPLE_ROWS)]
+    chars = fit_widths(headers, sample, room)
+    let_tall_rows_break(table, texts, chars)
     widths = [round(c * per_char) + margins for c in chars]
     widths[widths.index(max(widths))] += total_twips - sum(widths)  # rounding: keep the table's width
     fmt.set_table_width(table, widths)
@@ -232,7 +232,7 @@ def fit_tables(document, captions: Sequence[str]) -> None:
     for table in document.tables:
         caption = table._tbl.tblPr.find(fmt.qn("w:tblCaption"))
         if caption is not None and caption.get(fmt.qn("w:val")) in captions:
-            fit_table(table, document)
+            fit_table(table)
 
 
 # ---------------------------------------------------------------- the 落款 with body text
@@ -294,8 +294,11 @@ def keep_signature_with_body(document, body_last: str, signature: str) -> int:
     page empty or the 成文日期 alone on the next. So a long last paragraph is split: its last points (or
     sentences) become a paragraph of at most ``KEEP_LINES`` lines that goes with the 落款, the rest flows as
     ordinary body text. Returns how many paragraphs were split."""
+    body_last_id, signature_id = fmt.style_ids(document, body_last, signature)
+    if body_last_id is None or signature_id is None:
+        return 0
     paragraphs = document.paragraphs
-    signatures = [i for i, p in enumerate(paragraphs) if p.style.name == signature]
+    signatures = [i for i, p in enumerate(paragraphs) if p._p.style == signature_id]
     if not signatures:
         return 0
     from docx.enum.style import WD_STYLE_TYPE
@@ -303,7 +306,7 @@ def keep_signature_with_body(document, body_last: str, signature: str) -> int:
     plain = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)  # Normal (正文), whatever its name
     split = 0
     for paragraph in paragraphs[: signatures[0]]:
-        if paragraph.style.name != body_last:
+        if paragraph._p.style != body_last_id:
             continue
         runs = paragraph._p.findall(fmt.qn("w:r"))
         if any(child.tag not in (fmt.qn("w:rPr"), fmt.qn("w:t")) for run in runs for child in run):

@@ -398,14 +398,12 @@ def _set_right_indent(paragraph, chars: float) -> None:
 def place_signature(document) -> None:
     """GB/T 9704 7.3.5.2: signature right-indented two characters, the date starting two characters further
     right; when the date is longer, the date keeps two characters and the signature moves left."""
+    from toolkit.render import docxfmt as fmt
     from toolkit.render.template import STYLE_DATE, STYLE_SIGNATURE
 
-    # by style id, looked up once: ``paragraph.style`` searches all the styles for every paragraph
-    styles = document.styles.element
-    found = [styles.get_by_name(name) for name in (STYLE_SIGNATURE, STYLE_DATE)]
-    if None in found:
+    signature_id, date_id = fmt.style_ids(document, STYLE_SIGNATURE, STYLE_DATE)
+    if signature_id is None or date_id is None:
         return
-    signature_id, date_id = (style.styleId for style in found)
     for first, second in itertools.pairwise(document.paragraphs):
         if first._p.style != signature_id or second._p.style != date_id:
             continue
@@ -423,7 +421,7 @@ def _chart(context: dict, stats: Stats, tpl, decimals: int) -> None:
     from toolkit.render.chart import Bar, rate_chart, short_label
 
     rates = {g.name: g.rate for g in stats.groups}
-    bars = [Bar(short_label(d["name"]), rates.get(d["name"]), d["rate"]) for d in context["dimensions"]]
+    bars = [Bar(short_label(d["name"]), rates.get(d["name"])) for d in context["dimensions"]]
     data = rate_chart(bars, decimals=decimals)
     if data is not None:
         context["chart"] = ChartImage(tpl, data)

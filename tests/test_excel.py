@@ -20,8 +20,7 @@ import pytest
 
 from tests.conftest import run_ledger
 from toolkit import excel
-from toolkit.sample import SAMPLE_AS_OF, SAMPLE_FAULTS, SAMPLE_INFO, SAMPLE_ROWS
-from toolkit.workbook import (
+from toolkit.layout import (
     CONFIG_SHEET,
     ERROR_FILL,
     FIRST_DATA_ROW,
@@ -29,9 +28,9 @@ from toolkit.workbook import (
     MARKS_SHEET,
     RESULTS_SHEET,
     WARNING_FILL,
-    WorkbookSpec,
-    build_workbook,
 )
+from toolkit.sample import SAMPLE_AS_OF, SAMPLE_FAULTS, SAMPLE_INFO, SAMPLE_ROWS
+from toolkit.workbook import WorkbookSpec, build_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FIRST_ROW = 4  # SAMPLE_FAULTS count rows of workbooks/build_sample.py, which has two title rows

@@ -18,8 +18,7 @@ import pytest
 from tests.conftest import run_ledger
 from toolkit.config import DEFAULT_CONFIG, FIELDS
 from toolkit.errors import ConfigError
-from toolkit.sample import SAMPLE_DIMENSIONS, SAMPLE_INFO, SAMPLE_ROWS, SAMPLE_TITLE
-from toolkit.workbook import (
+from toolkit.layout import (
     BUTTON_CAPTIONS,
     CONFIG_SHEET,
     FIRST_DATA_ROW,
@@ -30,10 +29,13 @@ from toolkit.workbook import (
     SHEET_CODENAMES,
     STATS_SHEET,
     XLWINGS_CONF_SHEET,
+    config_from_rows,
+)
+from toolkit.sample import SAMPLE_DIMENSIONS, SAMPLE_INFO, SAMPLE_ROWS, SAMPLE_TITLE
+from toolkit.workbook import (
     WorkbookSpec,
     build_workbook,
     buttons,
-    config_from_rows,
     default_interpreter,
     parse_dimensions,
     parse_year,

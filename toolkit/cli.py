@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from toolkit.errors import LedgerError, invalid_name_message
+from toolkit.texttable import display_width
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 MAX_PATH = 260
@@ -193,13 +194,11 @@ def _config(path: str | None, columns: str | None = None):
     return config.with_corrections(parse_columns_option(columns), FROM_COMMAND_LINE) if columns else config
 
 
-SEVERITY_LABELS = {"error": "错误", "warning": "提醒", "info": "提示"}
-
-
 def format_report(report, mapping: str = "") -> str:
     """The findings as an aligned plain-text table (no rich: the click path stays light); ``mapping``:
     the line saying how the headers were understood."""
     from toolkit.config import FIELD_LABELS
+    from toolkit.layout import SEVERITY_LABELS
 
     lines = [f"文件：{report.file}    工作表：{report.sheet}    统计日期：{report.as_of.isoformat()}"]
     if mapping:
@@ -217,7 +216,7 @@ def format_report(report, mapping: str = "") -> str:
             )
             for f in report.findings
         ]
-        widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(3)]
+        widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(3)]
         for row in [header, *rows]:
             lines.append("  ".join(_pad(row[i], widths[i]) for i in range(3)) + "  " + row[3])
     if report.truncated:
@@ -225,12 +224,8 @@ def format_report(report, mapping: str = "") -> str:
     return "\n".join(lines)
 
 
-def _width(text: str) -> int:
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
 def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
+    return text + " " * (width - display_width(text))
 
 
 mark_option = click.option(
@@ -343,12 +338,12 @@ def format_stats(stats) -> str:
         for g in [*stats.groups, stats.total]
     ]  # fmt: skip
     cells = [tuple(str(c) for c in r) for r in [header, *rows]]
-    widths = [max(_width(r[i]) for r in cells) for i in range(len(header))]
+    widths = [max(display_width(r[i]) for r in cells) for i in range(len(header))]
     lines = [f"统计日期：{stats.as_of.isoformat()}"]
     for r in cells:
         lines.append(
             "  ".join(
-                _pad(r[0], widths[0]) if i == 0 else r[i].rjust(widths[i] - _width(r[i]) + len(r[i]))
+                _pad(r[0], widths[0]) if i == 0 else r[i].rjust(widths[i] - display_width(r[i]) + len(r[i]))
                 for i in range(len(r))
             )
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from toolkit.config import DEFAULT_CONFIG, Config
 from toolkit.errors import OutputError, TemplateError
+from toolkit.rules import chinese_date
 
 OVERDUE_ITEMS_PER_UNIT = 10  # listed by name in the 通报; the merged ledger has them all
 
@@ -78,10 +79,6 @@ class DistrictResult:
 # ---------------------------------------------------------------- wording
 
 
-def _cn_date(value: date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
 def _names(names: list[str], limit: int = 20) -> str:
     shown = "、".join(names[:limit])
     return shown + (f"等{len(names)}个单位" if len(names) > limit else "")
@@ -101,7 +98,7 @@ def district_document_context(data: dict, options: DistrictOptions) -> dict:
     subject = meeting or "问题"
     title = f"关于各单位{subject}整改落实情况的通报"
     low = f"{data['low_threshold']:g}%"
-    as_of_text = _cn_date(as_of)
+    as_of_text = chinese_date(as_of)
     opening = (
         f"为推动{meeting + '查摆' if meeting else '各单位查摆'}问题整改落地见效，"
         f"{issuer or '我们'}对各单位报送的整改台账进行了汇总分析。现将截至{as_of_text}的整改落实情况通报如下："
@@ -135,7 +132,7 @@ def district_document_context(data: dict, options: DistrictOptions) -> dict:
         for n, item in enumerate(u["items"][:OVERDUE_ITEMS_PER_UNIT], start=1):
             deadline = item.get("deadline_date")
             if deadline:
-                item = {**item, "deadline": _cn_date(date.fromisoformat(deadline))}
+                item = {**item, "deadline": chinese_date(date.fromisoformat(deadline))}
             details = "，".join(
                 x
                 for x in (item.get("dept", ""), f"整改时限{item['deadline']}" if item.get("deadline") else "")
@@ -199,7 +196,7 @@ def district_document_context(data: dict, options: DistrictOptions) -> dict:
         }
         for r in data["ranking"]
     ]
-    doc_date = _cn_date(options.date) if options.date else as_of_text
+    doc_date = chinese_date(options.date) if options.date else as_of_text
     return {
         "title": title,
         "issuer": issuer,

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 from toolkit.config import DEFAULT_CONFIG, Config
 from toolkit.errors import LedgerError, NoLedgerError
-from toolkit.model import ERROR, WARNING, Ledger, Report
-from toolkit.workbook import (
+from toolkit.layout import (
+    AUX_SHEETS,
     CONFIG_SHEET,
     ERROR_FILL,
     INFO_SHEET,
@@ -31,16 +31,12 @@ from toolkit.workbook import (
     MARKS_HEADERS,
     MARKS_SHEET,
     RESULTS_SHEET,
-    STATS_SHEET,
+    SEVERITY_LABELS,
     WARNING_FILL,
-    XLWINGS_CONF_SHEET,
     config_from_rows,
 )
+from toolkit.model import ERROR, WARNING, Ledger, Report
 
-OWN_SHEETS = frozenset(
-    {STATS_SHEET, INFO_SHEET, CONFIG_SHEET, MARKS_SHEET, RESULTS_SHEET, XLWINGS_CONF_SHEET}
-)
-SEVERITY_LABELS = {ERROR: "错误", WARNING: "提醒", "info": "提示"}
 FILLS = {ERROR: ERROR_FILL, WARNING: WARNING_FILL}
 RESULT_HEADERS = ("单元格", "字段", "级别", "内容", "说明", "代码")
 T = TypeVar("T")
@@ -256,7 +252,7 @@ def load(book: Any) -> Loaded:
     except Exception:  # an engine without an active sheet: fall through to the rest
         active = None
     for sheet in [active, *book.sheets]:
-        if sheet is None or sheet.name in OWN_SHEETS or any(sheet.name == s.name for s in candidates):
+        if sheet is None or sheet.name in AUX_SHEETS or any(sheet.name == s.name for s in candidates):
             continue
         candidates.append(sheet)
     failure: LedgerError | None = None

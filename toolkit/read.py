@@ -50,15 +50,12 @@ from toolkit.headers import (
     no_header_message,
     repeated_header_offsets,
 )
+from toolkit.layout import AUX_SHEETS, CONFIG_SHEET, INFO_SHEET, config_from_rows
 from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo, YearGuess
 from toolkit.status import FALLBACK_FIELD, StatusReader, status_field
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
 
-INFO_SHEET = "通报信息"
-CONFIG_SHEET = "配置"
-# sheets we write ourselves or that never hold the ledger
-AUX_SHEETS = frozenset({INFO_SHEET, CONFIG_SHEET, "统计", "校验结果", "xlwings.conf", "_整改台账标记"})
 ERROR_TOKENS = frozenset({"#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
                           "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!"})  # fmt: skip
 
@@ -139,8 +136,6 @@ def _read_from_source(
     names = source.sheet_names()
     info_rows = source.load(INFO_SHEET)[0] if INFO_SHEET in names else None
     if CONFIG_SHEET in names:  # the workbook's own settings (ledger new writes them) go on top
-        from toolkit.workbook import config_from_rows
-
         config = config_from_rows(source.load(CONFIG_SHEET)[0], base=config)
     if sheet is not None:
         if sheet not in names:

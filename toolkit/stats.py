@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from toolkit.config import COMPLETED_STATUSES, DEFAULT_CONFIG, OPEN_STATUSES, Config
+from toolkit.config import COMPLETED_STATUSES, DEFAULT_CONFIG, Config
 from toolkit.model import Item, ItemColumns, Ledger
+from toolkit.rules import done_on_time, overdue_indices
 from toolkit.status import STATUS_FIELD, status_field
 
 if TYPE_CHECKING:
@@ -199,17 +200,14 @@ def compute_stats(
     dones = table.completed_on
     rows = table.rows
     for i in [i for i, status in enumerate(statuses) if status in COMPLETED_STATUSES]:
-        done, deadline = dones[i].value, deadlines[i].value
-        if done is not None and deadline is not None:
+        on_time = done_on_time(statuses[i], dones[i].value, deadlines[i].value)
+        if on_time is not None:
             group = groups[keys[i]]
             group.completed_with_deadline += 1
-            if done <= deadline:
-                group.on_time += 1
-    for i in [i for i, status in enumerate(statuses) if status in OPEN_STATUSES]:
-        deadline = deadlines[i].value
-        if deadline is not None and deadline < as_of:
-            groups[keys[i]].overdue_rows.append(rows[i])
-            total.overdue_rows.append(rows[i])
+            group.on_time += on_time
+    for i in overdue_indices(statuses, deadlines, as_of):
+        groups[keys[i]].overdue_rows.append(rows[i])
+        total.overdue_rows.append(rows[i])
     for group in groups.values():
         group.overdue = len(group.overdue_rows)
         total.completed_with_deadline += group.completed_with_deadline

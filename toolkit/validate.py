@@ -42,6 +42,7 @@ from toolkit.model import (
     Report,
     distinct_objects,
 )
+from toolkit.rules import chinese_date
 from toolkit.status import STATUS_FIELD, narrative_note, status_field
 
 
@@ -118,15 +119,17 @@ class _Collector:
             header = self.config.spec(field).header
         header = " ".join(header.split())
         cell = f"第{row}行" + (f"（{column}{row}）" if column and row else "")
-        fields = {"cell": cell, "row": row, "header": header, "value": value, "as_of": _cn_date(self.as_of)}
+        fields = {
+            "cell": cell,
+            "row": row,
+            "header": header,
+            "value": value,
+            "as_of": chinese_date(self.as_of),
+        }
         message = rule.template.format(**(fields | extra))
         self.findings.append(
             Finding(PUBLIC_CODE.get(code, code), rule.severity, row, column, field, value, message)
         )
-
-
-def _cn_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _short(text: str, limit: int = 30) -> str:
@@ -285,9 +288,9 @@ def _item_rules(ledger: Ledger, table: ItemColumns, config: Config, as_of: date)
             return (
                 "overdue",
                 raw,
-                {"deadline": _cn_date(day), "status": status_label(i), "days": (as_of - day).days},
+                {"deadline": chinese_date(day), "status": status_label(i), "days": (as_of - day).days},
             )
-        return "due-soon", raw, {"deadline": _cn_date(day), "days": (day - as_of).days}
+        return "due-soon", raw, {"deadline": chinese_date(day), "days": (day - as_of).days}
 
     hits.append(_Hits("deadline", due, overdue, unless_broken=False))
 
@@ -355,8 +358,8 @@ def _completion_hits(
         if not completed[i]:
             return "unexpected-completion-date", done.raw, {"status": status_label(i)}
         if day > as_of:
-            return "completion-in-future", _cn_date(day), {}
-        return "late-completion", _cn_date(day), {"deadline": _cn_date(deadlines[i].value)}  # type: ignore[arg-type]
+            return "completion-in-future", chinese_date(day), {}
+        return "late-completion", chinese_date(day), {"deadline": chinese_date(deadlines[i].value)}  # type: ignore[arg-type]
 
     return _Hits("completed_on", flagged, describe)
 

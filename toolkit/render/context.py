@@ -26,6 +26,7 @@ from toolkit.render.kinds import (
     kind_named,
     kind_texts,
 )
+from toolkit.rules import chinese_date
 from toolkit.stats import UNASSIGNED, GroupStats, Stats, compute_stats, format_rate
 
 # top-level names a template may use (besides Jinja's own globals)
@@ -178,7 +179,7 @@ def format_cn_date(value: object) -> str:
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
-        return f"{value.year}年{value.month}月{value.day}日"
+        return chinese_date(value)
     text = tidy(value)
     match = re.fullmatch(
         r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+0?0:00(?::00)?)?", text

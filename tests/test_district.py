@@ -13,12 +13,12 @@ from unit_workbooks import write_broken, write_unit_ledger
 
 from toolkit.district import (
     DistrictOptions,
+    district_context,
     district_document_context,
     render_district_report,
     write_district_template,
 )
 from toolkit.errors import OutputError, TemplateError
-from toolkit.units import district_context
 
 AS_OF = date(2024, 12, 1)
 OPTIONS = DistrictOptions(issuer="某某区委组织部", meeting="民主生活会", date=date(2024, 12, 5), jobs=1)

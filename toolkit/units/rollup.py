@@ -46,6 +46,8 @@ class NothingReadError(LedgerError):
 
 @dataclass(slots=True)
 class UnitsStats:
+    """``ledger stats --by unit``: the units read (file order), the files that failed, and the total."""
+
     as_of: date
     units: list[UnitResult]
     failures: list[UnitResult]
@@ -69,6 +71,8 @@ class UnitsStats:
 
 
 def sum_groups(name: str, groups: Iterable[GroupStats]) -> GroupStats:
+    """The counters of ``groups`` added up under ``name``; the rates follow from them. (Overdue rows are
+    not carried over: row numbers of different files mean nothing together.)"""
     out = GroupStats(name)
     for g in groups:
         for attr in COUNT_FIELDS:

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 
 from tests.conftest import run_ledger
+from toolkit.cli import parse_dimensions, parse_year
 from toolkit.config import DEFAULT_CONFIG, FIELDS
 from toolkit.errors import ConfigError
 from toolkit.layout import (
@@ -37,8 +38,6 @@ from toolkit.workbook import (
     build_workbook,
     buttons,
     default_interpreter,
-    parse_dimensions,
-    parse_year,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -111,8 +111,9 @@ def write_ledger(
     return path
 
 
-# The five 方面 as the headings of reference/通报示例.txt name them (50–100 characters each), on the same
-# 17 items: the "seed-shaped" ledger a clerk makes by copying the 通报's headings into the 方面 column.
+# The five 方面 as the headings of the real 通报 the sample follows (not in the repository) name them
+# (50–100 characters each), on the same 17 items: the "seed-shaped" ledger a clerk makes by copying the
+# 通报's headings into the 方面 column.
 SEED_DIMENSIONS = [
     "学懂弄通做实习近平新时代中国特色社会主义思想，把握正确政治方向，提高政治能力，增强“四个意识”、"
     "坚定“四个自信”、做到“两个维护”方面",

@@ -1,8 +1,8 @@
 """Layout of the 通报: table widths from their content, and the pages LibreOffice lays out (issue 13, item 2).
 
 The PDF checks read word positions (pdftotext -bbox) on the seed-shaped ledger (five 方面 named as long as
-the headings of reference/通报示例.txt) and the 33-row sample: no page before the last is more than half
-empty, the 落款 shares its page with body text, the annex starts on a page of its own with 附件 in the top
+the headings of the real 通报 the sample follows) and the 33-row sample: no page before the last is more
+than half empty, the 落款 shares its page with body text, the annex starts on a page of its own with 附件 in the top
 left corner and its title centred on the third line (GB/T 9704-2012 8.2).
 """
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from filemakers import soffice_convert
 
 from tests.conftest import run_ledger
 from toolkit.cli import parse_dimensions, parse_year
@@ -438,13 +439,7 @@ def recalc(path: Path, workdir: Path) -> Path:
     profile = workdir / "lo-profile"
     (profile / "user").mkdir(parents=True, exist_ok=True)
     (profile / "user" / "registrymodifications.xcu").write_text(RECALC_PROFILE, encoding="utf-8")
-    out = workdir / "recalc"
-    subprocess.run(
-        [soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "xlsx",
-         "--outdir", str(out), str(path)],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
-    return out / (path.stem + ".xlsx")
+    return soffice_convert(path, "xlsx", workdir / "recalc", profile=profile)
 
 
 @pytest.mark.office

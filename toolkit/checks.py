@@ -355,7 +355,7 @@ class UnknownStatus(ItemRule):
         return [i for i, s in enumerate(self.scope.table.statuses) if s is None]
 
     def values(self) -> Sequence:
-        return self.scope.table.column("status")
+        return _CellTexts(self.scope.table, "status")  # only the candidates' texts are looked at
 
     def judge(self, value: str) -> bool:
         return bool(value.strip())  # a blank cell is missing-value's
@@ -613,6 +613,23 @@ ITEM_RULES: tuple[type[ItemRule], ...] = (
     Numbering,
 )
 MESSAGES: dict[str, Message] = {m.code: m for rule in (*LEDGER_RULES, *ITEM_RULES) for m in rule.messages}
+
+
+class _CellTexts(Sequence[str]):
+    """One column's texts looked up cell by cell: cheaper than working out the whole column when a
+    rule reads only a few of its cells."""
+
+    __slots__ = ("field", "table")
+
+    def __init__(self, table: ItemColumns, field: str) -> None:
+        self.table = table
+        self.field = field
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self.table.cell(self.field, index)
+
+    def __len__(self) -> int:
+        return len(self.table)
 
 
 def _short(text: str, limit: int = 30) -> str:

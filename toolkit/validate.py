@@ -103,7 +103,7 @@ def _run_item_rules(scope: Scope) -> list[_Flagged]:
                 indices, say = _judge_each_value_once(rule, distinct)
             else:
                 indices, say = rule.scan() or [], rule.say
-            broken = scope.broken.get(field) if field else None  # type: ignore[call-overload]
+            broken = scope.broken.get(field) if field else None
             if broken and not rule.speaks_over_errors:
                 skip = set(broken)
                 indices = [i for i in indices if i not in skip]

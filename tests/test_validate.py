@@ -285,3 +285,44 @@ def test_required_columns_from_the_config_sheet(tmp_path, ledger_cli):
     book.save(path)
     run = ledger_cli("validate", path, "--as-of", AS_OF, "--json")
     assert run.code == 2 and "负责同志" in run.err
+
+
+def test_rules_declare_their_messages():
+    """The rule catalogue is data: one message per code, a known severity, every rule saying what it gives."""
+    from toolkit.checks import ITEM_RULES, LEDGER_RULES, MESSAGES
+    from toolkit.model import ERROR, INFO, WARNING
+
+    declared = [m for rule in (*LEDGER_RULES, *ITEM_RULES) for m in rule.messages]
+    assert all(rule.messages for rule in (*LEDGER_RULES, *ITEM_RULES))
+    assert {m.code: m for m in declared} == MESSAGES and set(declared) == set(MESSAGES.values())
+    assert {m.severity for m in declared} == {ERROR, WARNING, INFO}
+    assert {m.public_code for m in declared} <= set(MESSAGES)
+
+
+def test_each_distinct_value_is_judged_once(tmp_path, monkeypatch):
+    """A rule that ``judges`` values is asked once per distinct value, and words each flagged value once."""
+    from toolkit.checks import BadDeadline, UnknownStatus
+    from toolkit.read import read_ledger
+    from toolkit.validate import validate_ledger
+
+    calls: dict[str, list[object]] = {"judge": [], "say": []}
+
+    def counted(name, method):
+        def wrapper(self, value):
+            calls[name].append(value)
+            return method(self, value)
+
+        return wrapper
+
+    monkeypatch.setattr(BadDeadline, "judge", counted("judge", BadDeadline.judge))
+    monkeypatch.setattr(UnknownStatus, "say", counted("say", UnknownStatus.say))
+    rows = [
+        row(i + 1, problem=f"问题{i}", deadline=("明年再说", "以后", date(2024, 6, 30))[i % 3],
+            status=("已完城", "已完成")[i % 2])
+        for i in range(60)
+    ]  # fmt: skip
+    report = validate_ledger(read_ledger(str(write_ledger(tmp_path / "d.xlsx", rows))), date(2024, 12, 31))
+    codes = [f.code for f in report.findings]
+    assert codes.count("bad-deadline") == 40 and codes.count("unknown-status") == 30
+    assert len(calls["judge"]) == len({id(v) for v in calls["judge"]}) <= 3
+    assert calls["say"] == ["已完城"]

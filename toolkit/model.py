@@ -1,4 +1,5 @@
-"""Plain data passed between the stages: read → Ledger, validate → Report, stats → Stats."""
+"""Plain data passed between the stages: read → Ledger (its items kept column by column in ItemColumns),
+validate → Findings in a Report; and the 0-based column letters every stage writes cells with."""
 
 from __future__ import annotations
 
@@ -58,10 +59,6 @@ class DateValue:
     kind: str
     value: date | None = None
 
-    @property
-    def is_date(self) -> bool:
-        return self.value is not None
-
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -104,8 +101,8 @@ FOLDED_SPACES = (" ", "\n", "\u3000", "\t")
 
 
 def distinct_objects(values: Sequence[T]) -> list[T]:
-    """Each object once, in order of first appearance (by identity: the reader shares one parsed
-    DateValue among all cells holding the same value, so rules judge each once)."""
+    """Each object once, in order of first appearance, told apart by identity: the reader shares one
+    parsed DateValue among all cells holding the same value, so whoever judges dates judges each once."""
     return list(dict(zip(map(id, values), values, strict=True)).values())
 
 
@@ -341,10 +338,6 @@ class ColumnUse:
     field: str | None  # None: the column is not used
     how: str = ""  # BY_ALIAS, BY_ROLE, BY_COMBINED or BY_USER ("" when unused)
     also: tuple[str, ...] = ()  # BY_COMBINED: the other fields the header names, not taken from it
-
-    @property
-    def letter(self) -> str:
-        return column_letter(self.column)
 
 
 @dataclass(slots=True)

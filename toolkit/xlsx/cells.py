@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from toolkit.xlsx.plan import CellMark
-from toolkit.xlsx.sheetscan import REF_RE, RowTag, SheetScan
+from toolkit.xlsx.sheetscan import REF_RE, CellTag, RowTag, SheetScan
 from toolkit.xlsx.styles import StylesPatch
 from toolkit.xlsx.xmlbytes import Unpatchable
 
@@ -150,7 +150,9 @@ def mark_cells(scan: SheetScan, marks: dict[tuple[int, int], CellMark], styles: 
     return CellsMarked(edits, tuple(cells_undo), tuple(rows_undo))
 
 
-def _restyle_cell(scan: SheetScan, cell, mark: CellMark, styles: StylesPatch) -> tuple[Edit, CellUndo]:
+def _restyle_cell(
+    scan: SheetScan, cell: CellTag, mark: CellMark, styles: StylesPatch
+) -> tuple[Edit, CellUndo]:
     """An existing cell: its ``s`` set to our clone of its format (or added when it had none)."""
     s_raw = cell.s
     if s_raw is not None and not (s_raw.isdigit() and int(s_raw) < styles.orig_xfs):

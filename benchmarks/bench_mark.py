@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toolkit import filemarks
+from toolkit import xlsx
 from toolkit.config import FIELDS
 from toolkit.model import Finding, Ledger, Report, column_letter
 
@@ -114,13 +114,13 @@ def main() -> None:
 
         def mark() -> None:
             shutil.copyfile(src, work)
-            filemarks.mark_file(work, ledger, report, backup=True)
+            xlsx.mark_file(work, ledger, report, backup=True)
 
         def mark_again() -> None:  # a re-run: undo the previous marks, then mark
-            filemarks.mark_file(work, ledger, report, backup=True)
+            xlsx.mark_file(work, ledger, report, backup=True)
 
         def clear() -> None:
-            filemarks.clear_file(work)
+            xlsx.clear_file(work)
 
         t_open, t_mark, t_again, t_clear = interleaved([round_trip, mark, mark_again, clear], args.repeat)
         cells = len({(f.row, f.column) for f in report.findings})

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from toolkit import filemarks
+from toolkit import xlsx
 from toolkit.cli import main
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261207"))
@@ -322,9 +322,9 @@ def corpus(tmp_path_factory) -> list[bytes]:
     made = new_ledger(
         folder / "made.xlsx", sample=True, year=2024, created=dt.datetime(2024, 1, 2)
     ).read_bytes()
-    marked, _ = filemarks.mark_package(made, "台账", _findings(made), label="made.xlsx")
+    marked, _ = xlsx.mark_package(made, "台账", _findings(made), label="made.xlsx")
     full = _fixed_times(full_workbook(folder).read_bytes())
-    full_marked, _ = filemarks.mark_package(full, "台账", findings_for(12), label="full.xlsx")
+    full_marked, _ = xlsx.mark_package(full, "台账", findings_for(12), label="full.xlsx")
     return [made, marked, full, full_marked]
 
 

@@ -16,8 +16,13 @@ import pytest
 from filemakers import AS_OF, run_limited
 from markbooks import read_parts, write_parts
 
-from toolkit import filemarks, ooxml
 from toolkit.errors import UnsafeFileError
+from toolkit.layout import RESULTS_SHEET
+from toolkit.xlsx.marks import clear_package, mark_package
+from toolkit.xlsx.package import MAIN_NS, Package
+from toolkit.xlsx.record import check_record, find_record, record_xml
+from toolkit.xlsx.workbookpart import open_workbook
+from toolkit.xlsx.xmlbytes import Unpatchable, refuse_markup_we_cannot_scan
 
 TIMEOUT = 60
 
@@ -66,7 +71,7 @@ def edit(raw: bytes, part: str, fn) -> bytes:
 
 
 def ledger_part(raw: bytes) -> str:
-    wb = ooxml.open_workbook(ooxml.Package.from_bytes(raw))
+    wb = open_workbook(Package.from_bytes(raw))
     return next(s.part for s in wb.sheets if s.name == "台账")
 
 
@@ -165,11 +170,11 @@ def test_4_empty_cell_xfs_without_styled_cells_is_marked_in_place(made):
     raw = edit(raw, part, lambda d: re.sub(rb'(<(?:c|row)\b[^>]*?) s="\d+"', rb"\1", d))
     raw = edit(raw, part, lambda d: re.sub(rb'(<col\b[^>]*?) style="\d+"', rb"\1", d))
     finding = filemarks_finding(2, "C")
-    out, stats = filemarks.mark_package(raw, "台账", [finding], label="台账.xlsx")
+    out, stats = mark_package(raw, "台账", [finding], label="台账.xlsx")
     assert stats.cells == 1
     styles = read_parts(out)["xl/styles.xml"]
     assert re.search(rb'<cellXfs count="3">', styles), styles  # the plain base, then our clones
-    assert filemarks.clear_package(out)[0] != out
+    assert clear_package(out)[0] != out
 
 
 def filemarks_finding(row: int, col: str, severity: str = "error"):
@@ -207,7 +212,7 @@ def test_5_6_a_drawing_the_rels_name_but_the_package_lacks_is_one_sentence(tmp_p
 
 
 def _record(raw: bytes) -> tuple[str, dict]:
-    found = filemarks.find_record(ooxml.Package.from_bytes(raw))
+    found = find_record(Package.from_bytes(raw))
     assert found is not None
     return found
 
@@ -215,7 +220,7 @@ def _record(raw: bytes) -> tuple[str, dict]:
 def _with_record(raw: bytes, change) -> bytes:
     name, record = _record(raw)
     change(record)
-    return edit(raw, name, lambda _: filemarks._record_xml(record))
+    return edit(raw, name, lambda _: record_xml(record))
 
 
 def _set(path: list, value):
@@ -267,8 +272,8 @@ def test_8_a_style_index_outside_the_styles_table_is_never_written_back(marked):
     fake = dict(record["styles"], xfs_n=n_xfs + 5)  # the record claims more formats than the file has
     raw = _with_record(marked, _set(["styles"], fake))
     raw = _with_record(raw, _set(["cells", 0, "orig"], n_xfs + 2))
-    with pytest.raises(ooxml.Unpatchable):
-        filemarks.clear_package(raw)
+    with pytest.raises(Unpatchable):
+        clear_package(raw)
 
 
 def test_9_a_user_sheet_at_the_recorded_part_is_not_deleted(tmp_path, marked):
@@ -276,31 +281,29 @@ def test_9_a_user_sheet_at_the_recorded_part_is_not_deleted(tmp_path, marked):
     _, record = _record(marked)
     part = record["result"]["part"]
     own = (
-        f'<worksheet xmlns="{ooxml.MAIN_NS}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>我的笔记</t>'
+        f'<worksheet xmlns="{MAIN_NS}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>我的笔记</t>'
         "</is></c></row></sheetData></worksheet>"
     ).encode()
     raw = edit(marked, part, lambda _: own)
-    out, stats = filemarks.clear_package(raw)
+    out, stats = clear_package(raw)
     assert not stats.sheet_removed
     assert read_parts(out)[part] == own
-    names = [s.name for s in ooxml.open_workbook(ooxml.Package.from_bytes(out)).sheets]
-    assert filemarks.RESULT_SHEET in names and "台账" in names
+    names = [s.name for s in open_workbook(Package.from_bytes(out)).sheets]
+    assert RESULTS_SHEET in names and "台账" in names
     path = put(tmp_path, raw)
     run = run_limited("clear", path, timeout=TIMEOUT)
     assert run.code == 0 and "保留" in run.out, (run.out, run.err)
 
 
 def test_9_a_sheet_whose_id_is_not_the_recorded_one_is_not_deleted(marked):
-    wb = ooxml.open_workbook(ooxml.Package.from_bytes(marked))
-    ours = next(s for s in wb.sheets if s.name == filemarks.RESULT_SHEET)
+    wb = open_workbook(Package.from_bytes(marked))
+    ours = next(s for s in wb.sheets if s.name == RESULTS_SHEET)
     raw = edit(
         marked, wb.part, lambda d: d.replace(ours.raw, ours.raw.replace(b'sheetId="', b'sheetId="9', 1))
     )
-    out, stats = filemarks.clear_package(raw)
+    out, stats = clear_package(raw)
     assert not stats.sheet_removed
-    assert filemarks.RESULT_SHEET in [
-        s.name for s in ooxml.open_workbook(ooxml.Package.from_bytes(out)).sheets
-    ]
+    assert RESULTS_SHEET in [s.name for s in open_workbook(Package.from_bytes(out)).sheets]
 
 
 def test_9_the_result_sheet_says_it_is_rebuilt_on_every_run(marked):
@@ -393,8 +396,8 @@ def test_14_mark_and_validate_refuse_the_same_part_count(made):
         for i in range(guard.MAX_PARTS + 1 - len(src.infolist())):
             dst.writestr(f"customXml/x{i}.bin", b"")
     with pytest.raises(UnsafeFileError):
-        ooxml.Package.from_bytes(buf.getvalue(), "x.xlsx")
-    assert ooxml.Package.from_bytes(made, "x.xlsx")  # the same ledger, without the extra parts
+        Package.from_bytes(buf.getvalue(), "x.xlsx")
+    assert Package.from_bytes(made, "x.xlsx")  # the same ledger, without the extra parts
 
 
 def test_record_reads_back_as_written(marked):
@@ -402,7 +405,7 @@ def test_record_reads_back_as_written(marked):
     name, record = _record(marked)
     payload = re.search(rb">([A-Za-z0-9+/=]*)</marks>", read_parts(marked)[name])[1]
     assert json.loads(base64.b64decode(payload)) == record
-    filemarks.check_record(record)
+    check_record(record)
 
 
 # --------------------------------------------------------------------------- 11: killed in the write phase
@@ -471,9 +474,7 @@ def test_11_kill_in_the_write_phase_keeps_the_file_and_the_next_run_cleans_up(tm
             continue
         kills += 1
         now = path.read_bytes()
-        assert now == made or (
-            _values(now) == original and filemarks.find_record(ooxml.Package.from_bytes(now))
-        )
+        assert now == made or (_values(now) == original and find_record(Package.from_bytes(now)))
     assert kills >= 2  # the write phase was hit (beside the file and in the backup folder)
     assert _ours(tmp_path) or _ours(backups)  # what a kill leaves: full hidden copies
     time.sleep(0.05)
@@ -482,9 +483,7 @@ def test_11_kill_in_the_write_phase_keeps_the_file_and_the_next_run_cleans_up(tm
     assert _ours(tmp_path) == [] and _ours(backups) == []
     assert _values(path.read_bytes()) == original
     for backup in backups.iterdir():
-        assert backup.read_bytes() == made or filemarks.find_record(
-            ooxml.Package.from_bytes(backup.read_bytes())
-        )
+        assert backup.read_bytes() == made or find_record(Package.from_bytes(backup.read_bytes()))
 
 
 def test_11_a_live_run_keeps_its_temporary_file(tmp_path):
@@ -515,7 +514,7 @@ def test_a_part_cut_inside_its_xml_declaration_is_one_sentence(made):
     from toolkit.errors import UnreadableFileError
 
     with pytest.raises(UnreadableFileError):
-        ooxml.refuse_markup_we_cannot_scan(b'<?xml version="1.0" encod', "xl/comments1.xml")
+        refuse_markup_we_cannot_scan(b'<?xml version="1.0" encod', "xl/comments1.xml")
 
 
 def test_13_notes_typed_into_the_result_sheet_survive_the_next_run(marked):
@@ -528,12 +527,12 @@ def test_13_notes_typed_into_the_result_sheet_survive_the_next_run(marked):
         lambda d: d.replace(b"</t></is></c></row>", "（已整改，见附件）</t></is></c></row>".encode(), 1),
     )
     finding = filemarks_finding(2, "C")
-    out, stats = filemarks.mark_package(raw, "台账", [finding], label="台账.xlsx")
-    assert stats.kept_result == filemarks.RESULT_SHEET
-    names = [s.name for s in ooxml.open_workbook(ooxml.Package.from_bytes(out)).sheets]
-    assert names[-2:] == [filemarks.RESULT_SHEET, f"{filemarks.RESULT_SHEET} (2)"]
+    out, stats = mark_package(raw, "台账", [finding], label="台账.xlsx")
+    assert stats.kept_result == RESULTS_SHEET
+    names = [s.name for s in open_workbook(Package.from_bytes(out)).sheets]
+    assert names[-2:] == [RESULTS_SHEET, f"{RESULTS_SHEET} (2)"]
     assert "（已整改，见附件）".encode() in read_parts(out)[part]
-    from toolkit.filemarks import MarkResult
+    from toolkit.xlsx.files import MarkResult
 
     result = MarkResult(Path("台账.xlsx"), Path("台账.xlsx"), False, "", None, stats)
     assert "已保留" in result.message

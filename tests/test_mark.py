@@ -23,9 +23,22 @@ from markbooks import (
     write_parts,
 )
 
-from toolkit import filemarks, ooxml
-from toolkit.filemarks import AUTHOR, clear_package, mark_package
-from toolkit.model import Finding, Ledger, Report
+from toolkit.model import Finding, Ledger, Report, column_letter
+from toolkit.xlsx.files import clear_file, mark_file
+from toolkit.xlsx.marks import clear_package, mark_package
+from toolkit.xlsx.package import MAIN_NS, OLE_MAGIC, Package
+from toolkit.xlsx.plan import AUTHOR, FILL_RGB, plan_marks
+from toolkit.xlsx.resultsheet import RESULT_NOTE, sheet_fingerprint
+from toolkit.xlsx.sheetscan import WORKSHEET_TAIL_ORDER, check_patched_sheet, scan_sheet
+from toolkit.xlsx.styles import styles_in_use
+from toolkit.xlsx.workbookpart import open_workbook
+from toolkit.xlsx.xmlbytes import (
+    Unpatchable,
+    check_scannable,
+    check_xml_bytes,
+    refuse_markup_we_cannot_scan,
+    xml_text,
+)
 
 CONCERNED = {
     "[Content_Types].xml",
@@ -44,8 +57,8 @@ def report_for(path: Path, findings: list[Finding]) -> Report:
 
 
 def sheet_part(parts: dict[str, bytes], name: str = "台账") -> str:
-    pkg = ooxml.Package.from_bytes(write_parts_from(parts))
-    wb = ooxml.open_workbook(pkg)
+    pkg = Package.from_bytes(write_parts_from(parts))
+    wb = open_workbook(pkg)
     return next(s.part for s in wb.sheets if s.name == name)
 
 
@@ -66,7 +79,7 @@ def cells(sheet: bytes) -> dict[str, tuple[dict[str, str], bytes]]:
 
     root = etree.fromstring(sheet)
     out = {}
-    for c in root.iter(f"{{{ooxml.MAIN_NS}}}c"):
+    for c in root.iter(f"{{{MAIN_NS}}}c"):
         content = b"".join(etree.tostring(ch) for ch in c)
         out[c.get("r")] = (dict(c.attrib), content)
     return out
@@ -115,7 +128,7 @@ def test_mark_twice_then_clear_on_full_workbook(tmp_path, vba):
     assert strip_sheet_data(after[ledger]) == strip_sheet_data(before[ledger])
     assert X14_DROPDOWN.encode() in after[ledger]
     old_cells, new_cells = cells(before[ledger]), cells(after[ledger])
-    marked = {m.ref for m in filemarks.plan_marks(findings).values()}
+    marked = {m.ref for m in plan_marks(findings).values()}
     assert marked == {"F4", "G3", "H3", "I2", "C2", "E6", "A13", "B17"}
     for ref, (attrs, content) in old_cells.items():
         n_attrs, n_content = new_cells[ref]
@@ -161,7 +174,7 @@ def test_marks_as_the_button_writes_them(tmp_path):
     rows = [[c.value for c in row] for row in res.iter_rows()]
     assert rows[0] == ["序号", "级别", "位置", "字段", "问题说明", "单元格内容", "问题代码"]
     assert len(rows) == 1 + len(findings_for(12)) + 1  # the last row says the sheet is rebuilt (issue 14)
-    assert rows[-1][4] == filemarks.RESULT_NOTE
+    assert rows[-1][4] == RESULT_NOTE
     assert rows[3][4] == "=H3 状态不在词表中" and res.cell(4, 5).data_type == "s"
     assert res["C2"].hyperlink.location == "'台账'!F4"
     assert res["C10"].value == "—" and res["C10"].hyperlink is None
@@ -224,9 +237,9 @@ def test_a_ledger_with_page_breaks_is_marked_in_place_and_cleared(tmp_path):
     raw = path.read_bytes()
     assert b"<rowBreaks" in read_parts(raw)["xl/worksheets/sheet1.xml"]
     findings = [Finding("x", "error", 2, "B", None, "", "错")]
-    result = filemarks.mark_file(path, ledger_for(path), report_for(path, findings), backup=False)
+    result = mark_file(path, ledger_for(path), report_for(path, findings), backup=False)
     assert (result.to_copy, result.lossless, result.target) == (False, True, path)
-    cleared = filemarks.clear_file(path, backup=False)
+    cleared = clear_file(path, backup=False)
     assert cleared.changed
     assert read_parts(path.read_bytes()) == read_parts(raw)
 
@@ -317,12 +330,12 @@ def test_unpatchable_sheet_goes_to_a_copy(tmp_path, damage, reason):
     path = full_workbook(tmp_path)
     _rewrite_sheet(path, damage)
     raw = path.read_bytes()
-    with pytest.raises(ooxml.Unpatchable, match=reason):
+    with pytest.raises(Unpatchable, match=reason):
         mark_package(raw, "台账", findings_for(12), label=path.name)
     if "foreign" in str(reason):
         return
     report = replace(report_for(path, findings_for(12)), columns_line="表头识别：内容→问题描述。")
-    result = filemarks.mark_file(path, ledger_for(path), report)
+    result = mark_file(path, ledger_for(path), report)
     assert path.read_bytes() == raw
     assert result.to_copy and not result.lossless and result.target.name == "台账.校验结果.xlsx"
     assert reason in result.message or "无法安全修改" in result.message
@@ -344,7 +357,7 @@ def test_threaded_comments_go_to_a_copy(tmp_path):
         b'threadedComment" Target="../threadedComments/threadedComment1.xml"/></Relationships>',
     )
     path.write_bytes(write_parts(path.read_bytes(), parts))
-    with pytest.raises(ooxml.Unpatchable, match="线程"):
+    with pytest.raises(Unpatchable, match="线程"):
         mark_package(path.read_bytes(), "台账", findings_for(12), label=path.name)
 
 
@@ -356,7 +369,7 @@ def test_strict_ooxml_is_refused(tmp_path):
         b"http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
     )
     path.write_bytes(write_parts(path.read_bytes(), parts))
-    with pytest.raises(ooxml.Unpatchable, match="严格"):
+    with pytest.raises(Unpatchable, match="严格"):
         mark_package(path.read_bytes(), "台账", [], label=path.name)
 
 
@@ -379,12 +392,12 @@ def test_not_a_workbook_is_a_clear_error(tmp_path):
     with pytest.raises(UnreadableFileError):
         mark_package(b"PK\x03\x04 truncated", "台账", [], label="x.xlsx")
     with pytest.raises(EncryptedFileError):
-        mark_package(ooxml.OLE_MAGIC + b"\0" * 600, "台账", [], label="x.xlsx")
+        mark_package(OLE_MAGIC + b"\0" * 600, "台账", [], label="x.xlsx")
 
 
 def test_text_is_never_a_formula_and_control_chars_are_safe():
     text = '=HYPERLINK("http://x")\x01_x000D_<b>&'
-    escaped = ooxml.xml_text(text)
+    escaped = xml_text(text)
     assert "\x01" not in escaped and "_x005F_x000D_" in escaped and "&lt;b&gt;&amp;" in escaped
 
 
@@ -408,7 +421,7 @@ def random_ledgers(draw):
     findings = draw(
         st.lists(
             st.builds(
-                lambda r, c, sev, msg: Finding("x", sev, r, ooxml.col_letters(c), None, "", msg),
+                lambda r, c, sev, msg: Finding("x", sev, r, column_letter(c - 1), None, "", msg),
                 st.integers(1, n_rows + 4),
                 st.integers(1, n_cols + 3),
                 st.sampled_from(["error", "warning", "info"]),
@@ -480,10 +493,10 @@ def test_property_mark_then_clear_gives_back_the_original(tmp_path, case):
     for row in orig.iter_rows():
         for cell in row:
             assert marked[cell.coordinate].value == cell.value
-    plan = filemarks.plan_marks(findings)
+    plan = plan_marks(findings)
     for mark in plan.values():
         cell = marked.cell(mark.row, mark.col)
-        assert cell.fill.fgColor.rgb == filemarks.FILL_RGB[mark.severity]
+        assert cell.fill.fgColor.rgb == FILL_RGB[mark.severity]
         if (mark.row - 1, mark.col - 1) in notes:
             assert cell.comment.author != AUTHOR
         elif mark.messages:
@@ -556,7 +569,7 @@ def test_legacy_drawing_goes_in_schema_order_with_drawing_table_and_extensions(t
     assert stats.comments == 1
     sheet = read_parts(out)["xl/worksheets/sheet1.xml"]
     names = [etree.QName(el).localname for el in etree.fromstring(sheet)]
-    order = ooxml.WORKSHEET_TAIL_ORDER
+    order = WORKSHEET_TAIL_ORDER
     tail = names[names.index("sheetData") + 1 :]
     assert tail == sorted(tail, key=order.index)
     assert (
@@ -631,7 +644,7 @@ def test_clear_refuses_when_the_marked_sheet_was_renamed(tmp_path):
         'name="台账"'.encode(), 'name="台账2024"'.encode()
     )
     renamed = write_parts(out, parts)
-    with pytest.raises(ooxml.Unpatchable, match="改名"):
+    with pytest.raises(Unpatchable, match="改名"):
         clear_package(renamed)
 
 
@@ -690,7 +703,7 @@ def test_rows_written_in_an_unusual_form_are_scanned_in_full(tmp_path):
     assert stats.cells == 8
     assert read_parts(clear_package(out)[0]) == read_parts(raw)
     _rewrite_sheet(path, lambda s: re.sub(rb"<row([^>]*?) r='\d+'", rb"<row\1", s, count=1))
-    with pytest.raises(ooxml.Unpatchable, match="行号"):
+    with pytest.raises(Unpatchable, match="行号"):
         mark_package(path.read_bytes(), "台账", findings_for(12), label=path.name)
 
 
@@ -739,7 +752,7 @@ def test_ledger_new_workbook_with_buttons_marks_and_clears_exactly(tmp_path):
 
 def _sheet(sheet_data: str, after: str = "") -> bytes:
     return (
-        f'<?xml version="1.0"?><worksheet xmlns="{ooxml.MAIN_NS}"><sheetData>{sheet_data}</sheetData>'
+        f'<?xml version="1.0"?><worksheet xmlns="{MAIN_NS}"><sheetData>{sheet_data}</sheetData>'
         f"{after}</worksheet>"
     ).encode()
 
@@ -766,8 +779,8 @@ _CHECKED = _sheet(
 )
 def test_patched_sheet_check_refuses_what_the_byte_scan_could_misread(data, rows, cells, styles, refused):
     try:
-        ooxml.check_patched_sheet(data, "xl/worksheets/sheet1.xml", rows, cells, styles)
-    except ooxml.Unpatchable:
+        check_patched_sheet(data, "xl/worksheets/sheet1.xml", rows, cells, styles)
+    except Unpatchable:
         assert refused
     else:
         assert not refused
@@ -782,11 +795,11 @@ def test_patched_sheet_check_refuses_what_the_byte_scan_could_misread(data, rows
     ],
 )
 def test_styles_in_use_with_a_bound_answers_as_the_full_scan(sheet):
-    pkg = ooxml.Package()
+    pkg = Package()
     pkg.set("s.xml", (sheet + "</sheetData>").encode())
-    exact = filemarks.styles_in_use(pkg, ["s.xml"])
+    exact = styles_in_use(pkg, ["s.xml"])
     for below in range(0, 101):
-        assert (filemarks.styles_in_use(pkg, ["s.xml"], below=below) >= below) == (exact >= below)
+        assert (styles_in_use(pkg, ["s.xml"], below=below) >= below) == (exact >= below)
 
 
 _RICH = '<is><r><rPr><color rgb="FFFF0000"/><charset val="134"/></rPr><t>红</t></r></is>'
@@ -806,14 +819,14 @@ _RICH = '<is><r><rPr><color rgb="FFFF0000"/><charset val="134"/></rPr><t>红</t>
 )
 def test_sheet_scan_counts_cells_and_rows_whatever_the_form(sheet_data, counted):
     data = (
-        f'<?xml version="1.0"?><worksheet xmlns="{ooxml.MAIN_NS}" xmlns:c="{ooxml.MAIN_NS}">'
+        f'<?xml version="1.0"?><worksheet xmlns="{MAIN_NS}" xmlns:c="{MAIN_NS}">'
         f"<sheetData>{sheet_data}</sheetData></worksheet>"
     ).encode()
     if isinstance(counted, str):
-        with pytest.raises(ooxml.Unpatchable, match=counted):
-            ooxml.scan_sheet(data, "xl/worksheets/sheet1.xml")
+        with pytest.raises(Unpatchable, match=counted):
+            scan_sheet(data, "xl/worksheets/sheet1.xml")
         return
-    scan = ooxml.scan_sheet(data, "xl/worksheets/sheet1.xml")
+    scan = scan_sheet(data, "xl/worksheets/sheet1.xml")
     assert (scan.n_rows, scan.n_cells, scan.plain_rows) == counted
 
 
@@ -845,26 +858,26 @@ def _outcome(check, data: bytes) -> str:
 )
 def test_one_pass_scannable_check_answers_as_the_two_checks(data):
     def both(d: bytes, part: str) -> None:
-        ooxml.refuse_markup_we_cannot_scan(d, part)
-        ooxml.check_xml_bytes(d, part)
+        refuse_markup_we_cannot_scan(d, part)
+        check_xml_bytes(d, part)
 
-    assert _outcome(ooxml.check_scannable, data) == _outcome(both, data)
+    assert _outcome(check_scannable, data) == _outcome(both, data)
 
 
 def test_result_sheet_fingerprint_is_the_one_earlier_versions_recorded():
     """Records written by earlier versions hold this digest: computing it differently must not change it,
     or their 校验结果 sheets would no longer be recognised (and cleared) as ours."""
-    pkg = ooxml.Package()
+    pkg = Package()
     pkg.set(
         "xl/worksheets/sheet9.xml",
         (
-            f'<worksheet xmlns="{ooxml.MAIN_NS}"><sheetData><row r="1">'
+            f'<worksheet xmlns="{MAIN_NS}"><sheetData><row r="1">'
             '<c r="A1" t="inlineStr"><is><r><t>a</t></r><r><t/></r><t>b<x/>c</t></is></c>'
             '<c r="B1"><v/><v>2</v></c><c r="E1"/>'
             '<c r="F1"><f>1+1</f><v>2</v></c><c><v>9</v></c><c r="G1" t="inlineStr"><is><t>问题</t></is></c>'
             "</row></sheetData></worksheet>"
         ).encode(),
     )
-    assert filemarks.sheet_fingerprint(pkg, "xl/worksheets/sheet9.xml") == (
+    assert sheet_fingerprint(pkg, "xl/worksheets/sheet9.xml") == (
         "8763693a84f632ccaf81a4f6091afe42864dbf27bfdd12a95d72793ad3558cd7"
     )

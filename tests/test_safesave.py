@@ -14,7 +14,7 @@ import pytest
 from conftest import run_ledger
 from markbooks import findings_for, full_workbook, read_parts
 
-from toolkit import filemarks, safesave
+from toolkit import safesave, xlsx
 from toolkit.errors import OutputError
 from toolkit.model import Ledger, Report
 
@@ -50,7 +50,7 @@ def test_mark_file_replaces_atomically_with_backup(book):
     raw = book.read_bytes()
     mode = 0o640
     os.chmod(book, mode)
-    result = filemarks.mark_file(book, *ledger_and_report(book))
+    result = xlsx.mark_file(book, *ledger_and_report(book))
     assert not result.to_copy and result.target == book
     assert result.backup.read_bytes() == raw  # the backup is the user's file as it was
     assert result.backup.parent.name == safesave.BACKUP_DIR
@@ -59,7 +59,7 @@ def test_mark_file_replaces_atomically_with_backup(book):
     with zipfile.ZipFile(book) as zf:
         assert zf.testzip() is None
     assert leftovers(book.parent) == []
-    cleared = filemarks.clear_file(book)
+    cleared = xlsx.clear_file(book)
     assert cleared.changed and read_parts(book.read_bytes()) == read_parts(raw)
 
 
@@ -78,7 +78,7 @@ def test_backups_keep_the_last_five(book):
 
 def test_clear_on_unmarked_file_writes_nothing(book):
     raw = book.read_bytes()
-    result = filemarks.clear_file(book)
+    result = xlsx.clear_file(book)
     assert not result.changed and "没有" in result.message
     assert book.read_bytes() == raw and not (book.parent / safesave.BACKUP_DIR).exists()
 
@@ -90,7 +90,7 @@ def test_clear_on_unmarked_file_writes_nothing(book):
 def test_lock_file_sends_marks_to_a_copy(book, lock):
     (book.parent / lock).write_bytes(b"user")
     raw = book.read_bytes()
-    result = filemarks.mark_file(book, *ledger_and_report(book))
+    result = xlsx.mark_file(book, *ledger_and_report(book))
     assert book.read_bytes() == raw
     assert result.to_copy and result.lossless and result.target == book.with_name("台账.校验结果.xlsx")
     assert "关闭" in result.message and "原文件未改动" in result.message
@@ -133,7 +133,7 @@ def test_read_only_file(book):
     os.chmod(book, 0o444)
     try:
         with pytest.raises(OutputError, match="只读"):
-            filemarks.mark_file(book, *ledger_and_report(book))
+            xlsx.mark_file(book, *ledger_and_report(book))
     finally:
         os.chmod(book, 0o644)
     assert book.read_bytes() == raw and leftovers(book.parent) == []
@@ -158,7 +158,7 @@ def test_read_only_folder_real(book):
     os.chmod(book.parent, 0o555)
     try:
         with pytest.raises(OutputError, match="没有权限"):
-            filemarks.mark_file(book, *ledger_and_report(book))
+            xlsx.mark_file(book, *ledger_and_report(book))
     finally:
         os.chmod(book.parent, 0o755)
     assert book.read_bytes() == raw
@@ -172,7 +172,7 @@ def test_read_only_folder_simulated(book, monkeypatch):
 
     monkeypatch.setattr(safesave.tempfile, "mkstemp", refuse)
     with pytest.raises(OutputError, match="没有权限"):
-        filemarks.mark_file(book, *ledger_and_report(book))
+        xlsx.mark_file(book, *ledger_and_report(book))
     assert book.read_bytes() == raw
 
 
@@ -186,7 +186,7 @@ def test_disk_full_halfway_through_the_write(book, monkeypatch):
 
     monkeypatch.setattr(safesave, "_write_all", half_then_full)
     with pytest.raises(OutputError, match="磁盘空间不足"):
-        filemarks.mark_file(book, *ledger_and_report(book))
+        xlsx.mark_file(book, *ledger_and_report(book))
     assert book.read_bytes() == raw and leftovers(book.parent) == []
 
 
@@ -201,7 +201,7 @@ def test_replace_fails(book, monkeypatch):
 
     monkeypatch.setattr(safesave.os, "replace", fail_on_original)
     with pytest.raises(OutputError, match="原文件未改动"):
-        filemarks.mark_file(book, *ledger_and_report(book))
+        xlsx.mark_file(book, *ledger_and_report(book))
     assert book.read_bytes() == raw and leftovers(book.parent) == []
 
 
@@ -218,7 +218,7 @@ def test_zip_write_raises_midway(book, monkeypatch):
 
     monkeypatch.setattr(zipfile.ZipFile, "writestr", flaky)
     with pytest.raises(OSError):
-        filemarks.mark_file(book, *ledger_and_report(book))
+        xlsx.mark_file(book, *ledger_and_report(book))
     assert book.read_bytes() == raw and leftovers(book.parent) == []
 
 
@@ -235,7 +235,7 @@ def test_failed_read_back_keeps_the_original(book):
 
 def test_read_back_catches_a_broken_package(book):
     raw = book.read_bytes()
-    verify = filemarks.make_verifier(["台账", "其他"], "台账", 13)
+    verify = xlsx.make_verifier(["台账", "其他"], "台账", 13)
     with pytest.raises(OutputError):
         safesave.replace_file(book, raw[: len(raw) // 2], original=raw, verify=verify)
     assert book.read_bytes() == raw
@@ -257,7 +257,7 @@ def test_only_xlsx_and_xlsm_are_marked(tmp_path):
     path = tmp_path / "台账.xls"
     path.write_bytes(b"whatever")
     with pytest.raises(OutputError, match=r"另存为 \.xlsx"):
-        filemarks.mark_file(path, *ledger_and_report(path))
+        xlsx.mark_file(path, *ledger_and_report(path))
 
 
 # --------------------------------------------------------------------------- end to end through the CLI
@@ -308,7 +308,7 @@ def test_a_symlinked_workbook_stays_a_link(book, tmp_path):
     link.parent.mkdir()
     link.symlink_to(book)
     raw = book.read_bytes()
-    result = filemarks.mark_file(link, *ledger_and_report(link))
+    result = xlsx.mark_file(link, *ledger_and_report(link))
     assert link.is_symlink() and not result.to_copy
     assert book.read_bytes() != raw and result.backup.read_bytes() == raw
     assert result.backup.parent == book.parent / safesave.BACKUP_DIR
@@ -316,16 +316,16 @@ def test_a_symlinked_workbook_stays_a_link(book, tmp_path):
 
 def test_no_findings_still_replaces_old_marks(book):
     raw = book.read_bytes()
-    filemarks.mark_file(book, *ledger_and_report(book))
+    xlsx.mark_file(book, *ledger_and_report(book))
     ledger, _ = ledger_and_report(book)
-    result = filemarks.mark_file(book, ledger, Report(str(book), "台账", date(2024, 12, 31), 12, []))
+    result = xlsx.mark_file(book, ledger, Report(str(book), "台账", date(2024, 12, 31), 12, []))
     assert result.stats.cells == 0 and result.stats.comments == 0
     from openpyxl import load_workbook
 
     wb = load_workbook(book)
     assert [[c.value for c in r] for r in wb["校验结果"].iter_rows()][1][4] == "未发现问题。"
     assert wb["台账"]["F4"].comment is None
-    filemarks.clear_file(book)
+    xlsx.clear_file(book)
     assert read_parts(book.read_bytes()) == read_parts(raw)
 
 
@@ -333,5 +333,5 @@ def test_the_lock_of_another_workbook_does_not_count(book):
     (book.parent / "~$账.xlsx").write_bytes(b"")  # locks of other workbooks
     (book.parent / "~$其他.xlsx").write_bytes(b"")
     assert safesave.lock_files(book) == []
-    result = filemarks.mark_file(book, *ledger_and_report(book))
+    result = xlsx.mark_file(book, *ledger_and_report(book))
     assert not result.to_copy

@@ -348,7 +348,7 @@ def test_a_name_windows_refuses(wine):
 def test_numpy_aborts_under_wine(wine):
     """Why some entry points cannot be tried under Wine 10: numpy's import calls an unimplemented function.
     openpyxl and xlwings import numpy when it is installed (it is: pandas needs it); the commands run
-    here do not import either on their way (the marks are written by toolkit.filemarks' own XML)."""
+    here do not import either on their way (the marks are written by toolkit.xlsx's own XML)."""
     for module in ("numpy", "openpyxl", "xlwings"):
         result = wine.wine("python\\python.exe", "-c", f"import {module}", cwd=f"{INSIDE}/{KIT}")
         assert result.returncode != 0 and NUMPY_ABORT in result.stderr, module

@@ -837,7 +837,7 @@ def district_report_command(
 
 def write_marks(path: str, ledger, report, *, quiet: bool = False) -> bool:
     """Write the marks; print one sentence (stderr when stdout carries JSON). True when it went to a copy."""
-    from toolkit.filemarks import mark_file
+    from toolkit.xlsx import mark_file
 
     result = mark_file(path, ledger, report)
     click.echo(result.message, err=quiet or result.to_copy)
@@ -856,6 +856,6 @@ def clear(path: str) -> None:
     示例：
       ledger clear 台账.xlsx
     """
-    from toolkit.filemarks import clear_file
+    from toolkit.xlsx import clear_file
 
     click.echo(clear_file(path).message)

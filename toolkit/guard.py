@@ -41,7 +41,7 @@ from toolkit.errors import (
 )
 from toolkit.model import column_index
 
-# The zip-bomb limits: the one definition, used by the reader's guard and by --mark/clear (toolkit.ooxml)
+# The zip-bomb limits: the one definition, used by the reader's guard and by --mark/clear (toolkit.xlsx.package)
 MAX_PART_BYTES = 1 << 30  # one decompressed part
 MAX_TOTAL_BYTES = 2 << 30  # the whole package
 MAX_RATIO = 400  # decompressed / compressed for parts over 1 MB

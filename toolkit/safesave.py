@@ -165,7 +165,7 @@ def remove_stale_temps(folder: Path) -> list[Path]:
     return removed
 
 
-def _write_temp(folder: Path, data: bytes, final_name: str) -> Path:
+def _write_temp(folder: Path, data: bytes) -> Path:
     fd, name = tempfile.mkstemp(prefix=_temp_prefix(), suffix=".tmp", dir=folder)
     tmp = Path(name)
     try:
@@ -226,7 +226,7 @@ def prune_backups(path: Path, keep: int = KEEP_BACKUPS) -> None:
 def make_backup(path: Path, original: bytes) -> Path:
     target = backup_path(path)
     target.parent.mkdir(exist_ok=True)
-    tmp = _write_temp(target.parent, original, target.name)
+    tmp = _write_temp(target.parent, original)
     try:
         shutil.copystat(path, tmp)  # the backup keeps the original's mode and times
         os.replace(tmp, target)
@@ -269,7 +269,7 @@ def replace_file(
     tmp: Path | None = None
     backup_file: Path | None = None
     try:
-        tmp = _write_temp(path.parent, data, path.name)
+        tmp = _write_temp(path.parent, data)
         _check_written(
             tmp, verify, f"写出的“{path.name}”未通过读回检查，原文件未改动，请把此文件反馈给维护人员。"
         )

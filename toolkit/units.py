@@ -4,7 +4,7 @@ Files are read in worker processes (one per core, forked once with everything im
 in a bounded window: a worker reads a few workbooks, counts each and sends back small summaries
 (``UnitResult``), never the ledgers, so memory stays flat however many files there are. A file that cannot
 be read becomes a failure with its reason; the others go on. Small files are read *contained* (see
-toolkit.guard.contained_read): unmeasured, under a memory limit and a CPU timer; a worker that dies of it
+toolkit.fastpath.contained_read): unmeasured, under a memory limit and a CPU timer; a worker that dies of it
 has its files read again one by one, the guarded way, so the reasons are those `ledger validate` gives.
 
 Exit codes of the commands built on this module (``ledger stats --by unit``, ``ledger merge``):
@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from toolkit.config import DEFAULT_CONFIG, FIELDS, Config
 from toolkit.errors import LedgerError, OutputError
-from toolkit.guard import IN_MEMORY_BYTES, ContainmentExceeded, contained, contained_read
+from toolkit.fastpath import ContainmentExceeded, contained, contained_read
+from toolkit.guard import IN_MEMORY_BYTES
 from toolkit.stats import GroupStats, format_rate, ledger_stats, percent
 
 if TYPE_CHECKING:
@@ -464,7 +465,7 @@ def _worker_loop(task_fd: int, result_fd: int, paths: list[str], job: tuple[date
             summaries = []
             for i in batch:
                 size = _size(paths[i])
-                # a small file is read contained (toolkit.guard.contained_read), unless this is the second
+                # a small file is read contained (toolkit.fastpath.contained_read), unless this is the second
                 # try after a worker died: then the guarded way, which names what is wrong with the file
                 contain = contain_small and not alone and 0 < size <= IN_MEMORY_BYTES
                 with contained_read(size) if contain else contextlib.nullcontext():

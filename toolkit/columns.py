@@ -197,7 +197,7 @@ def seq_column(column: Sequence | None, tokens: list[tuple[int, str]]) -> tuple[
         return None, False
     if set(map(type, column)) == {float}:
         return column, True
-    return per_value(column, seq_number, tokens), False
+    return per_value(column, _seq, tokens), False
 
 
 class DateColumns:
@@ -216,7 +216,7 @@ class DateColumns:
         return parsed
 
 
-def seq_number(value: object) -> float | None:
+def _seq(value: object) -> float | None:
     if type(value) is float or type(value) is int:
         return float(value)
     if type(value) is str and value.strip().isdigit():

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from toolkit.errors import LedgerError, UnsafeFileError
+from toolkit.errors import LedgerError
 
 if TYPE_CHECKING:  # the guard is imported when a workbook is read: ``ledger new`` needs none of it
     from toolkit.guard import Package, SheetRef, SheetScan
@@ -225,10 +225,9 @@ def _reported(done_read: int, wait: bool) -> int | None:
 
 def _child_code(package: Package, status: int) -> int:
     if os.WIFSIGNALED(status):
-        raise UnsafeFileError(
-            f"读取文件“{package.path.name}”时读取程序异常退出（需要的内存超出上限），可能是损坏或恶意文件；"
-            "请在 Excel 中打开、删除多余行列后另存再试。"
-        )
+        from toolkit.guard import reader_died
+
+        raise reader_died(package.path)
     return os.WEXITSTATUS(status)
 
 

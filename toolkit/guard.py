@@ -29,7 +29,6 @@ from pathlib import Path
 
 from toolkit.errors import (
     EncryptedFileError,
-    LedgerError,
     UnreadableFileError,
     UnsafeFileError,
     held_open,
@@ -255,6 +254,14 @@ def damaged_zip_message(name: str) -> str:
     return f"文件“{name}”已损坏或不完整（可能下载或复制时被截断），请重新获取文件或用 Excel 打开修复后另存。"
 
 
+def reader_died(path: Path) -> UnsafeFileError:
+    """The sentence for a reading process that died: calamine aborts a process on what it cannot allocate."""
+    return UnsafeFileError(
+        f"读取文件“{path.name}”时读取程序异常退出（需要的内存超出上限），可能是损坏或恶意文件；"
+        "请在 Excel 中打开、删除多余行列后另存再试。"
+    )
+
+
 def check_zip_directory(name: str, infos: list[zipfile.ZipInfo], size: int) -> None:
     """Refuse a central directory that zipfile would fail on only later, part by part, in ways that
     differ from reader to reader: local headers outside the file, a "version needed to extract" or a
@@ -291,7 +298,7 @@ def _open_zip(path: Path, data: bytes | None = None) -> zipfile.ZipFile:
 
 
 @contextlib.contextmanager
-def _package_zip(package: Package) -> Iterator[zipfile.ZipFile]:
+def package_zip(package: Package) -> Iterator[zipfile.ZipFile]:
     """The package's zip: the one sniff opened on the bytes in memory, else the file opened anew."""
     if package.zip is not None:
         yield package.zip
@@ -670,7 +677,7 @@ def scan_sheet(package: Package, sheet: SheetRef, *, measure: bool = True) -> Sh
         scan.unreferenced_cells = True  # a part we cannot locate is never handed to calamine unmeasured
         return scan
     try:
-        for i, data in enumerate(_sheet_chunks(package, sheet)):
+        for i, data in enumerate(sheet_chunks(package, sheet)):
             _scan_chunk(data, scan, first=i == 0, measure=measure)
     except _BadReference as exc:
         raise UnsafeFileError(
@@ -680,7 +687,7 @@ def scan_sheet(package: Package, sheet: SheetRef, *, measure: bool = True) -> Sh
     scan.error_like_text = scan.error_like_text or _error_like_strings(package)
     if measure and scan.max_col * 99999 > MAX_CELLS and scan.max_row < 99999:
         # wide cells seen, and rows below 99999 are not tracked by the fast pass: measure them exactly
-        for data in _sheet_chunks(package, sheet):
+        for data in sheet_chunks(package, sheet):
             for row in _ANY_REF_ROW.findall(data):
                 scan.max_row = max(scan.max_row, int(row))
     check_extent(sheet.name, scan.max_row, scan.max_col)
@@ -690,7 +697,7 @@ def scan_sheet(package: Package, sheet: SheetRef, *, measure: bool = True) -> Sh
 def sheet_part_sizes(package: Package) -> dict[str, int]:
     """The uncompressed size of each sheet part the package locates."""
     parts = {s.part for s in package.sheets if s.part}
-    with _package_zip(package) as zf:
+    with package_zip(package) as zf:
         return {i.filename: i.file_size for i in zf.infolist() if i.filename in parts}
 
 
@@ -720,7 +727,7 @@ def check_extent(sheet_name: str, max_row: int, max_col: int) -> None:
         )
 
 
-def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
+def sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
     """The part in 4 MB chunks, each starting with the last 4 KB of the one before."""
     if (whole := package.small.get(sheet.part or "")) is not None:  # read whole by sniff already
         yield whole
@@ -736,7 +743,7 @@ def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
             return
     overlap = b""
     seen = 0
-    with _package_zip(package) as zf:
+    with package_zip(package) as zf:
         try:
             with zf.open(zf.getinfo(sheet.part)) as fh:
                 while chunk := fh.read(CHUNK):
@@ -779,7 +786,7 @@ def _error_like_strings(package: Package) -> bool:
         package._error_like_strings = any(
             _error_like(data)
             for part in package.shared_strings
-            for data in _sheet_chunks(package, SheetRef(part, part, False))
+            for data in sheet_chunks(package, SheetRef(part, part, False))
         )
     return package._error_like_strings
 
@@ -853,106 +860,3 @@ def _check_references(data: bytes, scan: SheetScan) -> None:
         if (m := pattern.search(data)) is not None and m.start() < len(data) - 8:
             scan.unreferenced_cells = True
             return
-
-
-_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
-_ODS_CALCEXT_TYPE = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0 value-type"
-MAX_ODS_ERRORS = 10_000
-
-
-class _OdsErrors:
-    """expat callbacks that follow an .ods sheet's row/column positions and keep the error cells."""
-
-    def __init__(self) -> None:
-        self.found: dict[str, dict[tuple[int, int], str]] = {}
-        self.table = ""
-        self.row = self.col = self.kept = 0
-        self.row_repeat = 1
-        self.cell: tuple[int, list[str]] | None = None  # (column repeat, text) of an open error cell
-
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if name == _ODS_TABLE + "table":
-            self.table, self.row = attrs.get(_ODS_TABLE + "name", ""), 0
-        elif name == _ODS_TABLE + "table-row":
-            self.col = 0
-            self.row_repeat = _repeat(attrs.get(_ODS_TABLE + "number-rows-repeated"))
-        elif name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
-            repeat = _repeat(attrs.get(_ODS_TABLE + "number-columns-repeated"))
-            if attrs.get(_ODS_CALCEXT_TYPE) == "error" and self.kept < MAX_ODS_ERRORS:
-                self.cell = (repeat, [])
-            else:
-                self.col += repeat
-
-    def text(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell[1].append(data)
-
-    def end(self, name: str) -> None:
-        if name == _ODS_TABLE + "table-row":
-            self.row += self.row_repeat
-        elif self.cell is not None and name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
-            repeat, parts = self.cell
-            self.cell = None
-            text = "".join(parts).strip() or "#VALUE!"
-            cells = self.found.setdefault(self.table, {})
-            for r in range(self.row, self.row + min(self.row_repeat, MAX_ODS_ERRORS)):
-                for c in range(self.col, self.col + min(repeat, MAX_ODS_ERRORS)):
-                    if self.kept >= MAX_ODS_ERRORS:
-                        break
-                    cells[(r + 1, c)] = text
-                    self.kept += 1
-            self.col += repeat
-
-
-def ods_formula_errors(package: Package) -> dict[str, dict[tuple[int, int], str]]:
-    """Error cells of each .ods sheet as sheet → {(row1, col0): "#REF!"}; calamine reads them as "".
-
-    content.xml is streamed through expat with no tree kept (its prolog was checked for a DTD
-    in sniff, and any entity declaration stops the parse); positions follow the repeat counts;
-    at most MAX_ODS_ERRORS cells are kept, so a repeated error row cannot blow up.
-    """
-    try:
-        if not any(map(_says_error, _sheet_chunks(package, _ODS_CONTENT))):
-            return {}  # no cell says it holds an error: the walk through every cell (~9 ms a file) is spared
-    except LedgerError:
-        return {}
-    from xml.parsers import expat
-
-    walker = _OdsErrors()
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = walker.start
-    parser.EndElementHandler = walker.end
-    parser.CharacterDataHandler = walker.text
-    parser.EntityDeclHandler = _no_entities
-    try:
-        with _package_zip(package) as zf, zf.open("content.xml") as fh:
-            while chunk := fh.read(CHUNK):
-                parser.Parse(chunk, False)
-            parser.Parse(b"", True)
-    except (expat.ExpatError, *ZIP_ERRORS):
-        pass  # calamine has read the sheet already: error cells are a bonus, not a condition
-    return walker.found
-
-
-_ODS_CONTENT = SheetRef("content.xml", "content.xml", False)
-
-
-def _says_error(data: bytes) -> bool:
-    """An attribute value "error" somewhere (calcext:value-type="error"): one pass for a rare word."""
-    at = data.find(b"error")
-    while at >= 0:
-        if data[at - 1 : at] in (b'"', b"'") and data[at + 5 : at + 6] in (b'"', b"'"):
-            return True
-        at = data.find(b"error", at + 5)
-    return False
-
-
-def _no_entities(*_args: object) -> None:
-    raise ValueError("entity declaration")
-
-
-def _repeat(value: str | None) -> int:
-    try:
-        return max(1, int(value or 1))
-    except ValueError:
-        return 1

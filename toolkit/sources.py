@@ -30,7 +30,18 @@ from toolkit.fastpath import (
     scan_from_parent,
     scanning_beside,
 )
-from toolkit.guard import Package, check_extent, ods_formula_errors, scan_sheet
+from toolkit.guard import (
+    CHUNK,
+    ZIP_ERRORS,
+    Package,
+    SheetRef,
+    check_extent,
+    damaged_zip_message,
+    package_zip,
+    reader_died,
+    scan_sheet,
+    sheet_chunks,
+)
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
 ErrorCells = dict[tuple[int, int], str]  # (row1, col0) -> "#REF!"
@@ -63,8 +74,6 @@ class CalamineSource(Source):
     """OOXML read in-process: the guard has proved each sheet's extent before calamine sees it."""
 
     def __init__(self, package: Package) -> None:
-        import python_calamine as pc
-
         self._loaded: list[object] = []
         self._error_like: dict[str, bool] = {}
         self.package = package
@@ -72,11 +81,7 @@ class CalamineSource(Source):
         self._refs = {s.name: s for s in package.sheets}
         try:
             self.book = _open_book(str(package.path), package.kind, package.data)
-        except pc.PasswordError:
-            raise EncryptedFileError(
-                f"文件“{package.path.name}”设有密码，本工具无法读取；请取消密码后另存再试。"
-            ) from None
-        except Exception as exc:  # calamine raises several unrelated types for broken packages
+        except Exception as exc:  # calamine raises several unrelated types (PasswordError …)
             raise _broken(package.path, exc) from None
 
     def sheet_names(self) -> list[str]:
@@ -155,9 +160,7 @@ def _reader_error(
             f"文件“{path.name}”已损坏：其中的表格内容不完整或格式错误（可能保存或复制时中断），请用 Excel 打开修复后另存再试。"
         )
     if kind == "ZipError":
-        return UnreadableFileError(
-            f"文件“{path.name}”已损坏或不完整（可能下载或复制时被截断），请重新获取文件或用 Excel 打开修复后另存。"
-        )
+        return UnreadableFileError(damaged_zip_message(path.name))
     return UnreadableFileError(
         f"文件“{path.name}”无法读取（{detail or kind}），可能已损坏或不完整；请用 Excel 打开修复后另存再试。"
     )
@@ -351,6 +354,111 @@ def _job_memory_limit(limit: int) -> None:
     # limit, but keeping it costs nothing
 
 
+# --- error cells calamine reads as empty strings ----------------------------------------------------
+
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
+_ODS_CALCEXT_TYPE = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0 value-type"
+MAX_ODS_ERRORS = 10_000
+
+
+class _OdsErrors:
+    """expat callbacks that follow an .ods sheet's row/column positions and keep the error cells."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, dict[tuple[int, int], str]] = {}
+        self.table = ""
+        self.row = self.col = self.kept = 0
+        self.row_repeat = 1
+        self.cell: tuple[int, list[str]] | None = None  # (column repeat, text) of an open error cell
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name == _ODS_TABLE + "table":
+            self.table, self.row = attrs.get(_ODS_TABLE + "name", ""), 0
+        elif name == _ODS_TABLE + "table-row":
+            self.col = 0
+            self.row_repeat = _repeat(attrs.get(_ODS_TABLE + "number-rows-repeated"))
+        elif name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+            repeat = _repeat(attrs.get(_ODS_TABLE + "number-columns-repeated"))
+            if attrs.get(_ODS_CALCEXT_TYPE) == "error" and self.kept < MAX_ODS_ERRORS:
+                self.cell = (repeat, [])
+            else:
+                self.col += repeat
+
+    def text(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell[1].append(data)
+
+    def end(self, name: str) -> None:
+        if name == _ODS_TABLE + "table-row":
+            self.row += self.row_repeat
+        elif self.cell is not None and name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+            repeat, parts = self.cell
+            self.cell = None
+            text = "".join(parts).strip() or "#VALUE!"
+            cells = self.found.setdefault(self.table, {})
+            for r in range(self.row, self.row + min(self.row_repeat, MAX_ODS_ERRORS)):
+                for c in range(self.col, self.col + min(repeat, MAX_ODS_ERRORS)):
+                    if self.kept >= MAX_ODS_ERRORS:
+                        break
+                    cells[(r + 1, c)] = text
+                    self.kept += 1
+            self.col += repeat
+
+
+def ods_formula_errors(package: Package) -> dict[str, dict[tuple[int, int], str]]:
+    """Error cells of each .ods sheet as sheet → {(row1, col0): "#REF!"}; calamine reads them as "".
+
+    content.xml is streamed through expat with no tree kept (its prolog was checked for a DTD
+    in sniff, and any entity declaration stops the parse); positions follow the repeat counts;
+    at most MAX_ODS_ERRORS cells are kept, so a repeated error row cannot blow up.
+    """
+    try:
+        if not any(map(_says_error, sheet_chunks(package, _ODS_CONTENT))):
+            return {}  # no cell says it holds an error: the walk through every cell (~9 ms a file) is spared
+    except LedgerError:
+        return {}
+    from xml.parsers import expat
+
+    walker = _OdsErrors()
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = walker.start
+    parser.EndElementHandler = walker.end
+    parser.CharacterDataHandler = walker.text
+    parser.EntityDeclHandler = _no_entities
+    try:
+        with package_zip(package) as zf, zf.open("content.xml") as fh:
+            while chunk := fh.read(CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except (expat.ExpatError, *ZIP_ERRORS):
+        pass  # calamine has read the sheet already: error cells are a bonus, not a condition
+    return walker.found
+
+
+_ODS_CONTENT = SheetRef("content.xml", "content.xml", False)
+
+
+def _says_error(data: bytes) -> bool:
+    """An attribute value "error" somewhere (calcext:value-type="error"): one pass for a rare word."""
+    at = data.find(b"error")
+    while at >= 0:
+        if data[at - 1 : at] in (b'"', b"'") and data[at + 5 : at + 6] in (b'"', b"'"):
+            return True
+        at = data.find(b"error", at + 5)
+    return False
+
+
+def _no_entities(*_args: object) -> None:
+    raise ValueError("entity declaration")
+
+
+def _repeat(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1
+
+
 def _xlrd_book(path: str):
     """The .xls opened by xlrd (sheets loaded on demand); False when xlrd cannot follow the file."""
     try:
@@ -409,10 +517,7 @@ def _child_call(path: Path, name: str | None, kind: str):
     if message[0] == "ok":
         return message[1]
     if message[0] == "crash":
-        raise UnsafeFileError(
-            f"读取文件“{path.name}”时读取程序异常退出（需要的内存超出上限），可能是损坏或恶意文件；"
-            "请在 Excel 中打开、删除多余行列后另存再试。"
-        )
+        raise reader_died(path)
     raise _reader_error(path, message[1], message[2])
 
 

@@ -141,7 +141,7 @@ def _read_from_source(
     tried = []
     guess: tuple[str, tuple[int, list]] | None = None
     for name in candidates:
-        rows, merged, errors, origin = source.load(name)
+        rows, merged, errors = source.load(name)
         if (header := locate_header(rows, merged, config)) is None:
             tried.append(name)
             seen = best_guess(rows, config)
@@ -158,7 +158,6 @@ def _read_from_source(
             formula_errors=errors,
             date1904=source.date1904,
             sheet_names=names,
-            origin=origin,
             error_like_text=source.error_like_text(name),
             found_header=header,
             as_of=as_of,

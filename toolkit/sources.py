@@ -6,7 +6,7 @@
   process (no exception) on an absurd used range, and only the OOXML guard can measure one beforehand.
 - The HTML "xls" that office systems export is parsed by toolkit.htmltable.
 
-Each source gives a sheet as (rows, merged ranges, error cells, origin); calamine reads error cells
+Each source gives a sheet as (rows, merged ranges, error cells); calamine reads error cells
 (#REF! …) as empty strings, so a source also says where they are.
 """
 
@@ -45,11 +45,11 @@ from toolkit.guard import (
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
 ErrorCells = dict[tuple[int, int], str]  # (row1, col0) -> "#REF!"
-Sheet = tuple[list[list], Merged, ErrorCells, tuple[int, int]]  # rows, merged, error cells, origin
+Sheet = tuple[list[list], Merged, ErrorCells]  # rows from A1, merged ranges, error cells
 
 
 class Source:
-    """A workbook's sheets as grids; ``load`` gives one sheet as (rows, merged, error cells, origin)."""
+    """A workbook's sheets as grids; ``load`` gives one sheet as (rows, merged, error cells)."""
 
     date1904 = False
 
@@ -123,7 +123,7 @@ class CalamineSource(Source):
         if beside:  # a forked child: calamine has read; the parent's scan arrives now (or it was killed)
             scan = scan_from_parent(ref)
         self._error_like[name] = scan.error_like_text
-        return rows, _clip_merged(rows, merged, self.package.path, name), scan.formula_errors, (0, 0)
+        return rows, _clip_merged(rows, merged, self.package.path, name), scan.formula_errors
 
     def error_like_text(self, name: str) -> bool:
         return self._error_like.get(name, True)
@@ -213,14 +213,14 @@ class ChildSource(Source):
     def load(self, name: str) -> Sheet:
         if name not in self._cache:
             if contained():
-                rows, merged, errors, origin = self._load_contained(name)
+                rows, merged, errors = self._load_contained(name)
             else:
-                rows, merged, errors, origin = _load_in_child(self.package.path, name, self.package.kind)
+                rows, merged, errors = _load_in_child(self.package.path, name, self.package.kind)
             if self.package.kind == "ods":  # calamine reads error cells as "": find them in content.xml
                 if self._ods_errors is None:
                     self._ods_errors = ods_formula_errors(self.package)
                 errors = self._ods_errors.get(name, {})
-            self._cache[name] = rows, merged, errors, origin
+            self._cache[name] = rows, merged, errors
         return self._cache[name]
 
     def _contained_book(self):
@@ -231,7 +231,7 @@ class ChildSource(Source):
                 raise _reader_error(self.package.path, type(exc).__name__, str(exc)) from None
         return self._book
 
-    def _load_contained(self, name: str):
+    def _load_contained(self, name: str) -> Sheet:
         path = self.package.path
         book = self._contained_book()
         try:
@@ -247,7 +247,7 @@ class ChildSource(Source):
             if self._xlrd_book is None:
                 self._xlrd_book = _xlrd_book(str(path))
             errors = _xls_error_cells(self._xlrd_book, name)
-        return rows, _clip_merged(rows, merged, path, name), errors, (0, 0)
+        return rows, _clip_merged(rows, merged, path, name), errors
 
     def close(self) -> None:
         if self._book is not None:
@@ -274,7 +274,7 @@ def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs i
             sheet = book.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)
             errors = _xls_error_cells(_xlrd_book(path), name) if kind == "xls" else {}
-            conn.send(("ok", (rows, sheet.merged_cell_ranges or [], errors, (0, 0))))
+            conn.send(("ok", (rows, sheet.merged_cell_ranges or [], errors)))
     except BaseException as exc:  # report every failure to the parent, which decides the message
         conn.send(("error", type(exc).__name__, str(exc)[:200]))
     finally:
@@ -522,8 +522,8 @@ def _child_call(path: Path, name: str | None, kind: str):
 
 
 def _load_in_child(path: Path, name: str, kind: str):
-    rows, merged, errors, origin = _child_call(path, name, kind)
-    return rows, _clip_merged(rows, merged, path, name), errors, origin
+    rows, merged, errors = _child_call(path, name, kind)
+    return rows, _clip_merged(rows, merged, path, name), errors
 
 
 def _clip_merged(rows: list[list], merged: Merged, path: Path, name: str) -> list:
@@ -569,7 +569,7 @@ class HtmlSource(Source):
 
     def load(self, name: str) -> Sheet:
         rows, merged = self.tables[int(name[1:]) - 1]
-        return rows, _clip_merged(rows, merged, self.path, name), {}, (0, 0)
+        return rows, _clip_merged(rows, merged, self.path, name), {}
 
 
 def open_source(package: Package) -> Source:

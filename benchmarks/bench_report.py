@@ -24,9 +24,9 @@ for folder in (ROOT, ROOT / "benchmarks", ROOT / "tests"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from report_ledgers import REPORT_HEADERS  # noqa: E402  (tests/ is on the path from here)
+
 AS_OF = date(2024, 12, 31)
-HEADERS = ["序号", "方面", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "整改进展",
-           "完成情况", "完成时间", "整改成效", "佐证材料"]  # fmt: skip
 DIMENSIONS = [
     "理论学习和政治能力",
     "坚持和加强党的全面领导",
@@ -38,7 +38,7 @@ STATUSES = ["已完成", "已完成", "已销号", "长期坚持", "正在整改
 
 
 def rows(n: int) -> list[list[object]]:
-    out: list[list[object]] = [["某街道党工委2024年度民主生活会整改台账"], HEADERS]
+    out: list[list[object]] = [["某街道党工委2024年度民主生活会整改台账"], REPORT_HEADERS]
     for i in range(1, n + 1):
         status = STATUSES[i % len(STATUSES)]
         done = status in ("已完成", "已销号")
@@ -110,7 +110,7 @@ def process_ratio(label: str, ledger: Path, rounds: int, *history: str) -> None:
 
 def whole_processes(rounds: int, small: int) -> None:
     from bench_validate import adopt_orphans
-    from report_ledgers import INFO, SEED_ROWS, write_ledger
+    from report_ledgers import INFO, SEED_ROWS, write_report_ledger
 
     os.environ["PYTHONPATH"] = str(ROOT)
     adopt_orphans()
@@ -120,7 +120,9 @@ def whole_processes(rounds: int, small: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
         ledgers = {
             "33 行示例台账": shutil.copy(ROOT / "workbooks" / "示例台账.xlsx", Path(tmp, "示例台账.xlsx")),
-            "种子形台账（5 个长方面名）": write_ledger(Path(tmp, "种子形台账.xlsx"), SEED_ROWS, info=INFO),
+            "种子形台账（5 个长方面名）": write_report_ledger(
+                Path(tmp, "种子形台账.xlsx"), SEED_ROWS, info=INFO
+            ),
             f"{small} 行台账": write_rows(Path(tmp, f"{small}行台账.xlsx"), rows(small)),
         }
         for label, path in ledgers.items():

@@ -1,4 +1,7 @@
-"""Build real ledger workbooks for tests with XlsxWriter (a different writer from the one we read with)."""
+"""Build real ledger workbooks for tests with XlsxWriter (a different writer from the one we read with).
+
+``HEADERS`` is the header row of a common clerk's ledger: the other test helpers derive theirs from it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+# the eleven columns most ledgers the tests use have, in this order
 HEADERS = [
     "序号",
     "方面",
@@ -50,10 +54,12 @@ def write_ledger(
     info: Sequence[Sequence[object]] | None = None,
     before: Sequence[str] = (),
     workbook_options: dict | None = None,
+    date_format: str = "yyyy-mm-dd",
 ) -> Path:
-    """Title rows, a header, then rows; merged = (first_row, first_col, last_row, last_col) 0-based."""
+    """Title rows, a header, then rows; merged = (first_row, first_col, last_row, last_col) 0-based.
+    ``info``: the 通报信息 sheet's rows (key, value); None leaves a cell empty."""
     wb = xlsxwriter.Workbook(str(path), workbook_options or {})
-    date_format = wb.add_format({"num_format": "yyyy-mm-dd"})
+    date_cell = wb.add_format({"num_format": date_format})
     for name in before:
         wb.add_worksheet(name).write(0, 0, "封面")
     ws = wb.add_worksheet(sheet)
@@ -71,7 +77,7 @@ def write_ledger(
             if value is None or (r - first_data, c) in merged_cells:
                 continue
             if isinstance(value, datetime | date):
-                ws.write_datetime(r, c, datetime(value.year, value.month, value.day), date_format)
+                ws.write_datetime(r, c, datetime(value.year, value.month, value.day), date_cell)
             elif isinstance(value, int | float):
                 ws.write_number(r, c, value)
             elif isinstance(value, str) and value.startswith("="):
@@ -85,9 +91,12 @@ def write_ledger(
     if info is not None:
         info_sheet = wb.add_worksheet("通报信息")
         for i, (key, value) in enumerate(info):
-            info_sheet.write_string(i, 0, str(key))
+            if key is not None:
+                info_sheet.write_string(i, 0, str(key))
+            if value is None:
+                continue
             if isinstance(value, date):
-                info_sheet.write_datetime(i, 1, datetime(value.year, value.month, value.day), date_format)
+                info_sheet.write_datetime(i, 1, datetime(value.year, value.month, value.day), date_cell)
             else:
                 info_sheet.write_string(i, 1, str(value))
     wb.close()

@@ -6,15 +6,23 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# the built-in template's cache (toolkit.render.template_cache): one of the run's own, not the user's
-os.environ.setdefault("LEDGER_CACHE_DIR", tempfile.mkdtemp(prefix="ledger-cache-"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def template_cache_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The built-in template's cache (toolkit.render.template_cache): one of the run's own, not the user's,
+    for this process and the CLI runs it starts (unless the caller set one)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if "LEDGER_CACHE_DIR" not in os.environ:
+            patch.setenv("LEDGER_CACHE_DIR", str(tmp_path_factory.mktemp("ledger-cache")))
+        yield
 
 
 @dataclass

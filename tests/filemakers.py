@@ -16,9 +16,12 @@ import sys
 import time
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from builders import HEADERS
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2024-12-31"
@@ -61,9 +64,6 @@ def run_limited(*args: str | os.PathLike, timeout: float = 60) -> Limited:
 
 
 # --- a small, honest ledger ---------------------------------------------------------------------------
-
-HEADERS = ["序号", "方面", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "完成状态",
-           "完成时间", "佐证材料"]  # fmt: skip
 
 # (dimension, problem, measures, lead, dept, owner, deadline, status, completed_on, evidence)
 LEDGER_ROWS: list[tuple] = [
@@ -134,21 +134,32 @@ def build_ledger_xlsx(
 # --- soffice ---------------------------------------------------------------------------------------------
 
 
-def soffice_convert(source: Path, fmt: str, out_dir: Path) -> Path:
-    """``soffice --convert-to`` with a private profile; returns the converted file."""
-    exe = shutil.which("soffice")
+def soffice_convert_all(
+    sources: Sequence[Path], fmt: str, out_dir: Path, *, profile: Path | None = None, timeout: float = 180
+) -> list[Path]:
+    """``soffice --convert-to`` in one LibreOffice run, with a private profile (``out_dir/lo-profile``
+    unless given: a prepared one sets options such as recalculation on load); returns the converted
+    files. A filter that writes one file per sheet names them ``stem-sheet.ext`` beside the returned path."""
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
     assert exe is not None
-    profile = out_dir / "lo-profile"
+    profile = out_dir / "lo-profile" if profile is None else profile
     proc = subprocess.run(
-        [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", "--convert-to", fmt,
-         "--outdir", str(out_dir), str(source)],
+        [exe, f"-env:UserInstallation={profile.absolute().as_uri()}", "--headless", "--norestore",
+         "--convert-to", fmt, "--outdir", str(out_dir), *map(str, sources)],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
     )  # fmt: skip
-    target = out_dir / (source.stem + "." + fmt.split(":")[0])
-    assert target.exists(), proc.stdout + proc.stderr
-    return target
+    ext = fmt.split(":")[0]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for source in sources:
+        assert any(out_dir.glob(f"{source.stem}*.{ext}")), proc.stdout + proc.stderr
+    return [out_dir / f"{source.stem}.{ext}" for source in sources]
+
+
+def soffice_convert(source: Path, fmt: str, out_dir: Path, *, profile: Path | None = None) -> Path:
+    """One file through ``soffice_convert_all``; returns the converted file."""
+    return soffice_convert_all([source], fmt, out_dir, profile=profile)[0]
 
 
 # --- OOXML packages written part by part -------------------------------------------------------------

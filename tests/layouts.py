@@ -39,10 +39,6 @@ class Layout:
     first_row: int = 0  # Excel row of the first item
 
 
-def _nums(n: int) -> list[int]:
-    return list(range(1, n + 1))
-
-
 D = date
 
 XUNCHA = Layout(

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
-import re
 import struct
 import zipfile
 import zlib
 from pathlib import Path
 
+from builders import HEADERS
+
 from toolkit.model import Finding
 
-HEADERS = ["序号", "方面", "问题描述", "整改措施", "责任部门", "责任人", "整改时限", "完成状态", "完成时间"]
+# nine columns: the common ones without 责任领导 and 佐证材料
+HEADERS_NO_LEAD_OR_EVIDENCE = [h for h in HEADERS if h not in ("责任领导", "佐证材料")]
 
 
 def tiny_png() -> bytes:
@@ -54,7 +56,7 @@ def full_workbook(tmp: Path, *, vba: bool = False, rows: int = 12, name: str = "
     bold = wb.add_format({"bold": True, "border": 1})
     user_fill = wb.add_format({"bg_color": "#C6EFCE"})
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
-    ws.write_row(0, 0, HEADERS, bold)
+    ws.write_row(0, 0, HEADERS_NO_LEAD_OR_EVIDENCE, bold)
     for r in range(1, rows + 1):
         ws.write_number(r, 0, r)
         ws.write_string(r, 1, ["思想政治", "作风建设", "制度落实"][r % 3])
@@ -77,7 +79,7 @@ def full_workbook(tmp: Path, *, vba: bool = False, rows: int = 12, name: str = "
     ws.insert_textbox("K3", "说明：本表为整改台账", {"width": 200, "height": 60})
     ws.insert_image("K8", "logo.png", {"image_data": io.BytesIO(tiny_png())})
     ws.freeze_panes(1, 2)
-    ws.autofilter(0, 0, rows, len(HEADERS) - 1)
+    ws.autofilter(0, 0, rows, len(HEADERS_NO_LEAD_OR_EVIDENCE) - 1)
     if vba:
         ws.insert_button("M2", {"macro": "校验台账", "caption": "校验台账", "width": 90, "height": 30})
     other.write_column(0, 0, ["已完成", "整改中", "未启动"])
@@ -92,12 +94,12 @@ def full_workbook(tmp: Path, *, vba: bool = False, rows: int = 12, name: str = "
         wb.add_vba_project(str(vba_file))
         wb.set_vba_name()
     wb.close()
-    if True:  # an Excel 2010 dropdown (x14 extension list), as Excel writes it for cross-sheet lists
-        parts = read_parts(path.read_bytes())
-        sheet = parts["xl/worksheets/sheet1.xml"]
-        sheet = sheet.replace(b"</extLst>", X14_DROPDOWN.encode() + b"</extLst>", 1)
-        parts["xl/worksheets/sheet1.xml"] = sheet
-        path.write_bytes(write_parts(path.read_bytes(), parts))
+    # an Excel 2010 dropdown (x14 extension list), as Excel writes it for cross-sheet lists
+    parts = read_parts(path.read_bytes())
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    sheet = sheet.replace(b"</extLst>", X14_DROPDOWN.encode() + b"</extLst>", 1)
+    parts["xl/worksheets/sheet1.xml"] = sheet
+    path.write_bytes(write_parts(path.read_bytes(), parts))
     return path
 
 
@@ -110,7 +112,7 @@ def openpyxl_workbook(tmp: Path, rows: int = 10) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "台账"
-    ws.append(HEADERS)
+    ws.append(HEADERS_NO_LEAD_OR_EVIDENCE)
     for r in range(1, rows + 1):
         ws.append([r, "作风建设", f"问题{r}", "措施", "办公室", "李四", "2024年底", "整改中", None])
     ws["B4"].fill = PatternFill("solid", fgColor="FF00B0F0")
@@ -155,6 +157,3 @@ def findings_for(rows: int) -> list[Finding]:
         Finding("missing-column", "error", None, None, None, "", "缺少“责任领导”列。"),
         Finding("missing-value", "error", rows + 5, "B", "dimension", "", "表格下方的空行。"),
     ]
-
-
-CELL_RE = re.compile(rb'<c r="([A-Z]+\d+)"[^>]*?(?:\ss="(\d+)")?[^>]*?/?>')

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
+
+from builders import HEADERS, write_ledger
 
 AS_OF = "2024-12-31"
 TITLE = "测试街道党工委2024年度民主生活会整改台账"
-HEADERS = ["序号", "方面", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "整改进展",
-           "完成情况", "完成时间", "整改成效", "佐证材料"]  # fmt: skip
+# the common columns and 整改进展, 整改成效 besides, 完成状态 headed 完成情况 (as many ledgers call it)
+REPORT_HEADERS = [*HEADERS[:8], "整改进展", "完成情况", "完成时间", "整改成效", "佐证材料"]
 
 # 5 dimensions, deliberately not in alphabetical or pinyin order; 17 items:
 # 12 completed (2 of them 已销号), 3 长期坚持, 2 正在整改 (one overdue) → 70.6%
@@ -74,45 +76,33 @@ INFO = [
 ]
 
 
-def write_ledger(
+def write_report_ledger(
     path: Path,
     rows: list[list[object]] | None = None,
     *,
     title: str | None = TITLE,
     info: list[list[object]] | None = None,
 ) -> Path:
-    """A ledger workbook: optional title row, header row, data rows, optional 通报信息 sheet."""
-    import xlsxwriter
+    """The report tests' ledger (``ROWS`` by default): optional title row, header row, data rows, optional
+    通报信息 sheet. Empty cells stay empty (not empty strings)."""
 
-    workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
-    date_format = workbook.add_format({"num_format": "yyyy/m/d"})
-    ws = workbook.add_worksheet("台账")
-    r = 0
-    if title:
-        ws.write_string(0, 0, title)
-        r = 1
-    for c, header in enumerate(HEADERS):
-        ws.write_string(r, c, header)
-    for i, row in enumerate(ROWS if rows is None else rows, start=r + 1):
-        for c, value in enumerate(row):
-            if isinstance(value, date):
-                ws.write_datetime(i, c, datetime(value.year, value.month, value.day), date_format)
-            elif isinstance(value, int | float):
-                ws.write_number(i, c, value)
-            elif value:
-                ws.write_string(i, c, str(value))
-    if info:
-        sheet = workbook.add_worksheet("通报信息")
-        for i, row in enumerate(info):
-            for c, value in enumerate(row):
-                if value:
-                    sheet.write_string(i, c, str(value))
-    workbook.close()
-    return path
+    def cells(values: list[object]) -> list[object]:
+        return [value if value or isinstance(value, int | float) else None for value in values]
+
+    return write_ledger(
+        path,
+        [cells(row) for row in (ROWS if rows is None else rows)],
+        REPORT_HEADERS,
+        title_rows=[title] if title else [],
+        info=[cells(row) for row in info] if info else None,
+        date_format="yyyy/m/d",
+        workbook_options={"strings_to_formulas": False, "strings_to_urls": False},
+    )
 
 
-# The five 方面 as the headings of reference/通报示例.txt name them (50–100 characters each), on the same
-# 17 items: the "seed-shaped" ledger a clerk makes by copying the 通报's headings into the 方面 column.
+# The five 方面 as the headings of the real 通报 the sample follows (not in the repository) name them
+# (50–100 characters each), on the same 17 items: the "seed-shaped" ledger a clerk makes by copying the
+# 通报's headings into the 方面 column.
 SEED_DIMENSIONS = [
     "学懂弄通做实习近平新时代中国特色社会主义思想，把握正确政治方向，提高政治能力，增强“四个意识”、"
     "坚定“四个自信”、做到“两个维护”方面",

@@ -14,9 +14,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from builders import HEADERS
 from filemakers import (
     AS_OF,
-    HEADERS,
     NS,
     WORKBOOK,
     build_bomb,

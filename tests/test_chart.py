@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from lxml import etree
-from report_ledgers import AS_OF, DIMENSIONS, INFO, SEED_ROWS, write_ledger
+from report_ledgers import AS_OF, DIMENSIONS, INFO, SEED_ROWS, write_report_ledger
 
 from toolkit.read import read_ledger
 from toolkit.render.chart import (
@@ -127,7 +127,7 @@ def seed(tmp_path_factory) -> tuple[Path, Path]:
     from conftest import run_ledger
 
     folder = tmp_path_factory.mktemp("seed")
-    ledger = write_ledger(folder / "台账.xlsx", SEED_ROWS, info=INFO)
+    ledger = write_report_ledger(folder / "台账.xlsx", SEED_ROWS, info=INFO)
     out = folder / "通报.docx"
     run = run_ledger("report", ledger, "--as-of", AS_OF, "-o", out, "--no-history")
     assert run.code == 0, run.err
@@ -135,7 +135,7 @@ def seed(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def test_rate_chart_holds_the_stats_per_dimension(tmp_path: Path, ledger_cli) -> None:
-    ledger = write_ledger(tmp_path / "台账.xlsx", info=INFO)
+    ledger = write_report_ledger(tmp_path / "台账.xlsx", info=INFO)
     out = tmp_path / "通报.docx"
     assert ledger_cli("report", ledger, "--as-of", AS_OF, "-o", out, "--no-history").code == 0
     (chart,) = read_charts(out)
@@ -205,7 +205,7 @@ def test_short_label(name: str, label: str) -> None:
 
 
 def test_no_chart_adds_no_parts(tmp_path: Path, ledger_cli) -> None:
-    ledger = write_ledger(tmp_path / "台账.xlsx", info=INFO)
+    ledger = write_report_ledger(tmp_path / "台账.xlsx", info=INFO)
     out = tmp_path / "通报.docx"
     assert ledger_cli("report", ledger, "--as-of", AS_OF, "-o", out, "--no-history", "--no-chart").code == 0
     with zipfile.ZipFile(out) as zf:
@@ -468,7 +468,7 @@ def test_no_page_before_the_last_is_half_empty(ledger_kind: str, tmp_path: Path,
     if ledger_kind == "sample":
         ledger = Path(shutil.copy(Path(__file__).parents[1] / "workbooks" / "示例台账.xlsx", tmp_path))
     else:
-        ledger = write_ledger(tmp_path / "台账.xlsx", SEED_ROWS, info=INFO)
+        ledger = write_report_ledger(tmp_path / "台账.xlsx", SEED_ROWS, info=INFO)
     out = tmp_path / "通报.docx"
     history = ["--no-history"]
     if ledger_kind == "seed with trend":  # two earlier 通报: the trend chart follows the rate chart

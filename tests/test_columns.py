@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from builders import HEADERS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +21,7 @@ from toolkit.stats import ledger_stats
 from toolkit.validate import validate_ledger
 
 AS_OF = date(2024, 12, 31)
-HEADER = ["序号", "方面", "问题描述", "整改措施", "责任领导", "责任部门", "责任人", "整改时限", "完成状态",
-          "完成时间", "佐证材料", "备注"]  # fmt: skip
+HEADER = [*HEADERS, "备注"]
 CELLS = [
     [1.0, 2.0, 3.0, "", None, "4", 5.0, "#REF!"],
     ["理论学习", "作风建设", "", "一、理论学习方面", " ", None, "#N/A"],

@@ -137,16 +137,16 @@ def test_running_out_of_contained_memory_reads_the_file_again_unconstrained(mixe
 def test_an_unexpected_failure_under_containment_is_not_the_files_fault(mixed_dir, monkeypatch, failure):
     """MemoryError while contained means the worker's limit, not the machine's; anything unexpected (a
     library that could not be mapped under the limit) may be the limits' doing too: read the file again."""
-    import toolkit.units
+    import toolkit.units.summary
 
-    real = toolkit.units._read
+    real = toolkit.units.summary._read
 
     def failing_when_contained(path, config, *rest):
         if fastpath.contained():
             raise failure("failed to map segment from shared object")
         return real(path, config, *rest)
 
-    monkeypatch.setattr(toolkit.units, "_read", failing_when_contained)
+    monkeypatch.setattr(toolkit.units.summary, "_read", failing_when_contained)
     files = [mixed_dir / n for n in ("01甲.xlsx", "02乙.xlsx", "10丙.xlsx")]
     parallel = _outcomes(run_many(files, AS_OF, jobs=2))
     assert parallel == _outcomes(run_many(files, AS_OF, jobs=1))

@@ -9,16 +9,17 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from filemakers import soffice_convert
 from unit_workbooks import write_broken, write_unit_ledger
 
 from toolkit.district import (
     DistrictOptions,
+    district_context,
     district_document_context,
     render_district_report,
     write_district_template,
 )
 from toolkit.errors import OutputError, TemplateError
-from toolkit.units import district_context
 
 AS_OF = date(2024, 12, 1)
 OPTIONS = DistrictOptions(issuer="某某区委组织部", meeting="民主生活会", date=date(2024, 12, 5), jobs=1)
@@ -128,26 +129,10 @@ def test_saved_district_template_renders_the_same(units_dir, tmp_path):
 
 @pytest.mark.office
 def test_district_report_converts_to_pdf(units_dir, tmp_path):
-    soffice = shutil.which("soffice")
-    if soffice is None or shutil.which("pdftotext") is None:
+    if shutil.which("soffice") is None or shutil.which("pdftotext") is None:
         pytest.skip("soffice/pdftotext not installed")
     out = render_district_report([units_dir], as_of=AS_OF, out=tmp_path / "通报.docx", options=OPTIONS).path
-    profile = (tmp_path / "lo-profile").as_uri()
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation={profile}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            tmp_path,
-            out,
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    soffice_convert(out, "pdf", tmp_path)
     text = subprocess.run(
         ["pdftotext", "-layout", tmp_path / "通报.pdf", "-"], capture_output=True, text=True, check=True
     ).stdout

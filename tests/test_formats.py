@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from builders import HEADERS
 from filemakers import (
     AS_OF,
-    HEADERS,
     LEDGER_DIMENSIONS,
     LEDGER_FINDINGS,
     LEDGER_ROWS,

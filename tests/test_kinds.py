@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document
-from report_ledgers import AS_OF, write_ledger
+from report_ledgers import AS_OF, write_report_ledger
 
 from toolkit.read import read_ledger
 from toolkit.render import ReportOptions, render_document, write_default_template
@@ -75,7 +75,7 @@ def info_rows(kind: str = "", meeting: str = "") -> list[list[object]]:
 
 @pytest.mark.parametrize(("kind", "meeting", "ledger_title", "title", "opening"), CASES, ids=IDS)
 def test_kind_from_the_option(tmp_path: Path, kind, meeting, ledger_title, title, opening) -> None:
-    path = write_ledger(tmp_path / "台账.xlsx", title=None, info=info_rows())
+    path = write_report_ledger(tmp_path / "台账.xlsx", title=None, info=info_rows())
     got = title_and_opening(path, kind=kind, meeting=meeting or None)
     assert got[:2] == (title, got[1]) and got[1].startswith(opening), got
     assert got[1].endswith("现将整改落实情况通报如下：")
@@ -87,14 +87,16 @@ def test_kind_from_the_option(tmp_path: Path, kind, meeting, ledger_title, title
 @pytest.mark.parametrize(("kind", "meeting", "ledger_title", "title", "opening"), CASES, ids=IDS)
 def test_kind_from_the_info_sheet(tmp_path: Path, kind, meeting, ledger_title, title, opening) -> None:
     # the ledger's title says 民主生活会: the 整改类型 row wins over it
-    path = write_ledger(tmp_path / "台账.xlsx", info=info_rows(kind, meeting))
+    path = write_report_ledger(tmp_path / "台账.xlsx", info=info_rows(kind, meeting))
     got = title_and_opening(path)
     assert got[0] == title and got[1].startswith(opening), got
 
 
 @pytest.mark.parametrize(("kind", "meeting", "ledger_title", "title", "opening"), CASES, ids=IDS)
 def test_kind_from_the_ledger_title(tmp_path: Path, kind, meeting, ledger_title, title, opening) -> None:
-    path = write_ledger(tmp_path / "台账.xlsx", title=ledger_title, info=[["项目", "内容"], ["年度", "2024"]])
+    path = write_report_ledger(
+        tmp_path / "台账.xlsx", title=ledger_title, info=[["项目", "内容"], ["年度", "2024"]]
+    )
     got = title_and_opening(path)
     assert got[0] == title and got[1].startswith(opening), got
 
@@ -110,13 +112,13 @@ def test_a_title_without_a_unit_names_the_source() -> None:
 
 
 def test_option_wins_over_the_sheet_and_the_title(tmp_path: Path) -> None:
-    path = write_ledger(tmp_path / "台账.xlsx", info=info_rows("民主生活会"))
+    path = write_report_ledger(tmp_path / "台账.xlsx", info=info_rows("民主生活会"))
     got = title_and_opening(path, kind="审计", meeting="区审计局")
     assert got[0] == "测试街道党工委关于区审计局审计发现问题整改落实情况的通报"
 
 
 def test_unknown_kind_in_the_sheet_is_reported_and_the_title_decides(tmp_path: Path) -> None:
-    path = write_ledger(tmp_path / "台账.xlsx", info=info_rows("年终考核"))
+    path = write_report_ledger(tmp_path / "台账.xlsx", info=info_rows("年终考核"))
     ledger = read_ledger(path)
     _data, context, notes = render_document(
         ledger, as_of=date.fromisoformat(AS_OF), options=ReportOptions(chart=False)
@@ -132,7 +134,7 @@ def test_template_of_each_kind_renders_its_wording(tmp_path: Path, kind) -> None
     tpl = Document(str(template))
     # the kind's words are in the template itself, where the clerk can edit them
     assert "{{" in tpl.paragraphs[0].text and "{{ title" not in tpl.paragraphs[0].text
-    path = write_ledger(tmp_path / "台账.xlsx", title=None, info=info_rows(kind.label, case[1]))
+    path = write_report_ledger(tmp_path / "台账.xlsx", title=None, info=info_rows(kind.label, case[1]))
     ledger = read_ledger(path)
     data, _context, _notes = render_document(
         ledger, as_of=date.fromisoformat(AS_OF), template=template, options=ReportOptions(chart=False)
@@ -152,7 +154,7 @@ def test_cli_kind_options(tmp_path: Path, ledger_cli) -> None:
     bad = ledger_cli("template", tmp_path / "x.docx", "--kind", "年终考核")
     assert bad.code == 2 and "无法识别的整改类型“年终考核”" in bad.err
     assert not (tmp_path / "x.docx").exists()
-    path = write_ledger(tmp_path / "台账.xlsx", info=info_rows())
+    path = write_report_ledger(tmp_path / "台账.xlsx", info=info_rows())
     out = tmp_path / "通报.docx"
     run = ledger_cli(
         "report", path, "--as-of", AS_OF, "--kind", "督查", "-o", out, "--no-chart", "--no-history"

@@ -1,8 +1,8 @@
 """Layout of the 通报: table widths from their content, and the pages LibreOffice lays out (issue 13, item 2).
 
 The PDF checks read word positions (pdftotext -bbox) on the seed-shaped ledger (five 方面 named as long as
-the headings of reference/通报示例.txt) and the 33-row sample: no page before the last is more than half
-empty, the 落款 shares its page with body text, the annex starts on a page of its own with 附件 in the top
+the headings of the real 通报 the sample follows) and the 33-row sample: no page before the last is more
+than half empty, the 落款 shares its page with body text, the annex starts on a page of its own with 附件 in the top
 left corner and its title centred on the third line (GB/T 9704-2012 8.2).
 """
 
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
-from report_ledgers import AS_OF, INFO, SEED_DIMENSIONS, SEED_ROWS, write_ledger
+from filemakers import soffice_convert_all
+from report_ledgers import AS_OF, INFO, SEED_DIMENSIONS, SEED_ROWS, write_report_ledger
 
 from toolkit.render.layout import body_lines, fit_widths, row_lines, tail_split
 
@@ -71,7 +72,7 @@ def test_annex_keeps_dates_and_short_words_whole() -> None:
 
 
 def test_rendered_tables_get_widths_from_their_cells(tmp_path: Path, ledger_cli) -> None:
-    ledger = write_ledger(tmp_path / "台账.xlsx", SEED_ROWS, info=INFO)
+    ledger = write_report_ledger(tmp_path / "台账.xlsx", SEED_ROWS, info=INFO)
     out = tmp_path / "通报.docx"
     run = ledger_cli("report", ledger, "--as-of", AS_OF, "-o", out, "--annex", "--no-chart", "--no-history")
     assert run.code == 0, run.err
@@ -99,7 +100,7 @@ def test_a_long_last_paragraph_keeps_only_its_last_points_with_the_signature() -
 
 
 def test_rendered_plans_split_before_the_last_points(tmp_path: Path, ledger_cli) -> None:
-    ledger = write_ledger(tmp_path / "台账.xlsx", info=[*INFO[:5]])
+    ledger = write_report_ledger(tmp_path / "台账.xlsx", info=[*INFO[:5]])
     out = tmp_path / "通报.docx"
     run = ledger_cli("report", ledger, "--as-of", AS_OF, "-o", out, "--no-chart", "--no-history")
     assert run.code == 0, run.err
@@ -180,7 +181,7 @@ def office_tools() -> None:
 @pytest.mark.office
 def test_seed_shaped_ledger_pages(tmp_path: Path, ledger_cli) -> None:
     office_tools()
-    ledger = write_ledger(tmp_path / "台账.xlsx", SEED_ROWS, info=INFO)
+    ledger = write_report_ledger(tmp_path / "台账.xlsx", SEED_ROWS, info=INFO)
     pages = render_pdf(ledger, tmp_path / "通报.docx", ledger_cli)
     check_pages(pages, "测试街道党工委", "2025年1月10日")
     # the summary table: no row taller than six lines of its text (seven and more with a 30% 方面 column)
@@ -222,16 +223,14 @@ def test_the_signature_never_stands_alone_wherever_the_body_ends(tmp_path: Path)
     names = []
     for extra in range(22):
         info = [*INFO[:5], ["下一步打算", "一是" + point * (extra + 1)]]
-        ledger = read_ledger(write_ledger(tmp_path / f"台账{extra}.xlsx", info=info))
+        ledger = read_ledger(write_report_ledger(tmp_path / f"台账{extra}.xlsx", info=info))
         data, _context, _notes = render_document(
             ledger, as_of=date.fromisoformat(AS_OF), options=ReportOptions(chart=False)
         )
         name = tmp_path / f"通报{extra:02d}.docx"
         Document(io.BytesIO(data)).save(str(name))
         names.append(name)
-    profile = (tmp_path / "profile").as_uri()
-    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), *map(str, names)], capture_output=True, timeout=600, check=False)  # fmt: skip
+    soffice_convert_all(names, "pdf", tmp_path, profile=tmp_path / "profile", timeout=600)
     ends = []
     for name in names:
         pages = pdf_pages(name.with_suffix(".pdf"))

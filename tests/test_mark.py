@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
+from filemakers import soffice_convert
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markbooks import (
@@ -497,26 +497,6 @@ def test_property_mark_then_clear_gives_back_the_original(tmp_path, case):
 # --------------------------------------------------------------------------- LibreOffice opens the results
 
 
-def _soffice_convert(src: Path, fmt: str, outdir: Path, profile: Path) -> Path:
-    subprocess.run(
-        [
-            shutil.which("soffice"),
-            f"-env:UserInstallation=file://{profile}",
-            "--headless",
-            "--convert-to",
-            fmt,
-            "--outdir",
-            str(outdir),
-            str(src),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
-    ext = fmt.split(":")[0]
-    return outdir / f"{src.stem}.{ext}"
-
-
 @pytest.mark.office
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
 @pytest.mark.parametrize("kind", ["xlsx", "xlsm", "openpyxl"])
@@ -528,7 +508,7 @@ def test_libreoffice_opens_the_marked_workbook(tmp_path, kind):
         out, _ = mark_package(path.read_bytes(), "台账", findings_for(10)[:4], label=path.name)
         marked = tmp_path / "marked.xlsx"
         marked.write_bytes(out)
-        wb = load_workbook(_soffice_convert(marked, "xlsx", tmp_path / "lo", tmp_path / "profile"))
+        wb = load_workbook(soffice_convert(marked, "xlsx", tmp_path / "lo", profile=tmp_path / "profile"))
         assert wb.sheetnames == ["台账", "说明", "校验结果"]
         assert wb["台账"]["F4"].fill.fgColor.rgb.endswith("FFC7CE") and wb["台账"]["F4"].comment is not None
         assert wb["台账"]["C3"].comment.text.startswith("用户批注")
@@ -538,18 +518,18 @@ def test_libreoffice_opens_the_marked_workbook(tmp_path, kind):
     marked = tmp_path / f"marked{path.suffix}"
     marked.write_bytes(out)
     outdir = tmp_path / "lo"
-    csv = _soffice_convert(
+    csv = soffice_convert(
         marked,
         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
         outdir,
-        tmp_path / "profile",
+        profile=tmp_path / "profile",
     )
     sheets = sorted(os.listdir(outdir))
     assert any("校验结果" in s for s in sheets), sheets
     text = (outdir / next(s for s in sheets if "校验结果" in s)).read_text(encoding="utf-8")
     assert "F4" in text and "=H3 状态不在词表中" in text
     assert csv.parent == outdir
-    xlsx = _soffice_convert(marked, "xlsx", tmp_path / "lo2", tmp_path / "profile")
+    xlsx = soffice_convert(marked, "xlsx", tmp_path / "lo2", profile=tmp_path / "profile")
     wb = load_workbook(xlsx)
     assert wb.sheetnames == ["台账", "其他", "校验结果"]
     assert wb["台账"]["F4"].fill.fgColor.rgb.endswith("FFC7CE")

@@ -13,7 +13,7 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Mm
-from report_ledgers import AS_OF, DIMENSIONS, INFO, ROWS, write_ledger
+from report_ledgers import AS_OF, DIMENSIONS, INFO, ROWS, write_report_ledger
 
 from toolkit.read import read_ledger
 from toolkit.render import context as ctx
@@ -24,7 +24,7 @@ TITLE = "测试街道党工委关于2024年度民主生活会查摆问题整改�
 
 @pytest.fixture
 def ledger_path(tmp_path: Path) -> Path:
-    return write_ledger(tmp_path / "台账.xlsx", info=INFO)
+    return write_report_ledger(tmp_path / "台账.xlsx", info=INFO)
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ def test_annex_lists_every_item(ledger_path: Path, ledger_cli, tmp_path: Path) -
 
 
 def test_cli_options_fill_in_when_the_workbook_has_no_info_sheet(tmp_path: Path, ledger_cli) -> None:
-    path = write_ledger(tmp_path / "台账.xlsx", title=None)
+    path = write_report_ledger(tmp_path / "台账.xlsx", title=None)
     out = tmp_path / "out.docx"
     run = ledger_cli("report", path, "--as-of", AS_OF, "--unit", "某社区党委", "--year", "2023",
                      "--meeting", "巡察反馈问题", "--date", "2025-02-03", "-o", out, "--no-chart")  # fmt: skip
@@ -234,7 +234,7 @@ def test_info_sheet_wins_over_options_and_says_so(ledger_path: Path, ledger_cli,
 def test_ledger_with_errors_is_refused_unless_allowed(tmp_path: Path, ledger_cli) -> None:
     rows = [list(r) for r in ROWS]
     rows[3][9] = "已完城"  # misspelt status → unknown-status error
-    path = write_ledger(tmp_path / "台账.xlsx", rows, info=INFO)
+    path = write_report_ledger(tmp_path / "台账.xlsx", rows, info=INFO)
     run = ledger_cli("report", path, "--as-of", AS_OF)
     assert run.code == 1
     assert "已完城" in run.err and "未生成通报" in run.err
@@ -396,7 +396,7 @@ def test_report_file_is_readable_by_others(tmp_path, ledger_cli):
     import os
     import stat
 
-    ledger = write_ledger(tmp_path / "台账.xlsx", info=INFO)
+    ledger = write_report_ledger(tmp_path / "台账.xlsx", info=INFO)
     old = os.umask(0o022)
     try:
         run = ledger_cli("report", ledger, "--as-of", AS_OF, "-o", tmp_path / "通报.docx", "--no-history")

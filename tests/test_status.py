@@ -249,7 +249,7 @@ def test_units_without_status_are_named_in_the_roll_up(tmp_path, ledger_cli):
     assert run.code == 0, run.err
     notes = [line for line in run.out.splitlines() if "没有完成状态" in line]
     assert len(notes) == 1 and "（3条）" in notes[0] and "乙" not in notes[0]
-    from toolkit.units import district_context
+    from toolkit.district import district_context
 
     data = district_context([folder], date(2024, 12, 31), jobs=1)
     assert (data["no_status"], [(r["name"], r["no_status"], r["rate"]) for r in data["ranking"]]) == (

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document
-from report_ledgers import AS_OF, INFO, write_ledger
+from report_ledgers import AS_OF, INFO, write_report_ledger
 
 from toolkit.errors import TemplateError
 from toolkit.read import read_ledger
@@ -20,7 +20,7 @@ from toolkit.render.template import default_template_bytes
 
 @pytest.fixture(scope="module")
 def ledger_file(tmp_path_factory) -> Path:
-    return write_ledger(tmp_path_factory.mktemp("ledger") / "台账.xlsx", info=INFO)
+    return write_report_ledger(tmp_path_factory.mktemp("ledger") / "台账.xlsx", info=INFO)
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_xml_metacharacters_in_ledger_text_stay_literal(tmp_path: Path, ledger_c
 
     rows = [list(r) for r in ROWS]
     rows[0][3] = "A&B <w:p> \"引号\" '单引号' ]]> {{ title }} {% if %}"
-    path = write_ledger(tmp_path / "台账.xlsx", rows, info=INFO)
+    path = write_report_ledger(tmp_path / "台账.xlsx", rows, info=INFO)
     out = tmp_path / "通报.docx"
     run = ledger_cli("report", path, "--as-of", AS_OF, "-o", out, "--annex")
     assert run.code == 0, run.err

@@ -16,6 +16,7 @@ from unit_workbooks import (
 )
 
 from toolkit.config import DEFAULT_CONFIG
+from toolkit.district import district_context
 from toolkit.units import (
     FINDINGS_SHEET,
     FORKED_WORKERS,
@@ -23,14 +24,12 @@ from toolkit.units import (
     WORKER_DIED,
     NoLedgerFilesError,
     NothingReadError,
-    _run_forked,
-    _run_pool,
     collect_files,
-    district_context,
     run_many,
     stats_by_unit,
     summarize_file,
 )
+from toolkit.units.run import _run_forked, _run_pool
 
 AS_OF = date(2024, 12, 1)
 
@@ -291,9 +290,9 @@ def test_a_worker_that_dies_fails_only_its_own_file(units_dir, monkeypatch):
 
     if multiprocessing.get_start_method() != "fork":
         pytest.skip("the stand-in crash needs forked workers")
-    import toolkit.units
+    import toolkit.units.run
 
-    monkeypatch.setattr(toolkit.units, "summarize_file", _crash_on_bad)
+    monkeypatch.setattr(toolkit.units.run, "summarize_file", _crash_on_bad)
     results = list(run_many(collect_files([units_dir]), AS_OF, jobs=2))
     assert [Path(r.file).name for r in results] == GOOD + BAD
     by_name = {Path(r.file).name: r for r in results}
@@ -306,9 +305,9 @@ def test_a_worker_that_dies_in_a_batch_fails_only_its_own_files(units_dir, monke
     """Sixty files make batches of several: the batch is retried file by file, the rest go on."""
     if not FORKED_WORKERS:
         pytest.skip("the stand-in crash needs forked workers")
-    import toolkit.units
+    import toolkit.units.run
 
-    monkeypatch.setattr(toolkit.units, "summarize_file", _crash_on_bad)
+    monkeypatch.setattr(toolkit.units.run, "summarize_file", _crash_on_bad)
     files = collect_files([units_dir]) * 10
     results = list(run_many(files, AS_OF, jobs=2))
     assert [r.file for r in results] == [str(f) for f in files]
@@ -319,7 +318,7 @@ def test_a_worker_that_dies_in_a_batch_fails_only_its_own_files(units_dir, monke
 
 def test_the_process_pool_where_there_is_no_fork_agrees(units_dir, monkeypatch):
     """The Windows path (a process pool) gives what the forked workers give, crash included."""
-    import toolkit.units
+    import toolkit.units.run
 
     files = [str(f) for f in collect_files([units_dir])] * 3
 
@@ -331,6 +330,22 @@ def test_the_process_pool_where_there_is_no_fork_agrees(units_dir, monkeypatch):
 
     assert run(_run_pool) == run(_run_forked)
     if multiprocessing.get_start_method() == "fork":
-        monkeypatch.setattr(toolkit.units, "summarize_file", _crash_on_bad)
+        monkeypatch.setattr(toolkit.units.run, "summarize_file", _crash_on_bad)
         reasons = {Path(f).name: reason for f, _, reason, _ in run(_run_pool)}
         assert reasons["02乙.xlsx"] == WORKER_DIED and reasons["01甲.xlsx"] == ""
+
+
+def test_the_fork_pool_is_a_fastpath_trick(units_dir, monkeypatch):
+    """LEDGER_FASTPATH=0: the plain process pool reads the files, with the same results."""
+    import toolkit.units.run
+
+    files = collect_files([units_dir])
+    forked = [(r.file, r.reason, r.total and r.total.completed) for r in run_many(files, AS_OF, jobs=2)]
+
+    def no_fork(*args, **kwargs):
+        raise AssertionError("the fork pool ran with LEDGER_FASTPATH=0")
+
+    monkeypatch.setattr(toolkit.units.run, "_run_forked", no_fork)
+    monkeypatch.setenv("LEDGER_FASTPATH", "0")
+    plain = [(r.file, r.reason, r.total and r.total.completed) for r in run_many(files, AS_OF, jobs=2)]
+    assert plain == forked

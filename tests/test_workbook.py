@@ -14,8 +14,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from filemakers import soffice_convert
 
 from tests.conftest import run_ledger
+from toolkit.cli import parse_dimensions, parse_year
 from toolkit.config import DEFAULT_CONFIG, FIELDS
 from toolkit.errors import ConfigError
 from toolkit.layout import (
@@ -37,8 +39,6 @@ from toolkit.workbook import (
     build_workbook,
     buttons,
     default_interpreter,
-    parse_dimensions,
-    parse_year,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -439,13 +439,7 @@ def recalc(path: Path, workdir: Path) -> Path:
     profile = workdir / "lo-profile"
     (profile / "user").mkdir(parents=True, exist_ok=True)
     (profile / "user" / "registrymodifications.xcu").write_text(RECALC_PROFILE, encoding="utf-8")
-    out = workdir / "recalc"
-    subprocess.run(
-        [soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "xlsx",
-         "--outdir", str(out), str(path)],
-        check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
-    return out / (path.stem + ".xlsx")
+    return soffice_convert(path, "xlsx", workdir / "recalc", profile=profile)
 
 
 @pytest.mark.office

@@ -5,20 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-HEADERS = [
-    "序号",
-    "方面",
-    "问题描述",
-    "整改措施",
-    "责任领导",
-    "责任部门",
-    "责任人",
-    "整改时限",
-    "整改进展",
-    "完成状态",
-    "完成时间",
-    "佐证材料",
-]
+from builders import HEADERS
+
+# the common columns and 整改进展 after 整改时限
+UNIT_HEADERS = [*HEADERS[:8], "整改进展", *HEADERS[8:]]
 DIMENSIONS = ["理论学习", "作风建设", "担当作为", "廉洁自律"]
 
 
@@ -47,7 +37,7 @@ def write_unit_ledger(
     date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
     sheet = book.add_worksheet("整改台账")
     sheet.write_string(0, 0, f"{unit or path.stem}民主生活会整改台账")
-    for col, header in enumerate(HEADERS):
+    for col, header in enumerate(UNIT_HEADERS):
         sheet.write_string(1, col, header)
     for n in range(1, total + 1):
         r = n + 1

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -606,9 +607,26 @@ def template_command(out: str, force: bool, district: bool = False, kind: str | 
 # --- ledger new (workbook) -------------------------------------------------------------------------------
 
 
-def _year_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from toolkit.workbook import parse_year
+def parse_year(text: str | None) -> str | None:
+    """``--year``: 2024, 2024年 or 2024年度 (full-width digits too) → "2024"; None when not a year."""
+    from toolkit.config import normalize_text
 
+    if text is None:
+        return None
+    m = re.fullmatch(r"(\d{4})(?:年度?)?", normalize_text(text))
+    return m[1] if m else None
+
+
+def parse_dimensions(text: str | None) -> list[str]:
+    """``--dimensions "a,b,c"``: commas (half or full width), 、 or semicolons separate."""
+    from toolkit.layout import unique
+
+    if not text:
+        return []
+    return unique(p.strip() for p in re.split(r"[,，、;；\n]+", text) if p.strip())
+
+
+def _year_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
     year = parse_year(value)
@@ -637,7 +655,7 @@ def new_command(
       ledger new 台账.xlsm --unit 某某街道党工委 --year 2024 --dimensions "理论学习,作风建设"
       ledger new 示例台账.xlsm --sample
     """
-    from toolkit.workbook import new_ledger, parse_dimensions
+    from toolkit.workbook import new_ledger
 
     dims = parse_dimensions(dimensions)
     out = new_ledger(path, unit=unit, year=year, dimensions=dims, sample=sample, force=force)

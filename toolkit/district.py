@@ -1,8 +1,8 @@
 """The district-level 通报 across units: ``ledger report 各单位台账/``.
 
-The numbers come from ``toolkit.units.district_context`` (plain data, read in parallel); this module adds
-the wording and renders it through the same machinery as the single-unit 通报 (``toolkit.render``): the
-GB/T 9704 styles of the default template, the sandboxed autoescaping Jinja environment, the template checks,
+The numbers come from ``district_context`` (plain data over the units' summaries, read in parallel by
+toolkit.units); the wording is added to them and rendered through the same machinery as the single-unit
+通报 (``toolkit.render``): the GB/T 9704 styles of the default template, the sandboxed autoescaping Jinja environment, the template checks,
 the signature placement and the atomic write. The district template is built by code like the unit one; a
 clerk may save it with ``ledger template --district`` and pass an edited copy with ``-t``.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,19 @@ from pathlib import Path
 from toolkit.config import DEFAULT_CONFIG, Config
 from toolkit.errors import OutputError, TemplateError
 from toolkit.rules import chinese_date
+from toolkit.stats import GroupStats, format_rate, percent
+from toolkit.units import (
+    NothingReadError,
+    UnitResult,
+    collect_files,
+    nothing_read_message,
+    repeated_units,
+    repeated_units_notes,
+    run_many,
+    sum_groups,
+)
 
+LOW_RATE = 80.0  # percent: "under 80%" in the district report
 OVERDUE_ITEMS_PER_UNIT = 10  # listed by name in the 通报; the merged ledger has them all
 
 # top-level names a district template may use
@@ -76,6 +89,141 @@ class DistrictResult:
         return 1 if self.failures else 0
 
 
+# ---------------------------------------------------------------- the numbers
+
+
+def district_context(
+    paths: Iterable[str | os.PathLike] | None = None,
+    as_of: date | None = None,
+    config: Config = DEFAULT_CONFIG,
+    *,
+    results: Sequence[UnitResult] | None = None,
+    jobs: int | None = None,
+    progress: bool | None = None,
+    low_rate: float = LOW_RATE,
+) -> dict:
+    """Plain data for the district-level 通报 across units (no rendering here).
+
+    Pass ``paths`` (read in parallel) or ready ``results`` (``run_many`` in "report" mode). The keys are
+    those returned below (``tests/test_units.py`` checks them); every rate is a percentage (float) plus a ``*_text`` form ("70.6%").
+    """
+    as_of = as_of or date.today()
+    d = config.rate_decimals
+    if results is None:
+        files = collect_files(paths or ())
+        results = list(run_many(files, as_of, "report", config, jobs=jobs, progress=progress))
+    units = [r for r in results if r.ok and r.total is not None]
+    failures = [r for r in results if not r.ok]
+    if not units:
+        raise NothingReadError(nothing_read_message(failures))
+    total = sum_groups("合计", (u.total for u in units if u.total is not None))
+
+    def unit_row(u: UnitResult) -> dict:
+        assert u.total is not None
+        rate = percent(u.total.rate, d)
+        return {
+            "name": u.unit,
+            "file": Path(u.file).name,
+            "total": u.total.total,
+            "completed": u.total.completed,
+            "pending": u.total.pending,
+            "long_term": u.total.long_term,
+            "overdue": u.total.overdue,
+            "no_status": u.total.no_status,
+            "rate": rate,
+            "rate_text": format_rate(u.total.rate, d),
+        }
+
+    rows = [unit_row(u) for u in units]
+    ranked = sorted(rows, key=lambda r: (r["rate"] is None, -(r["rate"] or 0), r["overdue"], r["name"]))
+    previous_rate: float | None = None
+    rank = 0
+    for position, row in enumerate(ranked, start=1):
+        if row["rate"] != previous_rate:
+            rank = position  # ties share a rank (1, 2, 2, 4)
+            previous_rate = row["rate"]
+        row["rank"] = rank
+    full = [r for r in ranked if r["rate"] is not None and r["rate"] >= 100]
+    low = [r for r in ranked if r["rate"] is not None and r["rate"] < low_rate]
+
+    # dimensions across units: summed counts; "lagging" = below the overall rate
+    by_dim: dict[str, list[GroupStats]] = {}
+    for u in units:
+        for g in u.dimensions:
+            by_dim.setdefault(g.name, []).append(g)
+    overall = percent(total.rate, d)
+    dimensions = []
+    for name, groups in by_dim.items():
+        g = sum_groups(name, groups)
+        rate = percent(g.rate, d)
+        dimensions.append(
+            {
+                "name": name,
+                "units": len(groups),
+                "total": g.total,
+                "completed": g.completed,
+                "pending": g.pending,
+                "overdue": g.overdue,
+                "rate": rate,
+                "rate_text": format_rate(g.rate, d),
+                "lagging": rate is not None and overall is not None and rate < overall,
+            }
+        )
+    lagging = sorted((x for x in dimensions if x["lagging"]), key=lambda x: (x["rate"], x["name"]))
+
+    overdue_units = sorted(
+        (
+            {
+                "name": u.unit,
+                "file": Path(u.file).name,
+                "count": len(u.overdue_items),
+                "items": u.overdue_items,
+            }
+            for u in units
+            if u.overdue_items
+        ),
+        key=lambda x: (-x["count"], x["name"]),
+    )
+    overdue_total = sum(x["count"] for x in overdue_units)
+    date_text = chinese_date(as_of)
+    summary = (
+        f"截至{date_text}，共{len(units)}个单位报送整改台账，梳理问题{total.total}个，"
+        f"已完成{total.completed}个，整体完成率{format_rate(total.rate, d)}。"
+        f"其中完成率达到100%的单位{len(full)}个，低于{low_rate:g}%的单位{len(low)}个；"
+        f"超期未完成问题{overdue_total}个，涉及{len(overdue_units)}个单位。"
+    )
+    unsaid = [r for r in rows if r["no_status"]]
+    if unsaid:  # never a silent 0%: say whose items could not be judged
+        names = "、".join(f"{r['name']}{r['no_status']}个" for r in unsaid)
+        summary += f"另有{names}问题未注明完成状态，无法判断是否完成，按未完成计入整体完成率。"
+    return {
+        "as_of": as_of.isoformat(),
+        "date_text": date_text,
+        "unit_count": len(units),
+        "total": total.total,
+        "completed": total.completed,
+        "pending": total.pending,
+        "long_term": total.long_term,
+        "rate": overall,
+        "rate_text": format_rate(total.rate, d),
+        "rate_decimals": d,  # of every rate_text here: the chart's labels write them alike
+        "ranking": ranked,
+        "full_count": len(full),
+        "full_units": [r["name"] for r in full],
+        "low_threshold": low_rate,
+        "low_count": len(low),
+        "low_units": [r["name"] for r in low],
+        "dimensions": dimensions,
+        "lagging_dimensions": lagging,
+        "overdue_total": overdue_total,
+        "overdue_units": overdue_units,
+        "no_status": total.no_status,
+        "failures": [{"file": Path(f.file).name, "reason": f.reason} for f in failures],
+        "repeated_units": repeated_units(units),
+        "summary": summary,
+    }
+
+
 # ---------------------------------------------------------------- wording
 
 
@@ -91,7 +239,7 @@ def _chinese_number(n: int) -> str:
 
 
 def district_document_context(data: dict, options: DistrictOptions) -> dict:
-    """Turn ``units.district_context`` numbers into the sentences of the district 通报."""
+    """Turn ``district_context`` numbers into the sentences of the district 通报."""
     as_of = date.fromisoformat(data["as_of"])
     issuer = (options.issuer or "").strip()
     meeting = (options.meeting or "").strip()
@@ -386,7 +534,6 @@ def render_district_report(
 ) -> DistrictResult:
     """Read every unit's ledger (in parallel), write the district 通报, say where it went."""
     from toolkit.render.render import safe_filename, write_atomic
-    from toolkit.units import district_context, repeated_units_notes
 
     options = options or DistrictOptions()
     data = district_context(paths, as_of, options.config, jobs=options.jobs, progress=options.progress)

@@ -34,7 +34,8 @@ SAMPLE_TITLE = "某街道党工委2024年度民主生活会整改台账"
 SAMPLE_UNIT = "某街道党工委"
 SAMPLE_FILLED_ON = "2024年12月31日"
 
-# One short name per （一）…（五） section of reference/通报示例.txt, in that order.
+# One short name per （一）…（五） section of the real 通报 this sample was modelled on (kept outside the
+# repository), in that order.
 SAMPLE_DIMENSIONS: tuple[str, ...] = (
     "理论学习和政治能力",
     "坚持和加强党的全面领导",

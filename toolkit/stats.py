@@ -1,8 +1,8 @@
 """Counts per dimension, department, leader (and unit): the numbers the 通报 quotes.
 
 Plain Python over the item columns (toolkit.model.ItemColumns): a 100k-row ledger counts in
-about 30 ms, and the click path stays free of the pandas import. ``to_dataframe`` hands the
-items to pandas for people who want to go further.
+about 30 ms, and the click path stays free of the pandas import (toolkit.frames has the counts,
+and the items, as DataFrames for people who want to go further).
 """
 
 from __future__ import annotations
@@ -11,15 +11,11 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
 from toolkit.config import COMPLETED_STATUSES, DEFAULT_CONFIG, Config
 from toolkit.model import Item, ItemColumns, Ledger
 from toolkit.rules import done_on_time, overdue_indices
 from toolkit.status import STATUS_FIELD, status_field
-
-if TYPE_CHECKING:
-    import pandas
 
 GROUP_FIELDS = {"dimension": "方面", "dept": "责任部门", "lead": "责任领导"}
 UNASSIGNED = "（未填写）"
@@ -251,18 +247,3 @@ def ledger_stats(
 ) -> Stats:
     order = ledger.dimensions if by == "dimension" else ()
     return compute_stats(ledger.items, as_of, by, order, config, ledger.columns)
-
-
-def to_dataframe(ledger: Ledger) -> pandas.DataFrame:
-    """The items as a DataFrame with canonical column names plus parsed dates and status."""
-    import pandas as pd
-
-    records = []
-    for item in ledger.items:
-        record: dict[str, object] = {"row": item.row, **item.values}
-        record["dimension"] = item.dimension
-        record["status_id"] = item.status
-        record["deadline_date"] = item.deadline.value
-        record["completed_on_date"] = item.completed_on.value
-        records.append(record)
-    return pd.DataFrame.from_records(records)

@@ -14,7 +14,6 @@ buttons) and ``toolkit.read``: it is defined once, in ``toolkit.layout``.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from toolkit.config import DEFAULT_CONFIG, FIELDS, Config, normalize_text
+from toolkit.config import DEFAULT_CONFIG, FIELDS, Config
 from toolkit.errors import OutputError
 from toolkit.layout import (
     BUTTON_CAPTIONS,
@@ -623,21 +622,6 @@ def _write_xlwings_conf(ws: Any, styles: dict[str, Any], spec: WorkbookSpec) -> 
 
 
 # --- ledger new ----------------------------------------------------------------------------------------
-
-
-def parse_year(text: str | None) -> str | None:
-    """``--year``: 2024, 2024年 or 2024年度 (full-width digits too) → "2024"; None when not a year."""
-    if text is None:
-        return None
-    m = re.fullmatch(r"(\d{4})(?:年度?)?", normalize_text(text))
-    return m[1] if m else None
-
-
-def parse_dimensions(text: str | None) -> list[str]:
-    """``--dimensions "a,b,c"``: commas (half or full width), 、 or semicolons separate."""
-    if not text:
-        return []
-    return unique(p.strip() for p in re.split(r"[,，、;；\n]+", text) if p.strip())
 
 
 def new_ledger(

@@ -7,7 +7,6 @@ docs/模板变量.md and listed in CONTEXT_KEYS (the template check compares aga
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from datetime import date, datetime
 
 from toolkit.config import DEFAULT_CONFIG, Config
 from toolkit.errors import LedgerError
+from toolkit.layout import INFO_SCALARS
 from toolkit.model import Item, Ledger, Report
 from toolkit.render.kinds import (
     GENERAL,
@@ -26,6 +26,7 @@ from toolkit.render.kinds import (
     kind_named,
     kind_texts,
 )
+from toolkit.render.typeset import title_display
 from toolkit.rules import chinese_date
 from toolkit.stats import UNASSIGNED, GroupStats, Stats, compute_stats, format_rate
 
@@ -75,7 +76,8 @@ DEFAULT_PLANS_TAIL = (
     "对已完成整改的问题开展“回头看”，巩固整改成果，健全长效机制，以整改实效推动各项工作提质增效"
 )
 
-INFO_LABELS = {"unit": "单位", "year": "年度", "meeting": "会议", "date": "成文日期", "kind": "整改类型"}
+# what the 通报信息 sheet calls each key (整改类型 is a row a clerk may add; ledger new does not write it)
+INFO_LABELS = {**dict(INFO_SCALARS), "kind": "整改类型"}
 
 
 @dataclass(frozen=True)
@@ -239,50 +241,6 @@ def parse_title(title: str) -> dict[str, str]:
         found["kind"] = kind.id
     found = {k: v.strip(" -—_：:") for k, v in found.items()}
     return {k: v for k, v in found.items() if v}
-
-
-TITLE_CHARS_PER_LINE = 19  # 156 mm holds 20 characters of 2号 (22 pt); keep one for spacing around digits
-# where a title may break so that each line keeps its words whole (GB/T 9704 7.3.1: 回行时词意完整)
-_TITLE_BREAKS = re.compile(
-    r"(?=关于)|(?=(?:查摆|反馈|发现|检视|排查)(?:问题|意见)整改)|(?=整改落实情况的?通报)|(?<=年度)"
-)
-
-
-def title_display(title: str, unit: str = "", year: str = "") -> str:
-    """Break a long title in as few lines as fit, between words where it can, the lines as even as can be
-    (GB/T 9704 7.3.1: 回行时词意完整、排列对称). ``unit`` and ``year`` are word boundaries too."""
-    if text_width(title) <= TITLE_CHARS_PER_LINE:
-        return title
-    words = {m.start() for m in _TITLE_BREAKS.finditer(title)}
-    for known in (unit, f"{year}年度" if year else ""):
-        at = title.find(known) if known else -1
-        if at >= 0:
-            words |= {at, at + len(known)}
-    # any other place only between two Chinese characters (never inside a number or before punctuation)
-    others = {
-        i
-        for i in range(1, len(title))
-        if "\u4e00" <= title[i - 1] <= "\u9fff" and "\u4e00" <= title[i] <= "\u9fff"
-    }
-    points = sorted((words | others) - {0, len(title)})
-    best: tuple[int, float, list[str]] | None = None
-    for count in (1, 2, 3):
-        for cut in itertools.combinations(points, count):
-            lines = [title[a:b] for a, b in itertools.pairwise([0, *cut, len(title)])]
-            widths = [text_width(line) for line in lines]
-            if max(widths) > TITLE_CHARS_PER_LINE:
-                continue
-            score = (sum(1 for c in cut if c not in words), max(widths) - min(widths), lines)
-            if best is None or score[:2] < best[:2]:
-                best = score
-        if best is not None:
-            return "\n".join(best[2])
-    return title
-
-
-def text_width(text: str) -> float:
-    """Width in characters of 3号 text: Chinese characters 1, Latin letters and digits about 0.5."""
-    return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
 
 
 # ---------------------------------------------------------------- resolution of 单位/年度/会议/日期

@@ -1,4 +1,5 @@
-"""Layout after rendering: table column widths from what the cells hold.
+"""Layout after rendering: table column widths from what the cells hold, and the 落款 placed and kept with
+body text (GB/T 9704 7.3.5).
 
 A template fixes its tables' widths before it knows the ledger: a 方面 column of 30% wraps the long 方面
 names of a real ledger (“学懂弄通做实习近平新时代中国特色社会主义思想，……方面”) into rows of seven lines,
@@ -15,14 +16,23 @@ while the number columns keep room they never use. Once rendered, each table nam
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
 
 from toolkit.render import docxfmt as fmt
+from toolkit.render.template import (
+    ANNEX_CAPTION,
+    STYLE_BODY_LAST,
+    STYLE_DATE,
+    STYLE_SIGNATURE,
+    SUMMARY_CAPTION,
+)
+from toolkit.render.typeset import text_width
 
 DEFAULT_CELL_MARGINS = 216  # Word's default left + right cell margins, in twips
-SLACK_CHARS = 0.4  # glyphs a little wider than cell_text_width says (“%”, quotes): no wrap from rounding
+SLACK_CHARS = 0.4  # glyphs a little wider than text_width says (“%”, quotes): no wrap from rounding
 SHORT_CHARS = 6.0  # a cell text this wide (with slack) never wraps: 城市管理办, 正在整改, 100.0%
 STEP_CHARS = 0.5
 TEXT_HEIGHT_TWIPS = round((297 - 37 - 35) / 25.4 * 1440)  # GB/T 9704 type area: 225 mm
@@ -30,14 +40,9 @@ SAMPLE_ROWS = 400  # rows looked at in a long annex (evenly spread): widths need
 _UNBREAKABLE = re.compile(r"[0-9A-Za-z.,%/:+\-]+")
 
 
-def cell_text_width(text: str) -> float:
-    """Characters of width: Chinese characters and full-width punctuation 1, Latin letters and digits 0.5."""
-    return sum(0.5 if ord(ch) < 0x2000 else 1.0 for ch in text)
-
-
 def header_width(text: str) -> float:
     """A header of four or more characters may wrap into two even lines; a shorter one stays whole."""
-    width = cell_text_width(text)
+    width = text_width(text)
     return math.ceil(width / 2) if width >= 4 else width
 
 
@@ -66,7 +71,7 @@ def fit_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], room: floa
     columns = len(headers)
     table = [list(headers), *(list(row) for row in rows)]
     # each cell as the widths of its lines (paragraphs), each column's unbreakable pieces
-    cells = [[[cell_text_width(line) for line in text.split("\n")] for text in row] for row in table]
+    cells = [[[text_width(line) for line in text.split("\n")] for text in row] for row in table]
     full = [max(max(cell[c]) for cell in cells) + SLACK_CHARS for c in range(columns)]
     if sum(full) <= room:
         return [w + (room - sum(full)) / columns for w in full]
@@ -74,7 +79,7 @@ def fit_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], room: floa
         _floor(
             headers[c],
             [w for cell in cells[1:] for w in cell[c]],
-            [cell_text_width(m.group(0)) for row in rows for m in _UNBREAKABLE.finditer(row[c])],
+            [text_width(m.group(0)) for row in rows for m in _UNBREAKABLE.finditer(row[c])],
         )
         for c in range(columns)
     ]
@@ -164,7 +169,7 @@ def _font_twips(table) -> int:
 def row_lines(row: Sequence[str], widths: Sequence[float]) -> int:
     """Lines of the tallest cell of a row at these column widths (characters), as ``fit_widths`` counts."""
     return max(
-        (_line_count([cell_text_width(line) for line in text.split("\n")], width)
+        (_line_count([text_width(line) for line in text.split("\n")], width)
          for text, width in zip(row, widths, strict=False)),
         default=1,
     )  # fmt: skip
@@ -246,7 +251,7 @@ _CLAUSE_END = re.compile(r"(?<=[，、：])")
 
 def body_lines(text: str) -> int:
     """Lines a body paragraph takes: two characters of first-line indent, 28 characters a line."""
-    return math.ceil((2 + cell_text_width(text)) / BODY_CHARS_PER_LINE)
+    return math.ceil((2 + text_width(text)) / BODY_CHARS_PER_LINE)
 
 
 def tail_split(text: str, keep_lines: int = KEEP_LINES) -> int | None:
@@ -318,3 +323,36 @@ def keep_signature_with_body(document, body_last: str, signature: str) -> int:
         paragraph.style = plain  # the head flows as ordinary body text
         split += 1
     return split
+
+
+# ---------------------------------------------------------------- the 落款 and the whole document
+
+
+def _set_right_indent(paragraph, chars: float) -> None:
+    fmt.set_indent_chars(paragraph._p, right=round(chars * 100), right_twips=round(chars * 320))
+
+
+def place_signature(document) -> None:
+    """GB/T 9704 7.3.5.2: signature right-indented two characters, the date starting two characters further
+    right; when the date is longer, the date keeps two characters and the signature moves left."""
+    signature_id, date_id = fmt.style_ids(document, STYLE_SIGNATURE, STYLE_DATE)
+    if signature_id is None or date_id is None:
+        return
+    for first, second in itertools.pairwise(document.paragraphs):
+        if first._p.style != signature_id or second._p.style != date_id:
+            continue
+        s, d = text_width(first.text.strip()), text_width(second.text.strip())
+        if not s or not d:
+            continue
+        signature_right = max(2.0, 4.0 + d - s)
+        date_right = signature_right + s - 2.0 - d
+        _set_right_indent(first, signature_right)
+        _set_right_indent(second, max(date_right, 0.0))
+
+
+def fit_summary_and_annex(document) -> None:
+    """Layout once the text is known: the default template's tables (found by their alternative text) get
+    widths from their cells; a long last paragraph is split so the 落款 keeps body text without LibreOffice
+    moving the whole paragraph."""
+    fit_tables(document, (SUMMARY_CAPTION, ANNEX_CAPTION))
+    keep_signature_with_body(document, STYLE_BODY_LAST, STYLE_SIGNATURE)

@@ -10,7 +10,6 @@ out literally and a template cannot run code. Nothing is written unless renderin
 from __future__ import annotations
 
 import io
-import itertools
 import os
 import re
 import shutil
@@ -24,7 +23,7 @@ from typing import Any
 
 from toolkit.errors import OutputError, TemplateError
 from toolkit.model import Ledger, Report
-from toolkit.render.context import CONTEXT_KEYS, ReportOptions, build_context, text_width
+from toolkit.render.context import CONTEXT_KEYS, ReportOptions, build_context
 from toolkit.stats import Stats
 
 DEFAULT_OPTIONS = ReportOptions()
@@ -389,33 +388,6 @@ def _render_error(exc: Exception, name: str) -> TemplateError:
     )
 
 
-def _set_right_indent(paragraph, chars: float) -> None:
-    from toolkit.render import docxfmt as fmt
-
-    fmt.set_indent_chars(paragraph._p, right=round(chars * 100), right_twips=round(chars * 320))
-
-
-def place_signature(document) -> None:
-    """GB/T 9704 7.3.5.2: signature right-indented two characters, the date starting two characters further
-    right; when the date is longer, the date keeps two characters and the signature moves left."""
-    from toolkit.render import docxfmt as fmt
-    from toolkit.render.template import STYLE_DATE, STYLE_SIGNATURE
-
-    signature_id, date_id = fmt.style_ids(document, STYLE_SIGNATURE, STYLE_DATE)
-    if signature_id is None or date_id is None:
-        return
-    for first, second in itertools.pairwise(document.paragraphs):
-        if first._p.style != signature_id or second._p.style != date_id:
-            continue
-        s, d = text_width(first.text.strip()), text_width(second.text.strip())
-        if not s or not d:
-            continue
-        signature_right = max(2.0, 4.0 + d - s)
-        date_right = signature_right + s - 2.0 - d
-        _set_right_indent(first, signature_right)
-        _set_right_indent(second, max(date_right, 0.0))
-
-
 def _chart(context: dict, stats: Stats, tpl, decimals: int) -> None:
     """The completion rate per 方面, as a native chart (the rates as the table shows them)."""
     from toolkit.render.chart import Bar, rate_chart, short_label
@@ -468,6 +440,8 @@ def render_document(
 
 def render_checked(tpl, env, context: dict, name: str) -> bytes:
     """Render, place the signature, save, and prove the result is a well-formed document."""
+    from toolkit.render.layout import fit_summary_and_annex, place_signature
+
     try:
         tpl.render(context, jinja_env=env)
         place_signature(tpl.docx)
@@ -494,17 +468,6 @@ def check_output(data: bytes, name: str) -> None:
         raise TemplateError(
             f"用模板“{name}”生成的文档结构无效（{_snippet(str(exc), 60)}），请检查模板中的标签。"
         ) from None
-
-
-def fit_summary_and_annex(document) -> None:
-    """Layout once the text is known: the default template's tables (found by their alternative text) get
-    widths from their cells; a long last paragraph is split so the 落款 keeps body text without LibreOffice
-    moving the whole paragraph."""
-    from toolkit.render.layout import fit_tables, keep_signature_with_body
-    from toolkit.render.template import ANNEX_CAPTION, STYLE_BODY_LAST, STYLE_SIGNATURE, SUMMARY_CAPTION
-
-    fit_tables(document, (SUMMARY_CAPTION, ANNEX_CAPTION))
-    keep_signature_with_body(document, STYLE_BODY_LAST, STYLE_SIGNATURE)
 
 
 # ---------------------------------------------------------------- writing

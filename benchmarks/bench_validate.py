@@ -163,6 +163,13 @@ def main() -> None:
         [env_python, "-c", BARE_READ, str(big)],
         args.repeat,
     )
+    # what the speed tricks (toolkit.fastpath) save: the same command the plain way
+    compare(
+        f"{args.rows} rows: ledger validate --no-history vs the same with LEDGER_FASTPATH=0",
+        [*ledger, "--no-history", str(big)],
+        ["env", "LEDGER_FASTPATH=0", *ledger, "--no-history", str(big)],
+        args.repeat,
+    )
     # the default also records a history snapshot (issue 6): what the first snapshot of a file adds,
     # side by side with the same command without history (a fresh history file before each run) ...
     db = DATA / "bench-history.sqlite"

@@ -14,8 +14,9 @@ from builders import HEADERS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from toolkit.columns import blank_or_text, cell_text
 from toolkit.model import DateValue, ItemColumns, LazyTexts
-from toolkit.read import blank_or_text, cell_text, ledger_from_rows
+from toolkit.read import ledger_from_rows
 from toolkit.stats import ledger_stats
 from toolkit.validate import validate_ledger
 

@@ -18,6 +18,7 @@ from filemakers import NS, build_package, far_cells, header_row_xml, inline, she
 from unit_workbooks import write_unit_ledger
 
 import toolkit.guard as guard
+from toolkit import fastpath
 from toolkit.units import FORKED_WORKERS, collect_files, run_many, summarize_file
 
 pytestmark = pytest.mark.skipif(not FORKED_WORKERS, reason="contained reads happen in forked workers")
@@ -118,8 +119,8 @@ def test_small_files_are_read_unmeasured_in_the_workers(mixed_dir, tmp_path, mon
 
 def test_a_runaway_contained_read_is_stopped_and_read_again_guarded(mixed_dir, monkeypatch):
     """A CPU budget too small for anything: every worker is killed by its timer, every file read again."""
-    monkeypatch.setattr(guard, "CONTAINED_SECONDS", 1e-6)
-    monkeypatch.setattr(guard, "CONTAINED_SECONDS_PER_MB", 0.0)
+    monkeypatch.setattr(fastpath, "CONTAINED_SECONDS", 1e-6)
+    monkeypatch.setattr(fastpath, "CONTAINED_SECONDS_PER_MB", 0.0)
     files = collect_files([mixed_dir])
     assert _outcomes(run_many(files, AS_OF, jobs=2)) == _outcomes(run_many(files, AS_OF, jobs=1))
 
@@ -127,7 +128,7 @@ def test_a_runaway_contained_read_is_stopped_and_read_again_guarded(mixed_dir, m
 def test_running_out_of_contained_memory_reads_the_file_again_unconstrained(mixed_dir, monkeypatch):
     """No room beyond what the worker has mapped: calamine's allocations fail and it aborts; the worker
     ends and each file is read again without the limit, with the same results."""
-    monkeypatch.setattr(guard, "CONTAINED_MEMORY", 0)
+    monkeypatch.setattr(fastpath, "CONTAINED_MEMORY", 0)
     files = [mixed_dir / n for n in ("01甲.xlsx", "02乙.xlsx", "03远端单元格.xlsx", "10丙.xlsx")]
     assert _outcomes(run_many(files, AS_OF, jobs=2)) == _outcomes(run_many(files, AS_OF, jobs=1))
 
@@ -141,7 +142,7 @@ def test_an_unexpected_failure_under_containment_is_not_the_files_fault(mixed_di
     real = toolkit.units.summary._read
 
     def failing_when_contained(path, config, *rest):
-        if guard.contained():
+        if fastpath.contained():
             raise failure("failed to map segment from shared object")
         return real(path, config, *rest)
 
@@ -169,7 +170,7 @@ def _contained_child(path: Path) -> tuple[int, str]:
         try:
             os.close(read_end)
             faulthandler.disable()  # as the roll-up's workers do: the abort is expected
-            with guard.contained_read(path.stat().st_size):
+            with fastpath.contained_read(path.stat().st_size):
                 result = summarize_file(str(path), AS_OF)
             os.write(write_end, (result.reason or "ok").encode())
         finally:
@@ -196,7 +197,7 @@ def test_contained_read_restores_the_process_as_it_was(mixed_dir, monkeypatch):
     def profilers_handler(signum, frame) -> None:
         pass
 
-    monkeypatch.setattr(guard, "_contained", False)
+    monkeypatch.setattr(fastpath, "_contained", False)
     original = signal.signal(signal.SIGPROF, profilers_handler)
     stderr_target = os.readlink("/proc/self/fd/2") if os.path.exists("/proc/self/fd/2") else None
     before = (
@@ -204,11 +205,11 @@ def test_contained_read_restores_the_process_as_it_was(mixed_dir, monkeypatch):
         signal.getitimer(signal.ITIMER_PROF),
         signal.getsignal(signal.SIGPROF),
     )
-    with guard.contained_read(1000):
-        assert guard.contained()
+    with fastpath.contained_read(1000):
+        assert fastpath.contained()
         limit = resource.getrlimit(resource.RLIMIT_AS)[0]
-        assert guard._mapped_bytes() <= limit <= guard._mapped_bytes() + guard.CONTAINED_MEMORY
-    assert not guard.contained()
+        assert fastpath._mapped_bytes() <= limit <= fastpath._mapped_bytes() + fastpath.CONTAINED_MEMORY
+    assert not fastpath.contained()
     after = (
         resource.getrlimit(resource.RLIMIT_AS),
         signal.getitimer(signal.ITIMER_PROF),
@@ -260,17 +261,17 @@ def test_xls_and_ods_are_read_in_the_contained_worker_as_the_child_reads_them(
     converted_dir, tmp_path, monkeypatch
 ):
     """A contained worker is a limited child already: no child per sheet (a fork each), same results."""
-    import toolkit.read
+    import toolkit.sources
 
     log = tmp_path / "children.log"
-    real = toolkit.read._child_call
+    real = toolkit.sources._child_call
 
     def logged(*args):
         with log.open("a") as fh:
             fh.write(f"{os.getpid()}\n")
         return real(*args)
 
-    monkeypatch.setattr(toolkit.read, "_child_call", logged)
+    monkeypatch.setattr(toolkit.sources, "_child_call", logged)
     files = collect_files([converted_dir])
     assert len(files) == 6
     parallel = list(run_many(files, AS_OF, "merge", jobs=2))  # merge: findings per file come back too
@@ -287,9 +288,9 @@ def test_xls_and_ods_are_read_in_the_contained_worker_as_the_child_reads_them(
 
 def test_calamine_short_of_memory_under_containment_means_a_guarded_second_try(mixed_dir, monkeypatch):
     """A MemoryError out of calamine (not an abort) while contained is the limit's doing, not the file's."""
-    import toolkit.read
+    import toolkit.sources
 
-    real_open = toolkit.read._open_book
+    real_open = toolkit.sources._open_book
 
     class ShortOfMemory:
         def __init__(self, book) -> None:
@@ -299,11 +300,11 @@ def test_calamine_short_of_memory_under_containment_means_a_guarded_second_try(m
             return getattr(self.book, name)
 
         def get_sheet_by_name(self, name):
-            if guard.contained():
+            if fastpath.contained():
                 raise MemoryError
             return self.book.get_sheet_by_name(name)
 
-    monkeypatch.setattr(toolkit.read, "_open_book", lambda *args: ShortOfMemory(real_open(*args)))
+    monkeypatch.setattr(toolkit.sources, "_open_book", lambda *args: ShortOfMemory(real_open(*args)))
     files = [mixed_dir / n for n in ("01甲.xlsx", "02乙.xlsx", "10丙.xlsx")]
     parallel = _outcomes(run_many(files, AS_OF, jobs=2))
     assert parallel == _outcomes(run_many(files, AS_OF, jobs=1))

@@ -269,10 +269,10 @@ def calamine_values(path: Path, sheet: str) -> list[list] | None:
     """The sheet as ``validate`` reads it (the guard first, then calamine); None when it refuses."""
     from toolkit.errors import LedgerError
     from toolkit.guard import sniff
-    from toolkit.read import _CalamineSource
+    from toolkit.sources import CalamineSource
 
     try:
-        source = _CalamineSource(sniff(path))
+        source = CalamineSource(sniff(path))
         try:
             rows = source.load(sheet)[0]
         finally:

@@ -16,7 +16,7 @@ from filemakers import build_ledger_xlsx, build_package, header_row_xml, inline,
 
 from toolkit import guard
 from toolkit.errors import UnreadableFileError
-from toolkit.read import _CalamineSource
+from toolkit.sources import CalamineSource
 
 
 def test_the_cheap_reference_search_finds_everything_the_exact_one_does():
@@ -98,7 +98,7 @@ def test_the_reader_reads_the_bytes_the_guard_checked(tmp_path):
     package = guard.sniff(path)
     assert package.data == path.read_bytes() and package.zip is not None
     path.write_bytes(b"PK\x03\x04 not a workbook any more")
-    source = _CalamineSource(package)
+    source = CalamineSource(package)
     try:
         grid = source.load(source.sheet_names()[0])[0]
     finally:

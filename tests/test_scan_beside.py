@@ -1,4 +1,4 @@
-"""The scan that runs beside the read for big workbooks (toolkit.guard.scan_alongside)."""
+"""The scan that runs beside the read for big workbooks (toolkit.fastpath.scan_alongside)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,19 @@ from conftest import run_ledger
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
 
-def run_forced(*args):
+@pytest.fixture
+def run_forced(monkeypatch):
     """Every workbook counts as big: the job runs in a forked child beside the scan."""
-    os.environ["LEDGER_PARALLEL_SCAN_BYTES"] = "0"
-    try:
-        return run_ledger(*args)
-    finally:
-        del os.environ["LEDGER_PARALLEL_SCAN_BYTES"]
+
+    def run(*args):
+        with monkeypatch.context() as patch:
+            patch.setenv("LEDGER_PARALLEL_SCAN_BYTES", "0")
+            return run_ledger(*args)
+
+    return run
 
 
-def test_same_findings_beside_and_in_order(tmp_path):
+def test_same_findings_beside_and_in_order(tmp_path, run_forced):
     info = [("项目", "内容"), ("年度", "2024")]
     rows = [row(1), row(2, problem="二", status="已完城"), row(3, problem="三", owner="#REF!")]
     path = write_ledger(tmp_path / "t.xlsx", rows, info=info)
@@ -31,7 +34,7 @@ def test_same_findings_beside_and_in_order(tmp_path):
     assert plain.out == beside.out
 
 
-def test_absurd_extent_found_beside_the_read(tmp_path):
+def test_absurd_extent_found_beside_the_read(tmp_path, run_forced):
     """The parent's scan refuses the file; calamine in the child never gets to allocate 512 GB."""
     path = write_ledger(tmp_path / "ok.xlsx", [row(1)])
     bad = tmp_path / "bad.xlsx"

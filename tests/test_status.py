@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 from builders import write_ledger
 
+from toolkit.columns import cell_text
 from toolkit.config import DEFAULT_CONFIG
-from toolkit.read import cell_text, read_ledger
+from toolkit.read import read_ledger
 from toolkit.status import StatusReader, read_narrative
 
 AS_OF = "2024-12-31"

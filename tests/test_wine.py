@@ -167,7 +167,7 @@ def test_validate_matches_native(wine, folder):
     native = run_ledger("validate", folder / "样例 台账.xlsm", "--json", "--as-of", AS_OF)
     assert (result.returncode, native.code) == (1, 1), result.stderr
     assert issues(json.loads(result.stdout)) == issues(native.json())
-    # a big workbook is scanned in a forked child on Linux (toolkit.guard.scan_alongside); no fork here
+    # a big workbook is scanned in a forked child on Linux (toolkit.fastpath.scan_alongside); no fork here
     big = ledger(wine, "validate", name, "--json", "--as-of", AS_OF, env={"LEDGER_PARALLEL_SCAN_BYTES": "1"})
     assert big.returncode == 1, big.stderr
     assert issues(json.loads(big.stdout)) == issues(native.json())
@@ -244,7 +244,7 @@ def test_multi_unit_stats_in_a_process_pool(wine, folder):
 
 
 def test_xls_read_in_a_spawned_child(wine, folder, tmp_path):
-    """An .xls is read in a child process (toolkit.read._child_call): spawned on Windows, its memory
+    """An .xls is read in a child process (toolkit.sources._child_call): spawned on Windows, its memory
     capped by a job object instead of RLIMIT_AS."""
     if not shutil.which("soffice"):
         pytest.skip("LibreOffice is needed to write the .xls")

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import json
 import os
 import re
 import sys
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
+from toolkit import fastpath
 from toolkit.errors import LedgerError, invalid_name_message
 from toolkit.texttable import display_width
 
@@ -58,8 +58,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        # a short-lived process building ~100k small objects: cyclic GC passes only cost time
-        gc.disable()
+        if _plain_process():
+            fastpath.start_command()
         try:
             return func(*args, **kwargs)
         except LedgerError as exc:
@@ -127,24 +127,11 @@ def _plain_process() -> bool:
     return sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__
 
 
-def finish(code: int = 0) -> None:
-    """Exit without tearing down a 100k-item ledger object by object (a real process only)."""
+def finish(code: int = 0) -> NoReturn:
+    """End the command with ``code``: a real process at once, without tearing down what it read."""
     if _plain_process():
-        from toolkit.guard import flush_std_streams, report_exit
-
-        flush_std_streams()
-        report_exit(code)  # the child of a scan beside the read: the parent exits with this code now
-        os._exit(code)
+        fastpath.exit_now(code)
     sys.exit(code)
-
-
-def scan_beside_if_plain_process(path: str):
-    """Big workbooks: the job runs in a forked child while this process scans (toolkit.guard)."""
-    if _plain_process():
-        from toolkit.guard import scan_alongside
-
-        return scan_alongside(path)
-    return contextlib.nullcontext()
 
 
 def echo_json(data: object) -> None:
@@ -269,12 +256,9 @@ def validate(
       ledger validate 台账.xlsx --columns "主责单位=责任部门,内容=问题描述"
     """
     config = _config(config_path, columns)
-    if _plain_process():  # one workbook, then os._exit: freeing what was read only costs time
-        from toolkit.read import keep_readers_until_exit
-
-        keep_readers_until_exit()
-    with scan_beside_if_plain_process(path):
-        _validate_body(path, as_of, sheet, config, as_json, history_path, no_history, mark)
+    if _plain_process():
+        fastpath.read_one_workbook(path)  # a big workbook: the job goes on in a forked child
+    _validate_body(path, as_of, sheet, config, as_json, history_path, no_history, mark)
 
 
 def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history, mark) -> None:

@@ -18,12 +18,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import pickle
 import re
-import signal
 import stat
 import struct
-import sys
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -32,7 +29,6 @@ from pathlib import Path
 
 from toolkit.errors import (
     EncryptedFileError,
-    LedgerError,
     UnreadableFileError,
     UnsafeFileError,
     held_open,
@@ -258,6 +254,14 @@ def damaged_zip_message(name: str) -> str:
     return f"文件“{name}”已损坏或不完整（可能下载或复制时被截断），请重新获取文件或用 Excel 打开修复后另存。"
 
 
+def reader_died(path: Path) -> UnsafeFileError:
+    """The sentence for a reading process that died: calamine aborts a process on what it cannot allocate."""
+    return UnsafeFileError(
+        f"读取文件“{path.name}”时读取程序异常退出（需要的内存超出上限），可能是损坏或恶意文件；"
+        "请在 Excel 中打开、删除多余行列后另存再试。"
+    )
+
+
 def check_zip_directory(name: str, infos: list[zipfile.ZipInfo], size: int) -> None:
     """Refuse a central directory that zipfile would fail on only later, part by part, in ways that
     differ from reader to reader: local headers outside the file, a "version needed to extract" or a
@@ -294,7 +298,7 @@ def _open_zip(path: Path, data: bytes | None = None) -> zipfile.ZipFile:
 
 
 @contextlib.contextmanager
-def _package_zip(package: Package) -> Iterator[zipfile.ZipFile]:
+def package_zip(package: Package) -> Iterator[zipfile.ZipFile]:
     """The package's zip: the one sniff opened on the bytes in memory, else the file opened anew."""
     if package.zip is not None:
         yield package.zip
@@ -665,15 +669,15 @@ class SheetScan:
 def scan_sheet(package: Package, sheet: SheetRef, *, measure: bool = True) -> SheetScan:
     """Measure a sheet's true extent and collect error cells without parsing its XML.
 
-    ``measure=False`` (a contained read, see contained_read): only the error cells and the error-like
-    text are looked for; the extent is checked on what calamine read instead (check_extent).
+    ``measure=False`` (a contained read, see toolkit.fastpath.contained_read): only the error cells and
+    the error-like text are looked for; the extent is checked on what calamine read instead (check_extent).
     """
     scan = SheetScan()
     if sheet.part is None:
         scan.unreferenced_cells = True  # a part we cannot locate is never handed to calamine unmeasured
         return scan
     try:
-        for i, data in enumerate(_sheet_chunks(package, sheet)):
+        for i, data in enumerate(sheet_chunks(package, sheet)):
             _scan_chunk(data, scan, first=i == 0, measure=measure)
     except _BadReference as exc:
         raise UnsafeFileError(
@@ -683,11 +687,18 @@ def scan_sheet(package: Package, sheet: SheetRef, *, measure: bool = True) -> Sh
     scan.error_like_text = scan.error_like_text or _error_like_strings(package)
     if measure and scan.max_col * 99999 > MAX_CELLS and scan.max_row < 99999:
         # wide cells seen, and rows below 99999 are not tracked by the fast pass: measure them exactly
-        for data in _sheet_chunks(package, sheet):
+        for data in sheet_chunks(package, sheet):
             for row in _ANY_REF_ROW.findall(data):
                 scan.max_row = max(scan.max_row, int(row))
     check_extent(sheet.name, scan.max_row, scan.max_col)
     return scan
+
+
+def sheet_part_sizes(package: Package) -> dict[str, int]:
+    """The uncompressed size of each sheet part the package locates."""
+    parts = {s.part for s in package.sheets if s.part}
+    with package_zip(package) as zf:
+        return {i.filename: i.file_size for i in zf.infolist() if i.filename in parts}
 
 
 def check_workbook(path: Path) -> Package:
@@ -716,7 +727,7 @@ def check_extent(sheet_name: str, max_row: int, max_col: int) -> None:
         )
 
 
-def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
+def sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
     """The part in 4 MB chunks, each starting with the last 4 KB of the one before."""
     if (whole := package.small.get(sheet.part or "")) is not None:  # read whole by sniff already
         yield whole
@@ -732,7 +743,7 @@ def _sheet_chunks(package: Package, sheet: SheetRef) -> Iterator[bytes]:
             return
     overlap = b""
     seen = 0
-    with _package_zip(package) as zf:
+    with package_zip(package) as zf:
         try:
             with zf.open(zf.getinfo(sheet.part)) as fh:
                 while chunk := fh.read(CHUNK):
@@ -775,7 +786,7 @@ def _error_like_strings(package: Package) -> bool:
         package._error_like_strings = any(
             _error_like(data)
             for part in package.shared_strings
-            for data in _sheet_chunks(package, SheetRef(part, part, False))
+            for data in sheet_chunks(package, SheetRef(part, part, False))
         )
     return package._error_like_strings
 
@@ -849,333 +860,3 @@ def _check_references(data: bytes, scan: SheetScan) -> None:
         if (m := pattern.search(data)) is not None and m.start() < len(data) - 8:
             scan.unreferenced_cells = True
             return
-
-
-_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0 "
-_ODS_CALCEXT_TYPE = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0 value-type"
-MAX_ODS_ERRORS = 10_000
-
-
-class _OdsErrors:
-    """expat callbacks that follow an .ods sheet's row/column positions and keep the error cells."""
-
-    def __init__(self) -> None:
-        self.found: dict[str, dict[tuple[int, int], str]] = {}
-        self.table = ""
-        self.row = self.col = self.kept = 0
-        self.row_repeat = 1
-        self.cell: tuple[int, list[str]] | None = None  # (column repeat, text) of an open error cell
-
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if name == _ODS_TABLE + "table":
-            self.table, self.row = attrs.get(_ODS_TABLE + "name", ""), 0
-        elif name == _ODS_TABLE + "table-row":
-            self.col = 0
-            self.row_repeat = _repeat(attrs.get(_ODS_TABLE + "number-rows-repeated"))
-        elif name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
-            repeat = _repeat(attrs.get(_ODS_TABLE + "number-columns-repeated"))
-            if attrs.get(_ODS_CALCEXT_TYPE) == "error" and self.kept < MAX_ODS_ERRORS:
-                self.cell = (repeat, [])
-            else:
-                self.col += repeat
-
-    def text(self, data: str) -> None:
-        if self.cell is not None:
-            self.cell[1].append(data)
-
-    def end(self, name: str) -> None:
-        if name == _ODS_TABLE + "table-row":
-            self.row += self.row_repeat
-        elif self.cell is not None and name in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
-            repeat, parts = self.cell
-            self.cell = None
-            text = "".join(parts).strip() or "#VALUE!"
-            cells = self.found.setdefault(self.table, {})
-            for r in range(self.row, self.row + min(self.row_repeat, MAX_ODS_ERRORS)):
-                for c in range(self.col, self.col + min(repeat, MAX_ODS_ERRORS)):
-                    if self.kept >= MAX_ODS_ERRORS:
-                        break
-                    cells[(r + 1, c)] = text
-                    self.kept += 1
-            self.col += repeat
-
-
-def ods_formula_errors(package: Package) -> dict[str, dict[tuple[int, int], str]]:
-    """Error cells of each .ods sheet as sheet → {(row1, col0): "#REF!"}; calamine reads them as "".
-
-    content.xml is streamed through expat with no tree kept (its prolog was checked for a DTD
-    in sniff, and any entity declaration stops the parse); positions follow the repeat counts;
-    at most MAX_ODS_ERRORS cells are kept, so a repeated error row cannot blow up.
-    """
-    try:
-        if not any(map(_says_error, _sheet_chunks(package, _ODS_CONTENT))):
-            return {}  # no cell says it holds an error: the walk through every cell (~9 ms a file) is spared
-    except LedgerError:
-        return {}
-    from xml.parsers import expat
-
-    walker = _OdsErrors()
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = walker.start
-    parser.EndElementHandler = walker.end
-    parser.CharacterDataHandler = walker.text
-    parser.EntityDeclHandler = _no_entities
-    try:
-        with _package_zip(package) as zf, zf.open("content.xml") as fh:
-            while chunk := fh.read(CHUNK):
-                parser.Parse(chunk, False)
-            parser.Parse(b"", True)
-    except (expat.ExpatError, *ZIP_ERRORS):
-        pass  # calamine has read the sheet already: error cells are a bonus, not a condition
-    return walker.found
-
-
-_ODS_CONTENT = SheetRef("content.xml", "content.xml", False)
-
-
-def _says_error(data: bytes) -> bool:
-    """An attribute value "error" somewhere (calcext:value-type="error"): one pass for a rare word."""
-    at = data.find(b"error")
-    while at >= 0:
-        if data[at - 1 : at] in (b'"', b"'") and data[at + 5 : at + 6] in (b'"', b"'"):
-            return True
-        at = data.find(b"error", at + 5)
-    return False
-
-
-def _no_entities(*_args: object) -> None:
-    raise ValueError("entity declaration")
-
-
-def _repeat(value: str | None) -> int:
-    try:
-        return max(1, int(value or 1))
-    except ValueError:
-        return 1
-
-
-# --- the scan beside the read ------------------------------------------------------------------
-# A big sheet costs the scan a third of what calamine spends on it. On a POSIX machine the CLI runs
-# its whole job in a forked child while this process scans: the child reads with calamine straight
-# away and takes the scan's results (error cells) from a pipe before it builds the ledger. If the
-# scan finds an absurd extent, or calamine aborts the child on one, this process — untouched by the
-# Rust reader — says so in one sentence and exits 2. Small workbooks are read the plain way.
-
-PARALLEL_SCAN_BYTES = 8 << 20  # uncompressed size of the largest sheet part
-_feed: _ScanFeed | None = None
-_done_fd: int | None = None  # the child's way to hand its exit code to the parent
-
-
-class _ScanFeed:
-    """The child's end of the pipe: the parent's scans, by part name, as they arrive."""
-
-    def __init__(self, fd: int) -> None:
-        self._file = os.fdopen(fd, "rb")
-        self._scans: dict[str, SheetScan] = {}
-
-    def get(self, part: str) -> SheetScan | None:
-        while part not in self._scans:
-            try:
-                key, scan = pickle.load(self._file)
-            except (EOFError, pickle.UnpicklingError, OSError):
-                return None
-            self._scans[key] = scan
-        return self._scans[part]
-
-
-def flush_std_streams() -> None:
-    """Before a fork or an exit; either stream may be None (pythonw, or a job started with 2>&-)."""
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
-
-
-def report_exit(code: int) -> None:
-    """In the child of scan_alongside (output flushed): give the parent the exit code and let go of
-    stdout and stderr, so the command is over for whoever waits on it while this process is still
-    being torn down (a 100k-row read leaves ~350 MB to unmap)."""
-    if _done_fd is None:
-        return
-    with contextlib.suppress(OSError):
-        os.close(1)
-        os.close(2)
-    with contextlib.suppress(OSError):
-        os.write(_done_fd, bytes([code & 0xFF]))
-
-
-def scanning_beside() -> bool:
-    """True in the child of scan_alongside: read first, then ask for the parent's scan."""
-    return _feed is not None
-
-
-def scan_from_parent(sheet: SheetRef) -> SheetScan:
-    """The parent's scan of this sheet (waits for it); empty when the parent had none to give."""
-    scan = _feed.get(sheet.part) if _feed is not None and sheet.part is not None else None
-    return scan or SheetScan()
-
-
-def _largest_sheet(package: Package) -> int:
-    parts = {s.part for s in package.sheets if s.part}
-    with _package_zip(package) as zf:
-        return max((i.file_size for i in zf.infolist() if i.filename in parts), default=0)
-
-
-@contextlib.contextmanager
-def scan_alongside(path: str | os.PathLike) -> Iterator[None]:
-    """Run the body in a forked child while this process scans the workbook (see above)."""
-    global _feed, _done_fd
-    threshold = int(os.environ.get("LEDGER_PARALLEL_SCAN_BYTES", PARALLEL_SCAN_BYTES))
-    try:
-        package = sniff(Path(path))
-        parallel = hasattr(os, "fork") and package.kind == "ooxml" and _largest_sheet(package) >= threshold
-    except LedgerError:
-        parallel = False  # the body reads the file again and reports the problem the usual way
-    if not parallel:
-        yield
-        return
-    flush_std_streams()
-    read_end, write_end = os.pipe()
-    done_read, done_write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child does the job; the parent reports on it
-        os.close(write_end)
-        os.close(done_read)
-        _feed = _ScanFeed(read_end)
-        _done_fd = done_write
-        yield
-        return
-    os.close(read_end)
-    os.close(done_write)
-    os._exit(_scan_for_child(package, pid, write_end, done_read))
-
-
-def _scan_for_child(package: Package, pid: int, write_end: int, done_read: int) -> int:
-    with _package_zip(package) as zf:
-        sizes = {i.filename: i.file_size for i in zf.infolist()}
-    # small sheets (通报信息, 配置) first: the child asks for those before the big ledger sheet
-    sheets = sorted((s for s in package.sheets if s.part), key=lambda s: sizes.get(s.part, 0))
-    out = os.fdopen(write_end, "wb")
-    try:
-        for sheet in sheets:
-            try:
-                scan = scan_sheet(package, sheet)
-            except LedgerError:
-                if (code := _reported(done_read, wait=False)) is not None:
-                    return code  # the child finished first: calamine managed, so its answer stands
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    return _child_code(package, status)
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise
-            try:
-                pickle.dump((sheet.part, scan), out)
-                out.flush()
-            except OSError:
-                break  # the child has finished (or died): its exit status tells which
-    finally:
-        with contextlib.suppress(OSError):
-            out.close()
-    if (code := _reported(done_read, wait=True)) is not None:
-        return code  # the child has said how it ended: its teardown need not be waited for
-    _, status = os.waitpid(pid, 0)  # it ended another way (an exception, a crash): its status tells
-    return _child_code(package, status)
-
-
-def _reported(done_read: int, wait: bool) -> int | None:
-    """The exit code the child handed over (report_exit), or None when it ended without one."""
-    os.set_blocking(done_read, wait)
-    try:
-        code = os.read(done_read, 1)
-    except (BlockingIOError, OSError):
-        return None
-    return code[0] if code else None
-
-
-def _child_code(package: Package, status: int) -> int:
-    if os.WIFSIGNALED(status):
-        raise UnsafeFileError(
-            f"读取文件“{package.path.name}”时读取程序异常退出（需要的内存超出上限），可能是损坏或恶意文件；"
-            "请在 Excel 中打开、删除多余行列后另存再试。"
-        )
-    return os.WEXITSTATUS(status)
-
-
-# --- contained reads --------------------------------------------------------------------------------
-# Measuring a sheet before calamine reads it costs a third of what the read itself costs on a small
-# ledger (four regex passes over the sheet XML). A worker of a many-ledger roll-up (toolkit.units) is a
-# disposable process whose death is handled: its files are read again, one by one, the guarded way. Such
-# a worker may instead read a small file *contained*: under an address-space limit, a CPU timer and with
-# stderr silenced, calamine reads the sheets unmeasured. A hostile used range then makes calamine's
-# allocation fail, which aborts the worker; a range that fits but is too big is refused on what calamine
-# read (check_extent, same sentence as the guard's); a runaway parse is ended by the timer. The parent
-# retries the file guarded, so the user hears exactly what `ledger validate` would say.
-
-# address space a contained read may add to what the process has mapped already (the reading child
-# gets 3 GB in all; a worker forked from a process with big libraries loaded has mapped more)
-CONTAINED_MEMORY = 3 << 30
-CONTAINED_SECONDS = 2.0  # CPU time allowed per contained file, plus CONTAINED_SECONDS_PER_MB of its size
-CONTAINED_SECONDS_PER_MB = 1.0
-_contained = False
-
-
-class ContainmentExceeded(BaseException):
-    """A contained read failed in a way its limits may have caused (memory, a library that could not be
-    mapped): the worker ends, and the file is read again guarded, which names the file's fault if any.
-
-    A BaseException, so that no ``except Exception`` on the way turns it into a reason for the file."""
-
-
-def _mapped_bytes() -> int:
-    """The process's address space now (Linux; elsewhere 0, and CONTAINED_MEMORY is the whole limit)."""
-    try:
-        with open("/proc/self/statm", "rb") as fh:
-            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def contained() -> bool:
-    """True while contained_read is in force: the sheets of an in-memory package are read unmeasured."""
-    return _contained
-
-
-@contextlib.contextmanager
-def contained_read(file_bytes: int) -> Iterator[None]:
-    """Read one file contained (see above). Only for a forked worker whose death the parent handles."""
-    global _contained
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = _mapped_bytes() + CONTAINED_MEMORY
-    for cap in (soft, hard):  # never above a limit the process already runs under
-        if cap != resource.RLIM_INFINITY:
-            limit = min(limit, cap)
-    seconds = CONTAINED_SECONDS + CONTAINED_SECONDS_PER_MB * file_bytes / (1 << 20)
-    flush_std_streams()
-    try:
-        saved_stderr: int | None = os.dup(2)
-    except OSError:  # no stderr at all (2>&-): nothing to silence
-        saved_stderr = None
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    handler = None
-    try:
-        # calamine's "memory allocation failed" and its backtrace are not for the user
-        if saved_stderr is not None:
-            os.dup2(devnull, 2)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-        handler = signal.signal(signal.SIGPROF, signal.SIG_DFL)  # the timer's signal ends the process
-        signal.setitimer(signal.ITIMER_PROF, seconds)
-        _contained = True
-        yield
-    finally:
-        _contained = False
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        if handler is not None:
-            signal.signal(signal.SIGPROF, handler)
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-        if saved_stderr is not None:
-            os.dup2(saved_stderr, 2)
-            os.close(saved_stderr)
-        os.close(devnull)

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from toolkit.errors import UnsafeFileError
+from toolkit.guard import MAX_CELLS  # the cells a grid may have (colspans included), as for a workbook
 
 Grid = list[list[object]]
 MergedList = list[tuple[tuple[int, int], tuple[int, int]]]
@@ -26,7 +27,6 @@ _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_231
 _SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000]+")
 _BREAKS = re.compile(r" ?\n ?")
 MAX_SPAN = 1000
-MAX_CELLS = 20_000_000  # grid cells all tables together may create (colspans included)
 MAX_COVERED = 2_000_000  # rows reached by rowspans (a 100k-row export merging 3 columns needs 300k)
 MAX_DEPTH = 50  # nested tables deeper than this are read as text
 MAX_TABLES = 1000

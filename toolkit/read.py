@@ -3,7 +3,8 @@
 Finds the ledger sheet and its header row below title rows, maps headers through the
 aliases, fills vertically merged cells down, takes dimensions from section-title rows,
 skips blank, 合计 and note rows, and parses statuses and dates — keeping the raw text.
-Reading happens after toolkit.guard has sniffed and measured the file.
+The cell grids come from toolkit.sources (after toolkit.guard has sniffed the file); the columns are
+read whole by toolkit.columns.
 """
 
 from __future__ import annotations
@@ -12,35 +13,32 @@ import bisect
 import functools
 import itertools
 import operator
-import os
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
-from typing import NamedTuple
 
+from toolkit.columns import (
+    ERROR_TOKENS,
+    DateColumns,
+    Fills,
+    Merge,
+    NumberTexts,
+    blank_or_text,
+    cell_text,
+    fill_columns,
+    grid_columns,
+    merges_below,
+    per_value,
+    seq_column,
+    text_column,
+)
 from toolkit.config import DEFAULT_CONFIG, OPTIONAL, Config, normalize_text
-from toolkit.dates import parse_date, written_year
-from toolkit.errors import (
-    EncryptedFileError,
-    LedgerError,
-    NoLedgerError,
-    UnreadableFileError,
-    UnsafeFileError,
-)
-from toolkit.guard import (
-    ContainmentExceeded,
-    Package,
-    check_extent,
-    contained,
-    ods_formula_errors,
-    scan_from_parent,
-    scan_sheet,
-    scanning_beside,
-    sniff,
-)
+from toolkit.dates import written_year
+from toolkit.errors import NoLedgerError
+from toolkit.guard import Package, sniff
 from toolkit.headers import (
     Header,
     best_guess,
@@ -51,13 +49,9 @@ from toolkit.headers import (
     repeated_header_offsets,
 )
 from toolkit.layout import AUX_SHEETS, CONFIG_SHEET, INFO_SHEET, config_from_rows
-from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, ItemColumns, LazyTexts, Ledger, Memo, YearGuess
+from toolkit.model import ItemColumns, LazyTexts, Ledger, YearGuess
+from toolkit.sources import Merged, Source, open_source
 from toolkit.status import FALLBACK_FIELD, StatusReader, status_field
-
-Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
-
-ERROR_TOKENS = frozenset({"#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
-                          "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!"})  # fmt: skip
 
 _CN_NUM = "一二三四五六七八九十"
 _SECTION = re.compile(
@@ -101,7 +95,6 @@ _CONTINUED = re.compile(r"^[（(]?\s*(?:续\s*上?\s*表|接\s*上\s*表|第\s*\
 _SUM_FIRST = frozenset(" 合总小共\u3000")
 # first characters that make a row worth a look: a 合计 line, or a blank-looking first cell
 _CHECK_FIRST = _SUM_FIRST | frozenset(c for c in map(chr, range(0x3001)) if c.isspace())
-_SUSPECT_CELL = re.compile("\x00[\\s#]")
 
 INFO_KEYS = {
     "单位": "unit", "填报单位": "unit", "单位名称": "unit", "发文单位": "unit",
@@ -123,7 +116,7 @@ def read_ledger(
     ``as_of``: the date it will be judged on (the year of last resort for "6月底前")."""
     path = Path(path)
     package = sniff(path)
-    source = _open_source(package)
+    source = open_source(package)
     try:
         return _read_from_source(source, path, sheet, config, as_of)
     finally:
@@ -131,7 +124,7 @@ def read_ledger(
 
 
 def _read_from_source(
-    source: _Source, path: Path, sheet: str | None, config: Config, as_of: date | None = None
+    source: Source, path: Path, sheet: str | None, config: Config, as_of: date | None = None
 ) -> Ledger:
     names = source.sheet_names()
     info_rows = source.load(INFO_SHEET)[0] if INFO_SHEET in names else None
@@ -148,7 +141,7 @@ def _read_from_source(
     tried = []
     guess: tuple[str, tuple[int, list]] | None = None
     for name in candidates:
-        rows, merged, errors, origin = source.load(name)
+        rows, merged, errors = source.load(name)
         if (header := locate_header(rows, merged, config)) is None:
             tried.append(name)
             seen = best_guess(rows, config)
@@ -165,7 +158,6 @@ def _read_from_source(
             formula_errors=errors,
             date1904=source.date1904,
             sheet_names=names,
-            origin=origin,
             error_like_text=source.error_like_text(name),
             found_header=header,
             as_of=as_of,
@@ -183,455 +175,10 @@ def _guess_key(guess: tuple[int, list]) -> tuple[int, int]:
     return sum(1 for u in uses if u.field), len(uses)
 
 
-# --- sources: where grids come from -------------------------------------------------------------
-
-
-class _Source:
-    date1904 = False
-
-    def sheet_names(self) -> list[str]:
-        raise NotImplementedError
-
-    def ordered_names(self) -> list[str]:
-        return self.sheet_names()
-
-    def load(self, name: str) -> tuple[list[list], Merged, dict[tuple[int, int], str], tuple[int, int]]:
-        raise NotImplementedError
-
-    def error_like_text(self, name: str) -> bool:
-        """Whether a loaded sheet may hold "#REF!"-like text (unknown: yes, look for it)."""
-        return True
-
-    def close(self) -> None:
-        pass
-
-
-# Freeing a 100k-row calamine sheet costs ~50 ms, and its grid of Python rows ~15 ms more. A
-# process that ends with os._exit (the CLI, see toolkit.cli.finish) lets the exit take them
-# instead: keep_readers_until_exit(). The workbook itself is closed as usual (it holds the file).
-_KEPT_UNTIL_EXIT: list[object] | None = None
-
-
-def keep_readers_until_exit() -> None:
-    global _KEPT_UNTIL_EXIT
-    if _KEPT_UNTIL_EXIT is None:
-        _KEPT_UNTIL_EXIT = []
-
-
-class _CalamineSource(_Source):
-    """OOXML read in-process: the guard has proved each sheet's extent before calamine sees it."""
-
-    def __init__(self, package: Package) -> None:
-        import python_calamine as pc
-
-        self._loaded: list[object] = []
-        self._error_like: dict[str, bool] = {}
-        self.package = package
-        self.date1904 = package.date1904
-        self._refs = {s.name: s for s in package.sheets}
-        try:
-            self.book = _open_book(str(package.path), package.kind, package.data)
-        except pc.PasswordError:
-            raise EncryptedFileError(
-                f"文件“{package.path.name}”设有密码，本工具无法读取；请取消密码后另存再试。"
-            ) from None
-        except Exception as exc:  # calamine raises several unrelated types for broken packages
-            raise _broken(package.path, exc) from None
-
-    def sheet_names(self) -> list[str]:
-        return list(self.book.sheet_names)
-
-    def ordered_names(self) -> list[str]:
-        visible = [s.name for s in self.package.sheets if s.visible]
-        hidden = [s.name for s in self.package.sheets if not s.visible]
-        known = set(visible) | set(hidden)
-        return visible + hidden + [n for n in self.sheet_names() if n not in known]
-
-    def load(self, name: str):
-        ref = self._refs.get(name)
-        if ref is None:  # a sheet the guard did not see listed is never read unmeasured in-process
-            return _load_in_child(self.package.path, name, self.package.kind)
-        beside = scanning_beside()
-        unmeasured = contained() and self.package.data is not None  # see toolkit.guard.contained_read
-        if unmeasured:
-            scan = scan_sheet(self.package, ref, measure=False)
-        elif not beside:  # the usual order: measure first, then let calamine allocate
-            scan = scan_sheet(self.package, ref)
-            if scan.unreferenced_cells:
-                return _load_in_child(self.package.path, name, self.package.kind)
-        try:
-            sheet = self.book.get_sheet_by_name(name)
-            if unmeasured and (end := sheet.end) is not None:
-                check_extent(name, end[0] + 1, end[1] + 1)
-            rows = sheet.to_python(skip_empty_area=False)
-            merged = sheet.merged_cell_ranges or []
-        except LedgerError:
-            raise
-        except Exception as exc:
-            if unmeasured:
-                if isinstance(exc, MemoryError):  # the containment's limit: read again, guarded
-                    raise ContainmentExceeded from None
-                scan_sheet(self.package, ref)  # what calamine failed on may be what the guard refuses
-            raise _broken(self.package.path, exc) from None
-        self._loaded.append((sheet, rows))  # see close(): freeing them can be left to the exit
-        if beside:  # a forked child: calamine has read; the parent's scan arrives now (or it was killed)
-            scan = scan_from_parent(ref)
-        self._error_like[name] = scan.error_like_text
-        return rows, _clip_merged(rows, merged, self.package.path, name), scan.formula_errors, (0, 0)
-
-    def error_like_text(self, name: str) -> bool:
-        return self._error_like.get(name, True)
-
-    def close(self) -> None:
-        self.book.close()  # the file is let go of at once (--mark may replace it; Windows would refuse)
-        if _KEPT_UNTIL_EXIT is not None:
-            _KEPT_UNTIL_EXIT.extend(self._loaded)
-        self._loaded = []
-
-
-def _broken(path: Path, exc: Exception) -> UnreadableFileError | EncryptedFileError | UnsafeFileError:
-    return _reader_error(path, type(exc).__name__, str(exc))
-
-
-def _reader_error(
-    path: Path, kind: str, detail: str
-) -> UnreadableFileError | EncryptedFileError | UnsafeFileError:
-    """One Chinese sentence for what python-calamine raised (in-process or in the child)."""
-    detail = detail.splitlines()[0][:120] if detail else ""
-    lowered = detail.lower()
-    if kind == "PasswordError" or "password" in lowered or "encrypt" in lowered:
-        return EncryptedFileError(f"文件“{path.name}”设有密码，本工具无法读取；请取消密码后另存再试。")
-    if kind == "MemoryError" or "cell limit exceeded" in lowered:
-        return UnsafeFileError(
-            f"文件“{path.name}”的已用区域异常庞大，读取需要的内存超出上限，可能是损坏或恶意文件；"
-            "请在 Excel 中删除多余的行列后另存再试。"
-        )
-    if kind == "WorksheetNotFound":
-        return UnreadableFileError(
-            f"文件“{path.name}”列出的工作表“{detail}”在文件中找不到，文件可能已损坏；请用 Excel 打开修复后另存再试。"
-        )
-    if kind == "XmlError":
-        return UnreadableFileError(
-            f"文件“{path.name}”已损坏：其中的表格内容不完整或格式错误（可能保存或复制时中断），请用 Excel 打开修复后另存再试。"
-        )
-    if kind == "ZipError":
-        return UnreadableFileError(
-            f"文件“{path.name}”已损坏或不完整（可能下载或复制时被截断），请重新获取文件或用 Excel 打开修复后另存。"
-        )
-    return UnreadableFileError(
-        f"文件“{path.name}”无法读取（{detail or kind}），可能已损坏或不完整；请用 Excel 打开修复后另存再试。"
-    )
-
-
-# python-calamine picks its reader by the file's extension; the guard knows what the bytes are
-_CALAMINE_SUFFIXES = {"ooxml": (".xlsx", ".xlsm", ".xlam"), "ods": (".ods",), "xls": (".xls", ".xla")}
-
-
-def _open_book(path: str, kind: str, data: bytes | None = None):
-    """A calamine workbook read as what the file is, whatever its name says (台账.xls that is an .xlsx).
-
-    ``data``: the bytes the guard already read and checked; calamine reads those, not the file again.
-    """
-    import io
-
-    import python_calamine as pc
-
-    if data is not None:
-        return pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    if path.lower().endswith(_CALAMINE_SUFFIXES.get(kind, ())):
-        return pc.CalamineWorkbook.from_path(path)
-    with open(path, "rb") as fh:  # content-sniffing reader; the bytes are read into memory once
-        return pc.CalamineWorkbook.from_filelike(fh)
-
-
-class _ChildSource(_Source):
-    """.xls/.ods read in a memory-limited child process: calamine aborts the process on absurd ranges.
-
-    A contained process (a roll-up worker, see toolkit.guard.contained_read) is such a child already:
-    there calamine reads in-process, which saves a fork per sheet (most of the time on a small .xls).
-    """
-
-    def __init__(self, package: Package) -> None:
-        self.package = package
-        self._names: list[str] | None = None
-        self._cache: dict[str, tuple] = {}
-        self._ods_errors: dict[str, dict[tuple[int, int], str]] | None = None
-        self._book = None  # calamine's workbook, read in-process when contained
-        self._xlrd_book = None
-
-    def sheet_names(self) -> list[str]:
-        if self._names is None:
-            if contained():
-                self._names = list(self._contained_book().sheet_names)
-            else:
-                self._names = _child_call(self.package.path, None, self.package.kind)
-        return self._names
-
-    def load(self, name: str):
-        if name not in self._cache:
-            if contained():
-                rows, merged, errors, origin = self._load_contained(name)
-            else:
-                rows, merged, errors, origin = _load_in_child(self.package.path, name, self.package.kind)
-            if self.package.kind == "ods":  # calamine reads error cells as "": find them in content.xml
-                if self._ods_errors is None:
-                    self._ods_errors = ods_formula_errors(self.package)
-                errors = self._ods_errors.get(name, {})
-            self._cache[name] = rows, merged, errors, origin
-        return self._cache[name]
-
-    def _contained_book(self):
-        if self._book is None:
-            try:
-                self._book = _open_book(str(self.package.path), self.package.kind)
-            except Exception as exc:  # the sentences the child's failures get
-                raise _reader_error(self.package.path, type(exc).__name__, str(exc)) from None
-        return self._book
-
-    def _load_contained(self, name: str):
-        path = self.package.path
-        book = self._contained_book()
-        try:
-            sheet = book.get_sheet_by_name(name)
-            rows = sheet.to_python(skip_empty_area=False)
-            merged = sheet.merged_cell_ranges or []
-        except MemoryError:  # the containment's limit: read again, guarded (the child then decides)
-            raise ContainmentExceeded from None
-        except Exception as exc:
-            raise _reader_error(path, type(exc).__name__, str(exc)) from None
-        errors = {}
-        if self.package.kind == "xls":
-            if self._xlrd_book is None:
-                self._xlrd_book = _xlrd_book(str(path))
-            errors = _xls_error_cells(self._xlrd_book, name)
-        return rows, _clip_merged(rows, merged, path, name), errors, (0, 0)
-
-    def close(self) -> None:
-        if self._book is not None:
-            self._book.close()
-            self._book = None
-        if self._xlrd_book not in (None, False):
-            self._xlrd_book.release_resources()
-        self._xlrd_book = None
-
-
-def _child_read(path: str, name: str | None, kind: str, conn) -> None:  # runs in the child
-    import faulthandler
-    import os
-
-    try:
-        # calamine reports an aborted allocation on stderr; the parent's one sentence is the message
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        faulthandler.disable()  # (PYTHONFAULTHANDLER, pytest) it would dump this process's stack anyway
-        _limit_own_memory(CHILD_MEMORY)
-        book = _open_book(path, kind)
-        if name is None:
-            conn.send(("ok", list(book.sheet_names)))
-        else:
-            sheet = book.get_sheet_by_name(name)
-            rows = sheet.to_python(skip_empty_area=False)
-            errors = _xls_error_cells(_xlrd_book(path), name) if kind == "xls" else {}
-            conn.send(("ok", (rows, sheet.merged_cell_ranges or [], errors, (0, 0))))
-    except BaseException as exc:  # report every failure to the parent, which decides the message
-        conn.send(("error", type(exc).__name__, str(exc)[:200]))
-    finally:
-        conn.close()
-
-
-def _limit_own_memory(limit: int) -> None:
-    """Cap this process's memory, so that calamine's allocation fails (and aborts) instead of the
-    machine paging: RLIMIT_AS on POSIX, never above a limit already in force (raising one is not
-    allowed); on Windows, where there is no ``resource``, a job object's per-process memory limit."""
-    if os.name == "nt":
-        _job_memory_limit(limit)
-        return
-    import resource
-
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
-def _job_memory_limit(limit: int) -> None:
-    """Put this process in a new job object whose per-process committed-memory limit is ``limit``.
-
-    Best effort: a process already in a job that forbids nesting (Windows 7) stays unlimited, and the
-    parent's timeout still bounds the read."""
-    import ctypes
-    from ctypes import wintypes
-
-    class IoCounters(ctypes.Structure):
-        _fields_ = [(name, ctypes.c_ulonglong) for name in ("r", "w", "o", "rb", "wb", "ob")]
-
-    class BasicLimits(ctypes.Structure):
-        _fields_ = [
-            ("PerProcessUserTimeLimit", ctypes.c_longlong),
-            ("PerJobUserTimeLimit", ctypes.c_longlong),
-            ("LimitFlags", wintypes.DWORD),
-            ("MinimumWorkingSetSize", ctypes.c_size_t),
-            ("MaximumWorkingSetSize", ctypes.c_size_t),
-            ("ActiveProcessLimit", wintypes.DWORD),
-            ("Affinity", ctypes.c_size_t),
-            ("PriorityClass", wintypes.DWORD),
-            ("SchedulingClass", wintypes.DWORD),
-        ]
-
-    class ExtendedLimits(ctypes.Structure):
-        _fields_ = [
-            ("BasicLimitInformation", BasicLimits),
-            ("IoInfo", IoCounters),
-            ("ProcessMemoryLimit", ctypes.c_size_t),
-            ("JobMemoryLimit", ctypes.c_size_t),
-            ("PeakProcessMemoryUsed", ctypes.c_size_t),
-            ("PeakJobMemoryUsed", ctypes.c_size_t),
-        ]
-
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    kernel32.CreateJobObjectW.restype = wintypes.HANDLE
-    kernel32.GetCurrentProcess.restype = wintypes.HANDLE
-    kernel32.SetInformationJobObject.argtypes = [
-        wintypes.HANDLE,
-        ctypes.c_int,
-        ctypes.c_void_p,
-        wintypes.DWORD,
-    ]
-    kernel32.AssignProcessToJobObject.argtypes = [wintypes.HANDLE, wintypes.HANDLE]
-    job = kernel32.CreateJobObjectW(None, None)
-    if not job:
-        return
-    info = ExtendedLimits()
-    info.BasicLimitInformation.LimitFlags = 0x100  # JOB_OBJECT_LIMIT_PROCESS_MEMORY
-    info.ProcessMemoryLimit = limit
-    extended_limit_information = 9
-    if kernel32.SetInformationJobObject(
-        job, extended_limit_information, ctypes.byref(info), ctypes.sizeof(info)
-    ):
-        kernel32.AssignProcessToJobObject(job, kernel32.GetCurrentProcess())
-    # the handle stays open until the process ends: closing the job's last handle would not lift the
-    # limit, but keeping it costs nothing
-
-
-def _xlrd_book(path: str):
-    """The .xls opened by xlrd (sheets loaded on demand); False when xlrd cannot follow the file."""
-    try:
-        import xlrd
-
-        return xlrd.open_workbook(path, on_demand=True)
-    except Exception:
-        return False
-
-
-def _xls_error_cells(book, name: str) -> dict[tuple[int, int], str]:
-    """calamine reads .xls error cells (#REF! …) as empty strings; xlrd still sees them (in the child)."""
-    if book is False:
-        return {}
-    try:
-        import xlrd
-
-        sheet = book.sheet_by_name(name)
-        errors = {}
-        for r in range(sheet.nrows):
-            for c, kind in enumerate(sheet.row_types(r)):
-                if kind == xlrd.XL_CELL_ERROR:
-                    errors[(r + 1, c)] = xlrd.error_text_from_code.get(sheet.cell_value(r, c), "#N/A")
-        return errors
-    except Exception:  # a file xlrd cannot follow: the ledger is still read, only error cells go unseen
-        return {}
-
-
-CHILD_MEMORY = 3 << 30
-CHILD_SECONDS = 60
-
-
-def _child_call(path: Path, name: str | None, kind: str):
-    import multiprocessing as mp
-
-    # fork where there is one (the child starts at once, everything imported); Windows spawns a fresh
-    # interpreter that imports toolkit.read (~1 s under Wine, a fraction of that on a PC)
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child_read, args=(str(path), name, kind, child), daemon=True)
-    proc.start()
-    child.close()
-    try:
-        if not parent.poll(CHILD_SECONDS):
-            proc.kill()
-            raise UnsafeFileError(
-                f"读取文件“{path.name}”超过 {CHILD_SECONDS} 秒仍未完成，可能是损坏或恶意文件，已停止。"
-            )
-        message = parent.recv()
-    except EOFError:
-        message = ("crash",)
-    finally:
-        proc.join(5)
-        if proc.is_alive():
-            proc.kill()
-    if message[0] == "ok":
-        return message[1]
-    if message[0] == "crash":
-        raise UnsafeFileError(
-            f"读取文件“{path.name}”时读取程序异常退出（需要的内存超出上限），可能是损坏或恶意文件；"
-            "请在 Excel 中打开、删除多余行列后另存再试。"
-        )
-    raise _reader_error(path, message[1], message[2])
-
-
-def _load_in_child(path: Path, name: str, kind: str):
-    rows, merged, errors, origin = _child_call(path, name, kind)
-    return rows, _clip_merged(rows, merged, path, name), errors, origin
-
-
-def _clip_merged(rows: list[list], merged: Merged, path: Path, name: str) -> list:
-    """Merged ranges cut to the grid; overlapping ranges covering more than the grid are hostile.
-
-    A merge such as A1:XFD1048576 over a real ledger would otherwise be filled cell by cell.
-    """
-    if not merged:
-        return []
-    height = len(rows)
-    width = max(map(len, rows), default=0)
-    clipped = []
-    covered = 0
-    for (r0, c0), (r1, c1) in merged:
-        r1, c1 = min(r1, height - 1), min(c1, width - 1)
-        if r0 > r1 or c0 > c1:
-            continue
-        covered += (r1 - r0 + 1) * (c1 - c0 + 1)
-        clipped.append(((r0, c0), (r1, c1)))
-    if covered > height * width:
-        raise UnsafeFileError(
-            f"工作表“{name}”（文件“{path.name}”）中的合并单元格互相重叠、覆盖范围超过整张表，"
-            "Excel 不会生成这样的文件，可能是损坏或恶意文件；请在 Excel 中取消合并后另存再试。"
-        )
-    return clipped
-
-
-class _HtmlSource(_Source):
-    """The "xls" office systems export is an HTML table: each table is a sheet named 表1, 表2, …"""
-
-    def __init__(self, package: Package) -> None:
-        from toolkit.htmltable import read_html_tables
-
-        self.path = package.path
-        self.tables = read_html_tables(package.path)
-        if not self.tables:
-            raise NoLedgerError(
-                f"文件“{package.path.name}”是网页（HTML）格式，但其中没有表格；请从系统重新导出为 Excel 文件。"
-            )
-
-    def sheet_names(self) -> list[str]:
-        return [f"表{i + 1}" for i in range(len(self.tables))]
-
-    def load(self, name: str):
-        rows, merged = self.tables[int(name[1:]) - 1]
-        return rows, _clip_merged(rows, merged, self.path, name), {}, (0, 0)
-
-
 def check_readable(package: Package, sheet: str) -> None:
     """Read ``sheet`` as ``read_ledger`` would (the guard, then the reader); its LedgerError when it
     cannot be. ``clear`` asks first, so that a workbook ``validate`` refuses is not rewritten either."""
-    source = _open_source(package)
+    source = open_source(package)
     try:
         if sheet in source.sheet_names():
             source.load(sheet)
@@ -639,34 +186,7 @@ def check_readable(package: Package, sheet: str) -> None:
         source.close()
 
 
-def _open_source(package: Package) -> _Source:
-    if package.kind == "ooxml":
-        return _CalamineSource(package)
-    if package.kind == "html":
-        return _HtmlSource(package)
-    return _ChildSource(package)
-
-
 # --- from a grid to a Ledger ---------------------------------------------------------------------
-
-
-def cell_text(value: object) -> str:
-    """A cell as the clerk sees it: numbers without a spurious .0, dates as ISO text."""
-    if value is None:
-        return ""
-    if type(value) is str:
-        return value
-    if type(value) is float:  # the usual number: 序号, counts
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def section_name(text: str) -> str | None:
@@ -835,14 +355,14 @@ def ledger_from_rows(
     if end < len(rows):  # notes and signatures below the table: as if the sheet ended above them
         rows = rows[:end]
     body = rows[first_data:]
-    raw = _columns(body, columns)
+    raw = grid_columns(body, columns)
     repeats = repeated_header_offsets(body, raw, found) if body else []
     # stacked tables with no 方面 column: each table's title gives the 方面 of its items
     titles: dict[int, str] = {}
     drop = _around_repeats(body, repeats, None if "dimension" in columns else titles)
     first_section = _first_table_title(rows, header) if titles else ""
-    merges = _merges_below(rows, merged, first_data)
-    fills = _fill_columns(raw, columns, merges, len(body))
+    merges = merges_below(rows, merged, first_data)
+    fills = fill_columns(raw, columns, merges, len(body))
 
     # text columns: one join each tells whether all cells are text, which look blank, which are tokens
     texts: dict[str, Sequence[str]] = {}
@@ -854,7 +374,7 @@ def ledger_from_rows(
         if f not in _VALUE_FIELDS and (
             error_like_text or f in _JUDGED or config.spec(f).requirement != OPTIONAL
         ):
-            texts[f], tokens[f], has_blank, has_space, whole = _text_column(
+            texts[f], tokens[f], has_blank, has_space, whole = text_column(
                 raw[f], probe_spaces=f == "problem"
             )
             if whole is not None and f in _KEEP_JOINED:
@@ -872,21 +392,21 @@ def ledger_from_rows(
         skip=ERROR_TOKENS,
         to_text=cell_text,
     )
-    statuses = _per_value(
+    statuses = per_value(
         raw.get(status_from) if status_from else None,
         reader,
         tokens.setdefault("status", []) if status_from == "status" else [],
     )
-    dim_names = _per_value(
+    dim_names = per_value(
         raw.get("dimension"),
         lambda v: clean_dimension(t) if (t := blank_or_text(v)).strip() else "",
         tokens.setdefault("dimension", []),
     )
-    seq_values, plain_numbers = _seq_column(raw.get("seq"), tokens.setdefault("seq", []))
+    seq_values, plain_numbers = seq_column(raw.get("seq"), tokens.setdefault("seq", []))
     deadline_raw = raw.get("deadline")
     # only text like "6月底前" needs the ledger's year: work it out the first time it is asked for
     year_guess = functools.cache(lambda: _year_hint(info, title, deadline_raw or (), as_of))
-    dates = _DateColumns(lambda: year_guess().year, date1904)
+    dates = DateColumns(lambda: year_guess().year, date1904)
     deadlines = dates.parse(deadline_raw, tokens.setdefault("deadline", []))
     completions = dates.parse(raw.get("completed_on"), tokens.setdefault("completed_on", []))
 
@@ -908,7 +428,7 @@ def ledger_from_rows(
     cells: dict[str, Sequence[str] | LazyTexts] = {
         f: pick(texts[f])
         if f in texts
-        else (_NumberTexts if f in numbers_only else LazyTexts)(pick(raw[f]), blank_or_text)
+        else (NumberTexts if f in numbers_only else LazyTexts)(pick(raw[f]), blank_or_text)
         for f in columns
     }
     items = ItemColumns(
@@ -1009,186 +529,13 @@ _JUDGED = frozenset({"problem"})
 _KEEP_JOINED = frozenset({"problem", "dept"})
 
 
-def blank_or_text(value: object) -> str:
-    """A cell's text as the rules see it: only spaces counts as empty."""
-    text = cell_text(value)
-    return "" if text.isspace() else text
-
-
-def _columns(body: list[list[object]], columns: dict[str, int]) -> dict[str, Sequence]:
-    """The ledger's columns (field → cells below the header), ragged rows padded."""
-    width = max(columns.values()) + 1
-    lengths = set(map(len, body))
-    if lengths and min(lengths) < width:
-        body = [list(r) + [""] * (width - len(r)) if len(r) < width else r for r in body]
-        lengths = set(map(len, body))
-    if len(lengths) == 1:  # calamine's grids are rectangular: transpose at C speed
-        transposed = list(zip(*body, strict=True))
-        return {f: transposed[c] for f, c in columns.items()}
-    return {f: [r[c] for r in body] for f, c in columns.items()}
-
-
-class _Merge(NamedTuple):
-    """One merged block reaching below the header, in body offsets (inclusive)."""
-
-    first: int
-    last: int
-    cols: range
-    top_left: int | None  # the body offset of the cell that holds the value, if below the header
-    value: object
-
-
-def _merges_below(rows: list[list[object]], merged: Merged, first_data: int) -> list[_Merge]:
-    blocks = []
-    for (r0, c0), (r1, c1) in merged:
-        if r1 < first_data or r0 >= len(rows):
-            continue
-        value = rows[r0][c0] if c0 < len(rows[r0]) else None
-        first = max(r0, first_data) - first_data
-        last = min(r1, len(rows) - 1) - first_data
-        top_left = r0 - first_data if r0 >= first_data else None
-        blocks.append(_Merge(first, last, range(c0, c1 + 1), top_left, value))
-    return blocks
-
-
-@dataclass(slots=True)
-class _Fills:
-    """Where merged values were copied: a row of only copies is no item."""
-
-    counts: list[int]  # per body row: ledger cells holding a copy
-    blank_rows: set[int]  # body rows where a copied value is blank
-    spans: dict[str, list[tuple[int, int]]]  # field → body offsets (first, last) holding copies
-
-
-def _fill_columns(
-    raw: dict[str, Sequence], columns: dict[str, int], merges: list[_Merge], height: int
-) -> _Fills:
-    """Copy each merged block's value down its ledger columns (slice assignment: C speed)."""
-    by_column = {c: f for f, c in columns.items()}
-    diff = [0] * (height + 1)
-    blank_rows: set[int] = set()
-    spans: dict[str, list[tuple[int, int]]] = {}
-    for block in merges:
-        count = 0
-        for c in block.cols:
-            field_id = by_column.get(c)
-            if field_id is None:
-                continue
-            column = raw[field_id]
-            if not isinstance(column, list):
-                column = raw[field_id] = list(column)
-            column[block.first : block.last + 1] = [block.value] * (block.last - block.first + 1)
-            first = block.first + (1 if block.top_left == block.first and c == block.cols.start else 0)
-            if first <= block.last:
-                spans.setdefault(field_id, []).append((first, block.last))
-            count += 1
-        if count:
-            diff[block.first] += count
-            diff[block.last + 1] -= count
-            if block.top_left is not None and block.cols.start in by_column:  # the value's own cell
-                diff[block.top_left] -= 1
-                diff[block.top_left + 1] += 1
-            if not blank_or_text(block.value):
-                blank_rows.update(range(block.first, block.last + 1))
-    return _Fills(list(itertools.accumulate(diff[:height])), blank_rows, spans)
-
-
-def _text_column(
-    column: Sequence, probe_spaces: bool = False
-) -> tuple[Sequence[str], list[tuple[int, str]], bool, bool, str | None]:
-    """A column as the texts a clerk sees (blank-looking cells as ""), its error tokens, whether any
-    cell is blank, (when probed, else True) whether any cell holds a space or line break, and the
-    texts joined by NUL when they are the cells as they were joined (else None)."""
-    if not column:
-        return column, [], False, False, None
-    try:
-        joined = "\x00".join(column)  # TypeError unless every cell is text: C speed either way
-    except TypeError:
-        column = LazyTexts(column, cell_text).tolist()
-        joined = "\x00".join(column)
-    spaced = not probe_spaces or any(space in joined for space in FOLDED_SPACES)  # memchr-fast
-    # a cell that starts with whitespace (maybe only spaces: an empty cell) or "#" (every error
-    # token does) is a candidate; the search runs at memchr speed over the joined column
-    first = column[0][:1]
-    if not (first.isspace() or first == "#" or _SUSPECT_CELL.search(joined)):
-        blank = not first or "\x00\x00" in joined or joined.endswith("\x00")
-        return column, [], blank, spaced, joined
-    column = [v if not v.isspace() else "" for v in column]
-    tokens = [(offset, value) for offset, value in enumerate(column) if value in ERROR_TOKENS]
-    return column, tokens, "" in column, spaced, None
-
-
-def _per_value(
-    column: Sequence | None, judge: Callable[[object], object], tokens: list[tuple[int, str]]
-) -> list | None:
-    """``judge`` of every cell, called once per distinct value (one C-speed pass over the column);
-    error tokens in the column are added to ``tokens``."""
-    if column is None:
-        return None
-    memo = _Memo(judge)
-    judged = memo.judge_all(column)
-    tokens.extend(memo.tokens_in(column))
-    return judged
-
-
-class _Memo(Memo):
-    __slots__ = ()
-
-    def judge_all(self, column: Sequence) -> list:
-        judged = list(map(self.__getitem__, column))
-        if (1 in self or 0 in self) and bool in set(map(type, column)):
-            # True == 1.0 as a dict key, yet a TRUE cell is no 序号 1: judge booleans apart
-            judged = [self.judge(v) for v in column]
-        return judged
-
-    def tokens_in(self, column: Sequence) -> list[tuple[int, str]]:
-        """Error tokens typed or pasted into the column, found among the distinct values first."""
-        found = ERROR_TOKENS.intersection(k for k in self if type(k) is str)
-        return [(offset, v) for offset, v in enumerate(column) if v in found] if found else []
-
-
-class _NumberTexts(LazyTexts):
-    """The texts of a column of plain numbers (序号 1, 2, 3 …), each one different: no memo."""
-
-    __slots__ = ()
-
-    def tolist(self) -> list[str]:
-        return [str(int(v)) if v.is_integer() else repr(v) for v in self.values]  # as cell_text
-
-
-def _seq_column(column: Sequence | None, tokens: list[tuple[int, str]]) -> tuple[Sequence | None, bool]:
-    """序号 as numbers, and whether the column held plain numbers only (then, each one different,
-    it needs no per-value work and its cells are never blank, 合计 or error text)."""
-    if column is None:
-        return None, False
-    if set(map(type, column)) == {float}:
-        return column, True
-    return _per_value(column, _seq, tokens), False
-
-
-class _DateColumns:
-    """Deadlines repeat a lot: each distinct cell value is parsed once per ledger."""
-
-    def __init__(self, year_hint, date1904: bool) -> None:
-        self.empty = DateValue("", EMPTY)
-        self.memo = _Memo(lambda v: parse_date(v, year_hint, date1904))
-        self.memo[""] = self.memo[None] = self.empty
-
-    def parse(self, column: Sequence | None, tokens: list[tuple[int, str]]) -> list[DateValue] | None:
-        if column is None:
-            return None
-        parsed = self.memo.judge_all(column)
-        tokens.extend(self.memo.tokens_in(column))
-        return parsed
-
-
 def _item_rows(
     body: list[list[object]],
     raw: dict[str, Sequence],
     texts: dict[str, Sequence[str]],
     columns: dict[str, int],
-    fills: _Fills,
-    merges: list[_Merge],
+    fills: Fills,
+    merges: list[Merge],
     no_blanks: Collection[str],
     numbers_only: Collection[str],
     drop: Collection[int] = (),
@@ -1279,7 +626,7 @@ _PROOF_FIELDS = ("problem", "measures", "dept", "owner", "lead", "progress", "so
                  "evidence")  # fmt: skip
 
 
-def _filled_cells(offsets: list[int], merges: list[_Merge]) -> dict[int, dict[int, object]]:
+def _filled_cells(offsets: list[int], merges: list[Merge]) -> dict[int, dict[int, object]]:
     """For the given body rows: column → merged value copied into it (the value's own cell excluded)."""
     filled: dict[int, dict[int, object]] = {}
     for block in merges:
@@ -1304,14 +651,6 @@ def _filled_row(row: list[object], copies: dict[int, object]) -> list[object]:
     for c, value in copies.items():
         row[c] = value
     return row
-
-
-def _seq(value: object) -> float | None:
-    if type(value) is float or type(value) is int:
-        return float(value)
-    if type(value) is str and value.strip().isdigit():
-        return float(value.strip())
-    return None
 
 
 def _classify_short_row(

@@ -6,7 +6,7 @@ Two executors, one contract (``UnitResult`` per file, in file order, whatever ha
   and what every platform uses with ``LEDGER_FASTPATH=0`` (see toolkit.fastpath);
 - the fork pool (Linux and the like, a speed trick): workers forked once with everything imported, file
   indexes down one pipe, pickled summaries up another. Small files are read *contained* there (see
-  toolkit.guard.contained_read): unmeasured, under a memory limit and a CPU timer; a worker that dies of it
+  toolkit.fastpath.contained_read): unmeasured, under a memory limit and a CPU timer; a worker that dies of it
   has its files read again one by one, the guarded way, so the reasons are those ``ledger validate`` gives.
   ``LEDGER_CONTAINED_READS=0`` turns the contained reads off (every read guarded).
 """
@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 
 from toolkit import fastpath
 from toolkit.config import DEFAULT_CONFIG, Config
-from toolkit.guard import IN_MEMORY_BYTES, contained_read
+from toolkit.fastpath import contained_read
+from toolkit.guard import IN_MEMORY_BYTES
 from toolkit.units.summary import UnitResult, summarize_file
 
 if TYPE_CHECKING:
@@ -237,7 +238,7 @@ def _worker_loop(task_fd: int, result_fd: int, paths: list[str], job: tuple[date
             summaries = []
             for i in batch:
                 size = _size(paths[i])
-                # a small file is read contained (toolkit.guard.contained_read), unless this is the second
+                # a small file is read contained (toolkit.fastpath.contained_read), unless this is the second
                 # try after a worker died: then the guarded way, which names what is wrong with the file
                 contain = contain_small and not alone and 0 < size <= IN_MEMORY_BYTES
                 with contained_read(size) if contain else contextlib.nullcontext():

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from toolkit.config import DEFAULT_CONFIG, FIELDS, Config
 from toolkit.errors import LedgerError
-from toolkit.guard import ContainmentExceeded, contained
+from toolkit.fastpath import ContainmentExceeded, contained
 from toolkit.stats import GroupStats, ledger_stats
 
 if TYPE_CHECKING:

@@ -881,3 +881,43 @@ def test_result_sheet_fingerprint_is_the_one_earlier_versions_recorded():
     assert sheet_fingerprint(pkg, "xl/worksheets/sheet9.xml") == (
         "8763693a84f632ccaf81a4f6091afe42864dbf27bfdd12a95d72793ad3558cd7"
     )
+
+
+def test_drawing_part_the_sheet_does_not_show_goes_to_a_copy(tmp_path):
+    """A sheet with a VML drawing but neither comments nor <legacyDrawing> (a user's note removed by
+    another tool): the notes cannot be attached safely, so the marks go to a copy, not a traceback."""
+    import subprocess
+    import sys
+
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "台账"
+    ws.append(["序号", "方面", "问题描述", "整改措施", "责任部门", "整改时限", "完成状态", "完成时间"])
+    ws.append([1, "一、学习", "问题甲", "措施", "办公室", "2024-01-01", "正在推进", None])
+    ws.append([2, "一、学习", "问题乙", "措施", "办公室", "2099-01-01", "已完成", None])
+    ws["J1"].comment = Comment("用户批注", "user")
+    path = tmp_path / "台账.xlsx"
+    wb.save(path)
+    parts = read_parts(path.read_bytes())
+    parts["xl/worksheets/sheet1.xml"] = re.sub(
+        rb"<legacyDrawing[^>]*/>", b"", parts["xl/worksheets/sheet1.xml"]
+    )
+    rels = "xl/worksheets/_rels/sheet1.xml.rels"
+    parts[rels] = re.sub(rb'<Relationship[^>]*relationships/comments"[^>]*/>', b"", parts[rels])
+    assert b"vmlDrawing" in parts[rels]
+    path.write_bytes(write_parts(path.read_bytes(), parts))
+    raw = path.read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-m", "toolkit", "validate", str(path), "--mark", "--no-history"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert done.returncode == 3, done.stderr  # 3: marked, in a copy (as for every unpatchable workbook)
+    assert "内部错误" not in done.stderr and "绘图部件未被引用" in done.stderr
+    assert path.read_bytes() == raw
+    assert (tmp_path / "台账.校验结果.xlsx").exists()

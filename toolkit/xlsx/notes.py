@@ -110,6 +110,8 @@ def write_notes(
     skipped = sum(1 for m in marks if m.ref in user_noted)
     if legacy is not None and vml_rel is None:
         raise Unpatchable("台账工作表的绘图部件缺失")
+    if legacy is None and vml_rel is not None:  # a drawing part the sheet does not show: not ours to guess
+        raise Unpatchable("台账工作表的绘图部件未被引用")
     if not to_note:
         return NotesWritten(NotesUndo(), skipped=skipped)
     rels_created = not pkg.has(rels_name(sheet_part))

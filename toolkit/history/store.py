@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from toolkit.history.codec import ITEMS_FORMAT, BlobWriter, decode_items, encode_items
 from toolkit.history.model import (
@@ -25,7 +25,9 @@ from toolkit.history.model import (
     ItemStates,
     Snapshot,
 )
-from toolkit.stats import GroupStats
+
+if TYPE_CHECKING:
+    from toolkit.stats import GroupStats
 
 T = TypeVar("T")
 

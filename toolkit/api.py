@@ -137,7 +137,12 @@ def report(
     if folder is not None:  # the 通报's default name is made beside ledger.path
         ledger.path = str(Path(folder) / Path(ledger.path or "台账.xlsx").name)
     result = render_report(
-        ledger, as_of=as_of, template=template, out=out, options=replace(options, history=history), report=checked
+        ledger,
+        as_of=as_of,
+        template=template,
+        out=out,
+        options=replace(options, history=history),
+        report=checked,
     )
     if record_as is not None:
         failure = record_history(

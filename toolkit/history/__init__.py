@@ -63,6 +63,7 @@ from toolkit.history.compare import Comparison, compare, match_items, overdue_te
 from toolkit.history.context import empty_history_context, history_context, trend_points
 from toolkit.history.listing import history_table, load_history
 from toolkit.history.model import (
+    HISTORY_FAILURES,
     VALIDATE_COMMAND,
     DimensionCount,
     HistoryError,
@@ -74,7 +75,6 @@ from toolkit.history.model import (
     warn,
 )
 from toolkit.history.record import (
-    HISTORY_FAILURES,
     BegunSnapshot,
     begin_snapshot,
     failure_message,

@@ -5,13 +5,12 @@ as plain data (``history_context``); the document draws the trend chart from it 
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 from toolkit.history.compare import compare, overdue_text, previous_snapshot
-from toolkit.history.model import HistoryError, ItemState, Snapshot, warn
+from toolkit.history.model import HISTORY_FAILURES, HistoryError, ItemState, Snapshot, warn
 from toolkit.history.store import HistoryStore, resolve_history_path
 from toolkit.rules import chinese_date
 from toolkit.stats import percent
@@ -107,7 +106,7 @@ def history_context(
                 except HistoryError as exc:
                     warn(f"{str(exc).rstrip('。')}；通报中不含与上次的比较。")
                     previous = None
-    except (HistoryError, OSError, sqlite3.Error) as exc:
+    except HISTORY_FAILURES as exc:
         warn(f"{str(exc).rstrip('。')}；通报中不含与上次的比较。")
         return empty
     if current is not None and not any(s.as_of == current.as_of for s in snapshots):

@@ -1,12 +1,13 @@
 """What the history keeps: a snapshot, its per-方面 counts and its items, and the error it raises.
 
-Plain data shared by the codec, the store, snapshot building and the comparison; nothing here touches
-SQLite or zlib.
+Plain data shared by the codec, the store, snapshot building and the comparison; nothing here reads or
+writes a history file (``HISTORY_FAILURES`` only names what doing so may raise).
 """
 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
@@ -25,6 +26,10 @@ VALIDATE_COMMAND = "validate"
 
 class HistoryError(LedgerError):
     """The history database cannot be opened, read or written."""
+
+
+# what may go wrong with a history file; never a reason to fail the command that reads or records it
+HISTORY_FAILURES = (HistoryError, OSError, sqlite3.Error)
 
 
 @dataclass(slots=True)

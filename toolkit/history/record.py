@@ -8,7 +8,6 @@ builds the snapshot before the ledger is validated so that compressing it overla
 from __future__ import annotations
 
 import os
-import sqlite3
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
@@ -16,16 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.history.codec import BlobWriter
-from toolkit.history.model import HistoryError, Snapshot, warn
+from toolkit.history.model import HISTORY_FAILURES, HistoryError, Snapshot, warn
 from toolkit.history.snapshot import file_hash, items_hash, snapshot_counts, snapshot_from_ledger
 from toolkit.history.store import HistoryStore, resolve_history_path
 
 if TYPE_CHECKING:
     from toolkit.model import Ledger
     from toolkit.stats import Stats
-
-# what may go wrong with a history file; never a reason to fail the command that records it
-HISTORY_FAILURES = (HistoryError, OSError, sqlite3.Error)
 
 
 def failure_message(exc: BaseException) -> str:
@@ -53,7 +49,7 @@ class BegunSnapshot:
 def begin_snapshot(
     ledger: Ledger, as_of: date, history_path: str | os.PathLike | None = None, *, command: str = ""
 ) -> BegunSnapshot | None:
-    """Build the snapshot ``record_snapshot`` will store, before the ledger is validated.
+    """Build the snapshot ``write_begun`` will store, before the ledger is validated.
 
     Why: zlib is ~50–65 ms of a 100k-row snapshot's CPU (several times that when every problem is
     worded differently) and lets go of the GIL while it works. Handed to the worker thread here, the
@@ -79,7 +75,7 @@ def begin_snapshot(
             with HistoryStore(target, readonly=True) as store:
                 if store.has_snapshot(Path(path).name, content_hash, as_of):
                     return None
-    except (HistoryError, OSError, sqlite3.Error):
+    except HISTORY_FAILURES:
         return None
     writer = BlobWriter()
     try:

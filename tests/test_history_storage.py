@@ -27,6 +27,9 @@ from toolkit.history import (
     record_snapshot,
     snapshot_from_ledger,
 )
+from toolkit.history import codec as history_codec
+from toolkit.history import snapshot as history_snapshot
+from toolkit.history import store as history_store
 from toolkit.stats import ledger_stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,7 +173,7 @@ def _v1_database(db: Path) -> list[tuple[int, list[ItemState]]]:
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("BEGIN IMMEDIATE")
-    for statement in history._split_sql(history._SCHEMA_V1):
+    for statement in history_store._split_sql(history_store._SCHEMA_V1):
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     written = []
@@ -250,7 +253,7 @@ def test_failed_conversion_leaves_the_schema_1_file_untouched(tmp_path, monkeypa
             raise ValueError("simulated damaged row")
         return encode_items(states)
 
-    monkeypatch.setattr(history, "encode_items", failing)
+    monkeypatch.setattr(history_store, "encode_items", failing)
     with pytest.raises(HistoryError, match=r"无法升级.*文件未改动"):
         HistoryStore(db)
     with HistoryStore(db, readonly=True) as reader:
@@ -338,7 +341,7 @@ FORMAT_1_ORDER = ("row", "seq_value", "seq_text", "dimension", "problem", "dept"
 def format_1_blob(states: ItemStates) -> bytes:
     """A blob laid out as format 1 was: a JSON header line naming the segments, then the segments (their
     encodings did not change), all in one zlib stream."""
-    segments = {name: (kind, data) for name, kind, data in history._segments(states)}
+    segments = {name: (kind, data) for name, kind, data in history_codec._segments(states)}
     columns = [[name, segments[name][0], len(segments[name][1])] for name in FORMAT_1_ORDER]
     header = json.dumps({"format": 1, "count": len(states), "columns": columns}).encode("ascii")
     return zlib.compress(b"".join([header, b"\n", *(segments[name][1] for name in FORMAT_1_ORDER)]), 1)
@@ -365,7 +368,7 @@ def test_format_1_blobs_are_still_read():
 def test_format_2_blob_is_the_same_bytes_as_compressing_in_one_thread():
     states = ItemStates.from_states(tricky_states() * 50)
     blob = encode_items(states)
-    parts = [data for _, _, data in history._segments(states)]
+    parts = [data for _, _, data in history_codec._segments(states)]
     raw = zlib.decompress(blob)
     assert raw.startswith(b"".join(parts))
     packer = zlib.compressobj(1)
@@ -384,7 +387,7 @@ def test_blob_writer_threads_end_when_finished_abandoned_or_failing(monkeypatch)
         yield "problem", "text", b"ok"
         raise ValueError("a column that cannot be made")
 
-    monkeypatch.setattr(history, "_segments", lambda states, done=(): broken(states))
+    monkeypatch.setattr(history_codec, "_segments", lambda states, done=(): broken(states))
     with pytest.raises(ValueError, match="cannot be made"):
         encode_items(ItemStates.from_states(tricky_states()))
     assert threading.active_count() == before
@@ -435,8 +438,8 @@ def test_snapshot_counts_are_what_ledger_stats_counts(tmp_path):
         for as_of in (NOV1, date(2024, 11, 15), DEC1):  # before, on and after the deadline
             stats = ledger_stats(ledger_, as_of)
             total, dims, overdue = history.snapshot_counts(ledger_, as_of)
-            assert total == history._dimension_count(stats.total)
-            assert dims == [history._dimension_count(g) for g in stats.groups]
+            assert total == history_snapshot._dimension_count(stats.total)
+            assert dims == [history_snapshot._dimension_count(g) for g in stats.groups]
             assert [ledger_.items[i].row for i in overdue] == stats.total.overdue_rows
             by_stats = snapshot_from_ledger(ledger_, stats, as_of, content_hash="h")
             by_counts = snapshot_from_ledger(ledger_, None, as_of, content_hash="h")

@@ -279,8 +279,16 @@ def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history
     )
     history_failure = None
     if not no_history:  # with --mark, a failure is told after the marks: one sentence if both fail
+        from toolkit.api import record_history
+
         begun = started[0] if started else None
-        history_failure = record_history(ledger, as_of, history_path, "validate", begun, defer=mark)
+        history_failure = record_history(
+            ledger, as_of, command="validate", history_path=history_path, begun=begun
+        )
+        if history_failure and not mark:
+            from toolkit.history import warn
+
+            warn(history_failure)
     from toolkit.headers import mapping_json, mapping_line
 
     used = ledger.config or config
@@ -521,7 +529,8 @@ def report(
       ledger report 各单位台账/ --unit 某某区委组织部 --meeting 民主生活会
     """
     from toolkit.api import check
-    from toolkit.render import ReportOptions, convert_to_pdf, render_report
+    from toolkit.api import report as write_report
+    from toolkit.render import ReportOptions, convert_to_pdf
 
     if os.path.isdir(path):
         unused = [
@@ -549,7 +558,6 @@ def report(
         fail(
             f"台账有 {found.errors} 处错误，未生成通报：请先修正上面的错误，或加 --allow-errors 仍然生成。", 1
         )
-    history = history_for_report(ledger, as_of, config, history_path)
     options = ReportOptions(
         unit=unit,
         year=year,
@@ -559,11 +567,17 @@ def report(
         annex=annex,
         chart=not no_chart,
         config=config,
-        history=history,
     )
-    result = render_report(ledger, as_of=as_of, template=template, out=out, options=options, report=found)
-    if not no_history:
-        record_history(ledger, as_of, history_path, "report")
+    result = write_report(
+        ledger,
+        found,
+        as_of,
+        options,
+        template=template,
+        out=out,
+        history_path=history_path,
+        record_as=None if no_history else "report",
+    )
     for note in result.notes:
         click.echo(f"提示：{note}", err=True)
     if not found.valid:
@@ -739,36 +753,6 @@ def _warm_up_history(path: str):
     thread = threading.Thread(target=warm, name="history-warm-up", daemon=True)
     thread.start()
     return thread
-
-
-def record_history(
-    ledger, as_of: date, history_path: str | None, command: str, begun=None, *, defer: bool = False
-) -> str | None:
-    """Record a snapshot for validate/report; a history that cannot be written only warns (stderr).
-    No statistics are passed: the snapshot counts only what it keeps, cheaper than ``ledger_stats``.
-    ``begun``: the snapshot built while the ledger was validated (``begin_snapshot``). ``defer``: the
-    warning is returned instead of printed (the caller tells it after the step that follows)."""
-    import sqlite3
-
-    from toolkit.history import HistoryError, record_snapshot
-
-    try:
-        record_snapshot(ledger, None, as_of, history_path, command=command, begun=begun, strict=defer)
-    except (HistoryError, OSError, sqlite3.Error) as exc:
-        message = str(exc) if isinstance(exc, HistoryError) else f"无法写入历史记录（{exc}）"
-        return f"{message.rstrip('。')}；本次结果未记入历史，其他结果不受影响。"
-    return None
-
-
-def history_for_report(ledger, as_of: date, config, history_path: str | None) -> dict:
-    """The comparison with the last recorded 通报 (read only; the snapshot is recorded after rendering)."""
-    from toolkit.history import history_context, snapshot_from_ledger
-    from toolkit.stats import ledger_stats
-
-    current = snapshot_from_ledger(ledger, ledger_stats(ledger, as_of, "dimension", config), as_of)
-    return history_context(
-        ledger.path, as_of, history_path=history_path, current=current, decimals=config.rate_decimals
-    )
 
 
 def stats_by_unit_command(

@@ -1,7 +1,7 @@
 """The Python behind the workbook's buttons (xlwings RunPython): 校验台账, 生成通报, 清除标记.
 
 Each function reads the open workbook through xlwings, makes the same library calls as the CLI
-(``ledger_from_rows`` → ``validate_ledger`` / the report renderer) and writes back through xlwings.
+(``ledger_from_rows`` → ``validate_ledger`` / ``toolkit.api``) and writes back through xlwings.
 Only calls that every xlwings engine offers are used (Excel on Windows and macOS, and the remote
 engine that xlwings Server and the tests use); where an engine cannot do something (the remote
 engine cannot read a fill colour or a merged area) the code degrades instead of failing.
@@ -109,6 +109,8 @@ def report(book: Any = None, as_of: date | None = None) -> Path | None:
     Like ``ledger report``, a ledger with errors gives no 通报 unless the clerk says so: the desktop
     engines ask (the button's --allow-errors); engines that cannot ask a question refuse, as the CLI does.
     """
+    from toolkit import api
+    from toolkit.render import ReportOptions
     from toolkit.validate import validate_ledger
 
     book = _caller(book)
@@ -125,12 +127,18 @@ def report(book: Any = None, as_of: date | None = None) -> Path | None:
         ):
             _alert(book, f"台账有 {checked.errors} 处错误，未生成通报：请先点“校验台账”查看并修正。", title)
             return None
-        history = _history_for(loaded, when)
-        result = render_report(loaded.ledger, report_dir(book), when, loaded.config, checked, history)
+        result = api.report(
+            loaded.ledger,
+            checked,
+            when,
+            ReportOptions(config=loaded.config),
+            folder=report_dir(book),
+            record_as="button-report",
+            open_workbook=True,
+        )
     except LedgerError as exc:
         _alert(book, str(exc), title, critical=True)
         return None
-    _record_history(loaded, when, "button-report")
     lines = [f"通报已生成：{result.path}", *(f"提示：{note}" for note in result.notes)]
     if checked.errors:
         lines.append(f"提示：台账有 {checked.errors} 处错误，通报中的数字可能不准确。")
@@ -138,35 +146,16 @@ def report(book: Any = None, as_of: date | None = None) -> Path | None:
     return Path(result.path)
 
 
-def _history_for(loaded: Loaded, as_of: date) -> dict | None:
-    """The comparison with the last recorded 通报, for a workbook saved on this computer."""
-    import os
-
-    path = loaded.ledger.path
-    if not path or not os.path.isfile(path):
-        return None
-    from toolkit.history import history_context, items_hash, snapshot_from_ledger
-    from toolkit.stats import ledger_stats
-
-    stats = ledger_stats(loaded.ledger, as_of, "dimension", loaded.config)
-    current = snapshot_from_ledger(loaded.ledger, stats, as_of, content_hash="-")
-    current.content_hash = items_hash(current.items)
-    return history_context(path, as_of, current=current, decimals=loaded.config.rate_decimals)
-
-
 def _record_history(loaded: Loaded, as_of: date, command: str) -> None:
     """A history snapshot beside the workbook, as the CLI records; only for a workbook saved on this
-    computer (a cloud or remote workbook has no folder of ours). Never fails the button."""
-    import os
+    computer (``api.record_history``). Never fails the button: a failure is a warning on stderr."""
+    from toolkit.api import record_history
 
-    path = loaded.ledger.path
-    if not path or not os.path.isfile(path):
-        return
-    from toolkit.history import record_snapshot
-    from toolkit.stats import ledger_stats
+    failure = record_history(loaded.ledger, as_of, command=command, open_workbook=True)
+    if failure:
+        from toolkit.history import warn
 
-    stats = ledger_stats(loaded.ledger, as_of, "dimension", loaded.config)
-    record_snapshot(loaded.ledger, stats, as_of, command=command, hash_items=True)
+        warn(failure)
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -511,18 +500,6 @@ def report_dir(book: Any) -> Path:
     if fullname.is_absolute() and fullname.parent.is_dir():
         return fullname.parent
     return Path(tempfile.gettempdir())
-
-
-def render_report(
-    ledger: Ledger, folder: Path, as_of: date, config: Config, checked: Report, history: dict | None = None
-) -> Any:
-    """The CLI's renderer with the CLI's defaults: 通报信息 from the workbook, the file named from the
-    通报 title, in ``folder``; ``history`` is the comparison with the last 通报 (toolkit.history)."""
-    from toolkit.render import ReportOptions
-    from toolkit.render import render_report as render
-
-    ledger.path = str(folder / Path(ledger.path or "台账.xlsx").name)
-    return render(ledger, as_of=as_of, options=ReportOptions(config=config, history=history), report=checked)
 
 
 def _guarded(book: Any, title: str, action: Callable[[], T]) -> T | None:

@@ -48,7 +48,7 @@ from toolkit.headers import (
     no_header_message,
     repeated_header_offsets,
 )
-from toolkit.layout import AUX_SHEETS, CONFIG_SHEET, INFO_SHEET, config_from_rows
+from toolkit.layout import AUX_SHEETS, CONFIG_SHEET, INFO_LISTS, INFO_SCALARS, INFO_SHEET, config_from_rows
 from toolkit.model import ItemColumns, LazyTexts, Ledger, YearGuess
 from toolkit.sources import Merged, Source, open_source
 from toolkit.status import FALLBACK_FIELD, StatusReader, status_field
@@ -96,16 +96,17 @@ _SUM_FIRST = frozenset(" 合总小共\u3000")
 # first characters that make a row worth a look: a 合计 line, or a blank-looking first cell
 _CHECK_FIRST = _SUM_FIRST | frozenset(c for c in map(chr, range(0x3001)) if c.isspace())
 
-INFO_KEYS = {
-    "单位": "unit", "填报单位": "unit", "单位名称": "unit", "发文单位": "unit",
-    "年度": "year", "年份": "year",
-    "会议": "meeting", "会议名称": "meeting", "整改来源": "meeting", "巡察组": "meeting", "巡视组": "meeting",
+# 通报信息 keys: the labels ``ledger new`` writes (toolkit.layout), and other words clerks use for them
+INFO_KEYS = {label: key for key, label in (*INFO_SCALARS, *INFO_LISTS)} | {
+    "填报单位": "unit", "单位名称": "unit", "发文单位": "unit",
+    "年份": "year",
+    "会议名称": "meeting", "整改来源": "meeting", "巡察组": "meeting", "巡视组": "meeting",
     "整改类型": "kind", "整改类别": "kind", "问题来源类型": "kind",
-    "成文日期": "date", "日期": "date", "通报日期": "date",
-    "存在问题": "problems", "存在的问题": "problems",
-    "下一步打算": "plans", "下一步工作打算": "plans", "下一步工作": "plans",
+    "日期": "date", "通报日期": "date",
+    "存在的问题": "problems",
+    "下一步工作打算": "plans", "下一步工作": "plans",
 }  # fmt: skip
-LIST_INFO = frozenset({"problems", "plans"})
+LIST_INFO = frozenset(key for key, _ in INFO_LISTS)
 
 
 def read_ledger(

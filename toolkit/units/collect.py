@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from toolkit.errors import LedgerError
+from toolkit.layout import RESULTS_SHEET
 
 LEDGER_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
-# our own outputs and Office's leftovers, never counted as a unit's ledger
-SKIP_NAME_PARTS = ("汇总台账", "校验结果", "备份")
+# our own outputs (the merged ledger, --mark's copy "….校验结果.xlsx", backups), never a unit's ledger
+SKIP_NAME_PARTS = ("汇总台账", RESULTS_SHEET, "备份")
 
 
 class NoLedgerFilesError(LedgerError):

@@ -20,7 +20,7 @@ import click
 
 from toolkit import fastpath
 from toolkit.errors import LedgerError, invalid_name_message
-from toolkit.texttable import display_width
+from toolkit.texttable import format_report, format_stats
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 MAX_PATH = 260
@@ -182,40 +182,6 @@ def _config(path: str | None, columns: str | None = None):
     return config.with_corrections(parse_columns_option(columns), FROM_COMMAND_LINE) if columns else config
 
 
-def format_report(report, mapping: str = "") -> str:
-    """The findings as an aligned plain-text table (no rich: the click path stays light); ``mapping``:
-    the line saying how the headers were understood."""
-    from toolkit.config import FIELD_LABELS
-    from toolkit.layout import SEVERITY_LABELS
-
-    lines = [f"文件：{report.file}    工作表：{report.sheet}    统计日期：{report.as_of.isoformat()}"]
-    if mapping:
-        lines.append(mapping)
-    lines.append(f"共 {report.rows} 条问题；发现 {report.errors} 处错误、{report.warnings} 处提醒。")
-    if report.findings:
-        lines.append("")
-        header = ("单元格", "级别", "字段", "说明")
-        rows = [
-            (
-                f.cell or "—",
-                SEVERITY_LABELS.get(f.severity, f.severity),
-                FIELD_LABELS.get(f.field or "", "—"),
-                f.message,
-            )
-            for f in report.findings
-        ]
-        widths = [max(display_width(r[i]) for r in [header, *rows]) for i in range(3)]
-        for row in [header, *rows]:
-            lines.append("  ".join(_pad(row[i], widths[i]) for i in range(3)) + "  " + row[3])
-    if report.truncated:
-        lines.append(f"（另有 {report.truncated} 处未列出：问题过多，请先修正上面的错误。）")
-    return "\n".join(lines)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - display_width(text))
-
-
 mark_option = click.option(
     "--mark", is_flag=True, help="把校验结果标记在工作簿里（上色、批注、校验结果表），原文件先备份。"
 )
@@ -313,53 +279,6 @@ def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history
 
 
 BY_CHOICES = ["dimension", "dept", "lead"]
-BY_LABELS = {"dimension": "方面", "dept": "责任部门", "lead": "责任领导"}
-
-
-def format_stats(stats) -> str:
-    from toolkit.stats import format_rate
-
-    decimals = stats.decimals
-    header = (BY_LABELS.get(stats.by, stats.by), "问题数", "已完成", "长期坚持", "正在推进", "超期", "完成率")
-
-    def unknown(g) -> bool:  # no item says whether it is done: no counts to show, never a silent 0%
-        return g.total > 0 and g.no_status >= g.total
-
-    rows = [
-        (g.name, g.total, *(["—"] * 3 if unknown(g) else [g.completed, g.long_term, g.pending]), g.overdue,
-         format_rate(g.rate, decimals))
-        for g in [*stats.groups, stats.total]
-    ]  # fmt: skip
-    cells = [tuple(str(c) for c in r) for r in [header, *rows]]
-    widths = [max(display_width(r[i]) for r in cells) for i in range(len(header))]
-    lines = [f"统计日期：{stats.as_of.isoformat()}"]
-    for r in cells:
-        lines.append(
-            "  ".join(
-                _pad(r[0], widths[0]) if i == 0 else r[i].rjust(widths[i] - display_width(r[i]) + len(r[i]))
-                for i in range(len(r))
-            )
-        )
-    t = stats.total
-    rate = format_rate(t.rate, decimals)
-    if t.rate is None and t.no_status:
-        rate += "（台账没有完成状态列）" if stats.status_from is None else "（完成状态均未填写）"
-    lines.append(
-        f"整改完成率 {rate}；按期完成率 {format_rate(t.on_time_rate, decimals)}；"
-        f"销号率 {format_rate(t.closed_rate, decimals)}。"
-    )
-    if stats.status_from is None:
-        lines.append(
-            f"台账没有完成状态列，{t.no_status}条问题无法判断是否完成；请补上“完成状态”或“是否完成”列。"
-        )
-    elif t.no_status:
-        where = "完成状态" if stats.status_from == "status" else "整改进展"
-        lines.append(f"有{t.no_status}条问题的“{where}”为空，无法判断是否完成，按未完成计。")
-    if stats.status_from == "progress":
-        lines.append(
-            "台账没有完成状态列，完成状态按“整改进展”的文字判断：写明已完成的计为已完成，其余按未完成计。"
-        )
-    return "\n".join(lines)
 
 
 @main.command()
@@ -400,7 +319,7 @@ def stats(
       ledger stats 各单位台账/ --by unit
     """
     from toolkit.read import read_ledger
-    from toolkit.stats import ledger_stats
+    from toolkit.stats import GROUP_FIELDS, ledger_stats
 
     config = _config(config_path, columns)
     if by == "unit":
@@ -417,7 +336,7 @@ def stats(
         return
     if len(paths) != 1 or os.path.isdir(paths[0]):
         raise LedgerError(
-            f"按“{BY_LABELS[by]}”统计时只能指定一个台账文件；统计多个单位的台账请加 --by unit。"
+            f"按“{GROUP_FIELDS[by]}”统计时只能指定一个台账文件；统计多个单位的台账请加 --by unit。"
         )
     path = paths[0]
     ledger = read_ledger(path, sheet=sheet, config=config, as_of=as_of)

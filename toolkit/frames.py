@@ -21,7 +21,7 @@ In Jupyter::
     from toolkit.validate import validate_ledger
 
     as_of = date(2024, 12, 31)
-    ledger = read_ledger("示例台账.xlsx")
+    ledger = read_ledger("示例台账.xlsx", as_of=as_of)  # as_of: the year of "6月底前"
     items = frames.ledger_frame(ledger, as_of)      # one row per problem, indexed by Excel row
     items[items["超期"]].groupby("责任部门").size()  # who has overdue items
     frames.findings_frame(validate_ledger(ledger, as_of))

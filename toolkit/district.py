@@ -2,8 +2,8 @@
 
 The numbers come from ``district_context`` (plain data over the units' summaries, read in parallel by
 toolkit.units); the wording is added to them and rendered through the same machinery as the single-unit
-通报 (``toolkit.render``): the GB/T 9704 styles of the default template, the sandboxed autoescaping Jinja environment, the template checks,
-the signature placement and the atomic write. The district template is built by code like the unit one; a
+通报 (``toolkit.render``): the GB/T 9704 styles of the default template, the sandboxed autoescaping Jinja
+environment, the template checks, the signature placement and the atomic write. The district template is built by code like the unit one; a
 clerk may save it with ``ledger template --district`` and pass an edited copy with ``-t``.
 """
 
@@ -105,7 +105,8 @@ def district_context(
     """Plain data for the district-level 通报 across units (no rendering here).
 
     Pass ``paths`` (read in parallel) or ready ``results`` (``run_many`` in "report" mode). The keys are
-    those returned below (``tests/test_units.py`` checks them); every rate is a percentage (float) plus a ``*_text`` form ("70.6%").
+    those returned below (``tests/test_units.py`` checks them); every rate is a percentage (float) plus a
+    ``*_text`` form ("70.6%").
     """
     as_of = as_of or date.today()
     d = config.rate_decimals
@@ -323,8 +324,7 @@ def district_document_context(data: dict, options: DistrictOptions) -> dict:
         plans.append(f"聚焦{names}等整改相对滞后的方面，加强督促指导，推动整改工作整体均衡推进")
     plans.append("已完成整改的单位要巩固整改成果，建立健全长效机制，防止问题反弹")
     plans.append("各单位要按时更新整改台账，如实填写整改进展、完成时间和佐证材料，确保台账数据真实准确")
-    ordinals = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十")
-    plans_text = "".join(f"{ordinals[i]}是{p}。" for i, p in enumerate(plans))
+    plans_text = "".join(f"{_chinese_number(n)}是{p}。" for n, p in enumerate(plans, start=1))
 
     total = {
         "total": data["total"],

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 PROGRESS_THRESHOLD = 20  # files: below this a progress bar is just noise
 SERIAL_THRESHOLD = 3  # files: below this starting worker processes costs more than it saves
+# where the fork pool may run: Linux and the like; macOS forks too, but its system libraries are not
+# fork-safe (Python spawns there). run_many uses it only while fastpath.enabled().
+FORKED_WORKERS = hasattr(os, "fork") and sys.platform != "darwin"
 
 
 def run_many(
@@ -114,10 +117,10 @@ def _batches(paths: list[str], jobs: int) -> list[list[int]]:
 def _run_pool(
     paths: list[str], as_of: date, mode: str, config: Config, jobs: int, advance: Callable[[], None]
 ) -> Iterator[UnitResult]:
-    """Where there is no fork (Windows): a process pool, a batch of files per task (see _batches), at most
-    2 × jobs batches in flight. If a worker dies (a file that crashes the reader, the OOM killer), the pool
-    is rebuilt and the files of every batch that was in flight are re-read one at a time, so only the
-    culprit fails."""
+    """The plain executor (Windows, macOS, and everywhere with ``LEDGER_FASTPATH=0``): a process pool, a
+    batch of files per task (see _batches), at most 2 × jobs batches in flight. If a worker dies (a file
+    that crashes the reader, the OOM killer), the pool is rebuilt and the files of every batch that was in
+    flight are re-read one at a time, so only the culprit fails."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -182,8 +185,6 @@ def _run_pool(
 # worker dies a second time fails with WORKER_DIED; the batches queued behind it go to the other workers.
 
 _DEPTH = 2  # batches queued per worker, so it never waits for the parent between two
-# Linux and the like; macOS forks too, but its system libraries are not fork-safe (Python spawns there)
-FORKED_WORKERS = hasattr(os, "fork") and sys.platform != "darwin"
 
 
 @dataclass(slots=True)

@@ -74,3 +74,16 @@ def test_report_without_recording_into_a_folder(tmp_path):
     result = api.report(ledger, checked, NOV1, folder=out_dir, record_as=None)
     assert Path(result.path).parent == out_dir and Path(result.path).suffix == ".docx"
     assert load_history(wb) == []
+
+
+def test_report_into_a_folder_keeps_the_ledger_and_its_history(tmp_path):
+    wb = tmp_path / "台账.xlsx"
+    write_unit_ledger(wb, unit="某某街道", done=10, total=17)
+    ledger, checked = api.check(wb, as_of=NOV1)
+    out_dir = tmp_path / "通报"
+    out_dir.mkdir()
+    result = api.report(ledger, checked, NOV1, folder=out_dir)
+    assert Path(result.path).parent == out_dir
+    assert ledger.path == str(wb)  # the caller's ledger still names its workbook
+    assert [s.command for s in load_history(wb)] == ["report"]  # recorded beside the workbook
+    assert not list(out_dir.glob("*.sqlite"))

@@ -134,10 +134,11 @@ def report(
         decimals=options.config.rate_decimals,
         open_workbook=open_workbook,
     )
-    if folder is not None:  # the 通报's default name is made beside ledger.path
-        ledger.path = str(Path(folder) / Path(ledger.path or "台账.xlsx").name)
+    named = ledger  # the 通报's default name is made beside the path of the ledger it is given
+    if folder is not None:  # a copy: the caller's ledger, and its history, stay with its workbook
+        named = replace(ledger, path=str(Path(folder) / Path(ledger.path or "台账.xlsx").name))
     result = render_report(
-        ledger,
+        named,
         as_of=as_of,
         template=template,
         out=out,

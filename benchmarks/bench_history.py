@@ -175,17 +175,17 @@ def first_snapshot(path: Path, repeat: int) -> None:
         def with_stats(ledger) -> None:
             validate(ledger)
             stats = ledger_stats(ledger, AS_OF, "dimension", ledger.config)
-            history.record_snapshot(ledger, stats, AS_OF, next(dbs), strict=True)
+            history.write_snapshot(ledger, stats, AS_OF, next(dbs))
 
         def counted(ledger) -> None:
             validate(ledger)
-            history.record_snapshot(ledger, None, AS_OF, next(dbs), strict=True)
+            history.write_snapshot(ledger, None, AS_OF, next(dbs))
 
         def begun(ledger) -> None:
             db = next(dbs)
             started = history.begin_snapshot(ledger, AS_OF, db)
             validate(ledger)
-            history.record_snapshot(ledger, None, AS_OF, db, strict=True, begun=started)
+            history.write_begun(started, db)
 
         ways = {
             "validation alone": validate,

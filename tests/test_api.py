@@ -74,3 +74,30 @@ def test_report_without_recording_into_a_folder(tmp_path):
     result = api.report(ledger, checked, NOV1, folder=out_dir, record_as=None)
     assert Path(result.path).parent == out_dir and Path(result.path).suffix == ".docx"
     assert load_history(wb) == []
+
+
+def test_report_into_a_folder_keeps_the_ledger_and_its_history(tmp_path):
+    wb = tmp_path / "台账.xlsx"
+    write_unit_ledger(wb, unit="某某街道", done=10, total=17)
+    ledger, checked = api.check(wb, as_of=NOV1)
+    out_dir = tmp_path / "通报"
+    out_dir.mkdir()
+    result = api.report(ledger, checked, NOV1, folder=out_dir)
+    assert Path(result.path).parent == out_dir
+    assert ledger.path == str(wb)  # the caller's ledger still names its workbook
+    assert [s.command for s in load_history(wb)] == ["report"]  # recorded beside the workbook
+    assert not list(out_dir.glob("*.sqlite"))
+
+
+def test_check_and_record_is_check_then_a_snapshot(tmp_path):
+    wb = tmp_path / "台账.xlsx"
+    write_unit_ledger(wb, unit="某某街道", done=10, total=17, deadline=date(2024, 11, 15))
+    ledger, checked, failure = api.check_and_record(wb, NOV1, command="validate")
+    plain_ledger, plain = api.check(wb, as_of=NOV1)
+    assert failure is None and checked.as_dict() == plain.as_dict()
+    assert len(ledger.items) == len(plain_ledger.items) == 17
+    assert [(s.completed, s.command) for s in load_history(wb)] == [(10, "validate")]
+    blocker = tmp_path / "是文件"
+    blocker.write_text("x")
+    _, _, failure = api.check_and_record(wb, NOV1, command="validate", history_path=blocker / "h.sqlite")
+    assert failure is not None and failure.endswith("本次结果未记入历史，其他结果不受影响。")

@@ -24,8 +24,9 @@ from toolkit.history import (
     encode_items,
     history_context,
     load_history,
-    record_snapshot,
     snapshot_from_ledger,
+    write_begun,
+    write_snapshot,
 )
 from toolkit.history import codec as history_codec
 from toolkit.history import snapshot as history_snapshot
@@ -133,7 +134,7 @@ def test_column_store_items_give_the_same_snapshot(tmp_path):
 def test_listing_reads_no_items_and_details_load_on_demand(tmp_path):
     wb = tmp_path / "台账.xlsx"
     wb.write_bytes(b"v1")
-    record_snapshot(seventeen(str(wb), 12), ledger_stats(seventeen(str(wb), 12), NOV1), NOV1, strict=True)
+    write_snapshot(seventeen(str(wb), 12), ledger_stats(seventeen(str(wb), 12), NOV1), NOV1)
     [listed] = load_history(wb)
     assert list(listed.items) == [] and listed.dimensions == []
     [full] = load_history(wb, with_items=True)
@@ -153,7 +154,7 @@ def test_damaged_blob_does_not_break_the_report(tmp_path, capsys):
     wb = tmp_path / "台账.xlsx"
     wb.write_bytes(b"v1")
     led = seventeen(str(wb), 12)
-    record_snapshot(led, ledger_stats(led, NOV1), NOV1, strict=True)
+    write_snapshot(led, ledger_stats(led, NOV1), NOV1)
     db = tmp_path / ".台账.xlsx.history.sqlite"
     with HistoryStore(db) as store:
         store.conn.execute("UPDATE snapshot_item_blobs SET data = ?", (zlib.compress(b"not a header"),))
@@ -319,7 +320,7 @@ def test_file_written_by_the_schema_1_code_opens_and_converts(tmp_path):
     ctx = history_context(wb, JAN1, current=current)
     assert ctx["summary"] == "较上次通报（2024年12月1日）新增完成2项，完成率提高11.8个百分点。"
     # … then recording converts the file
-    record_snapshot(led, ledger_stats(led, JAN1), JAN1, strict=True)
+    write_snapshot(led, ledger_stats(led, JAN1), JAN1)
     snaps = load_history(wb, with_items=True)
     assert [s.completed for s in snaps] == [10, 12, 14]
     assert [as_dicts(s.items) for s in snaps[:2]] == [as_dicts(s.items) for s in written]
@@ -406,7 +407,7 @@ def test_file_with_format_1_blobs_from_the_earlier_code_compares_and_gets_format
     led = seventeen(str(wb), 14)
     begun = history.begin_snapshot(led, JAN1, command="validate")
     assert begun is not None
-    record_snapshot(led, None, JAN1, strict=True, begun=begun, command="validate")
+    write_begun(begun, command="validate")
     snaps = load_history(wb, with_items=True)
     assert [as_dicts(s.items) for s in snaps[:2]] == [as_dicts(s.items) for s in written]
     assert [s.completed for s in snaps] == [10, 12, 14]
@@ -450,7 +451,7 @@ def test_snapshot_counts_are_what_ledger_stats_counts(tmp_path):
 
 
 def test_begun_snapshot_is_the_snapshot_recorded_after_validation(tmp_path):
-    """begin_snapshot (before the rules run) stores exactly what record_snapshot alone stores."""
+    """begin_snapshot (before the rules run) stores exactly what write_snapshot alone stores."""
     from toolkit.read import read_ledger
     from toolkit.workbook import new_ledger
 
@@ -458,9 +459,9 @@ def test_begun_snapshot_is_the_snapshot_recorded_after_validation(tmp_path):
     led = read_ledger(wb)
     begun = history.begin_snapshot(led, DEC1, command="validate")
     assert begun is not None and begun.snapshot.content_hash == history.file_hash(wb)
-    by_begun = record_snapshot(led, None, DEC1, strict=True, begun=begun, command="validate")
+    by_begun = write_begun(begun, command="validate")
     other = tmp_path / "另存.sqlite"
-    by_stats = record_snapshot(led, ledger_stats(led, DEC1), DEC1, other, strict=True, command="validate")
+    by_stats = write_snapshot(led, ledger_stats(led, DEC1), DEC1, other, command="validate")
     assert by_begun is not None and by_stats is not None
     [one] = load_history(wb, with_items=True)
     [two] = load_history(wb, other, with_items=True)
@@ -469,7 +470,7 @@ def test_begun_snapshot_is_the_snapshot_recorded_after_validation(tmp_path):
     assert one.as_dict() | {"recorded_at": "", "path": ""} == two.as_dict() | {"recorded_at": "", "path": ""}
     # the same bytes on the same day: nothing to begin, the stored snapshot is only touched
     assert history.begin_snapshot(led, DEC1) is None
-    again = record_snapshot(led, None, DEC1, strict=True)
+    again = write_snapshot(led, None, DEC1)
     assert again is not None and again.id == one.id and len(load_history(wb)) == 1
     # no workbook file (a ledger from the buttons' open workbook): nothing begun either
     led.path = ""

@@ -1,7 +1,8 @@
 """The public entry points the CLI and the Excel buttons share: plain data in, plain data out.
 
 ``check`` reads and validates a ledger; ``compare_with_history`` is what a 通报 says about the last one;
-``record_history`` keeps a snapshot beside the workbook; ``report`` writes the 通报 doing all three.
+``record_history`` keeps a snapshot beside the workbook; ``check_and_record`` checks and records (``ledger
+validate``), ``report`` writes the 通报 comparing and recording.
 The history store and the Word renderer are imported by the calls that need them, so that a 校验 never
 loads docxtpl and ``ledger validate --no-history`` never loads sqlite3.
 """
@@ -9,7 +10,6 @@ loads docxtpl and ``ledger validate --no-history`` never loads sqlite3.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -30,18 +30,48 @@ def check(
     as_of: date | None = None,
     sheet: str | None = None,
     config: Config | None = None,
-    *,
-    on_read: Callable[[Ledger], object] | None = None,
 ) -> tuple[Ledger, Report]:
-    """Read and validate a ledger file in one call (the workbook's 配置 sheet applies on top of ``config``).
-
-    ``on_read`` is called with the ledger before it is validated (the CLI starts its history snapshot
-    there, so that compressing it overlaps the rules)."""
+    """Read and validate a ledger file in one call (the workbook's 配置 sheet applies on top of ``config``)."""
     as_of = as_of or date.today()
     ledger = read_ledger(path, sheet=sheet, config=config or DEFAULT_CONFIG, as_of=as_of)
-    if on_read is not None:
-        on_read(ledger)
     return ledger, validate_ledger(ledger, as_of, ledger.config or DEFAULT_CONFIG)
+
+
+def check_and_record(
+    path: str | Path,
+    as_of: date | None = None,
+    sheet: str | None = None,
+    config: Config | None = None,
+    *,
+    command: str,
+    history_path: str | os.PathLike | None = None,
+) -> tuple[Ledger, Report, str | None]:
+    """``check``, then the ledger's snapshot recorded in its history as ``command`` (``ledger validate``);
+    the third value is ``record_history``'s: None, or the sentence the caller tells as it sees fit.
+
+    Why not ``check`` then ``record_history``: the snapshot would add its whole cost after the rules. Here
+    a thread imports the history store and hashes the workbook while calamine parses the sheet (the parse
+    lets other threads run), and the snapshot is begun as soon as the ledger is read, so that compressing
+    it overlaps the rules (``toolkit.history.begin_snapshot``)."""
+    import threading
+
+    as_of = as_of or date.today()
+    warming = threading.Thread(target=_warm_up_history, args=(path,), name="history-warm-up", daemon=True)
+    warming.start()
+    ledger = read_ledger(path, sheet=sheet, config=config or DEFAULT_CONFIG, as_of=as_of)
+    warming.join()  # the workbook's hash: was today's snapshot of these bytes recorded already?
+    from toolkit.history import begin_snapshot
+
+    begun = begin_snapshot(ledger, as_of, history_path, command=command)
+    report = validate_ledger(ledger, as_of, ledger.config or DEFAULT_CONFIG)
+    failure = record_history(ledger, as_of, command=command, history_path=history_path, begun=begun)
+    return ledger, report, failure
+
+
+def _warm_up_history(path: str | Path) -> None:
+    from toolkit.history import warm_up  # importing the package is half of the warm-up
+
+    warm_up(path)
 
 
 def _saved_file(ledger: Ledger) -> bool:
@@ -134,10 +164,11 @@ def report(
         decimals=options.config.rate_decimals,
         open_workbook=open_workbook,
     )
-    if folder is not None:  # the 通报's default name is made beside ledger.path
-        ledger.path = str(Path(folder) / Path(ledger.path or "台账.xlsx").name)
+    named = ledger  # the 通报's default name is made beside the path of the ledger it is given
+    if folder is not None:  # a copy: the caller's ledger, and its history, stay with its workbook
+        named = replace(ledger, path=str(Path(folder) / Path(ledger.path or "台账.xlsx").name))
     result = render_report(
-        ledger,
+        named,
         as_of=as_of,
         template=template,
         out=out,

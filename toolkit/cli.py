@@ -228,30 +228,16 @@ def validate(
 
 
 def _validate_body(path, as_of, sheet, config, as_json, history_path, no_history, mark) -> None:
-    from toolkit.api import check
+    from toolkit.api import check, check_and_record
 
-    warming = None if no_history else _warm_up_history(path)
-    started: list = []
-
-    def begin_history(ledger) -> None:  # the snapshot's texts are compressed while the rules run
-        from toolkit.history import begin_snapshot
-
-        if warming is not None:
-            warming.join()  # the workbook's hash: was today's snapshot of these bytes recorded already?
-        started.append(begin_snapshot(ledger, as_of, history_path, command="validate"))
-
-    ledger, report = check(
-        path, as_of=as_of, sheet=sheet, config=config, on_read=None if no_history else begin_history
-    )
     history_failure = None
-    if not no_history:  # with --mark, a failure is told after the marks: one sentence if both fail
-        from toolkit.api import record_history
-
-        begun = started[0] if started else None
-        history_failure = record_history(
-            ledger, as_of, command="validate", history_path=history_path, begun=begun
+    if no_history:
+        ledger, report = check(path, as_of=as_of, sheet=sheet, config=config)
+    else:
+        ledger, report, history_failure = check_and_record(
+            path, as_of, sheet, config, command="validate", history_path=history_path
         )
-        if history_failure and not mark:
+        if history_failure and not mark:  # with --mark, told after the marks: one sentence if both fail
             from toolkit.history import warn
 
             warn(history_failure)
@@ -657,21 +643,6 @@ def merge_command(
     for failure in result.failures:
         click.echo(f"未能读取“{failure.file}”：{failure.reason}", err=True)
     sys.exit(result.exit_code)
-
-
-def _warm_up_history(path: str):
-    """Import the history store and hash the workbook in a thread while calamine parses the sheet
-    (the parse runs without the GIL): recording the snapshot afterwards costs that much less."""
-    import threading
-
-    def warm() -> None:
-        from toolkit.history import warm_up
-
-        warm_up(path)
-
-    thread = threading.Thread(target=warm, name="history-warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def stats_by_unit_command(

@@ -52,7 +52,7 @@ The package, one job a module (the import graph flows down this list):
 - ``codec``     the items blob: ``encode_items`` / ``decode_items``, the zlib ``BlobWriter`` thread
 - ``snapshot``  a snapshot of a Ledger as read now: ``snapshot_from_ledger``, ``snapshot_counts``, hashes
 - ``store``     the SQLite file: location, schema, migrations, ``HistoryStore``
-- ``record``    recording for the commands: ``begin_snapshot``, ``write_snapshot``, ``record_snapshot``
+- ``record``    recording for the commands: ``begin_snapshot``, ``write_begun``, ``write_snapshot``
 - ``compare``   two snapshots compared, and the 通报's sentences about it
 - ``context``   the history part of the 通报's context (comparison and trend points)
 - ``listing``   ``ledger history``: ``load_history`` and its table
@@ -78,7 +78,6 @@ from toolkit.history.record import (
     BegunSnapshot,
     begin_snapshot,
     failure_message,
-    record_snapshot,
     warm_up,
     write_begun,
     write_snapshot,
@@ -127,7 +126,6 @@ __all__ = [
     "overdue_text",
     "previous_snapshot",
     "problem_hash",
-    "record_snapshot",
     "resolve_history_path",
     "snapshot_counts",
     "snapshot_from_ledger",

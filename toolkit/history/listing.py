@@ -10,7 +10,7 @@ from pathlib import Path
 
 from toolkit.history.model import Snapshot
 from toolkit.history.store import HistoryStore, is_history_file, resolve_history_path
-from toolkit.stats import percent
+from toolkit.stats import format_rate
 from toolkit.texttable import render_table
 
 
@@ -39,7 +39,6 @@ def history_table(snapshots: Sequence[Snapshot], decimals: int = 1) -> str:
     headers = ["序号", "统计日期", "记录时间", "问题总数", "已完成", "完成率", "超期", "文件指纹"]
     rows = []
     for n, snap in enumerate(snapshots, 1):
-        rate = percent(snap.rate, decimals)
         stamp = snap.recorded_at
         with suppress(ValueError):
             stamp = datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
@@ -50,7 +49,7 @@ def history_table(snapshots: Sequence[Snapshot], decimals: int = 1) -> str:
                 stamp,
                 str(snap.total),
                 str(snap.completed),
-                "—" if rate is None else f"{rate:.{decimals}f}%",
+                format_rate(snap.rate, decimals),
                 str(snap.overdue),
                 snap.content_hash[:12],
             ]

@@ -1,8 +1,9 @@
 """Recording snapshots for the commands and the buttons.
 
-``write_snapshot`` / ``write_begun`` store one snapshot and raise when the history cannot be written;
-``record_snapshot`` is the forgiving form (a warning on stderr, the command goes on). ``begin_snapshot``
-builds the snapshot before the ledger is validated so that compressing it overlaps the rules.
+``write_snapshot`` / ``write_begun`` store one snapshot and raise ``HISTORY_FAILURES`` when the history
+cannot be written (``failure_message`` is the sentence a command tells instead, and goes on: see
+``toolkit.api.record_history``). ``begin_snapshot`` builds the snapshot before the ledger is validated so
+that compressing it overlaps the rules.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.history.codec import BlobWriter
-from toolkit.history.model import HISTORY_FAILURES, HistoryError, Snapshot, warn
+from toolkit.history.model import HISTORY_FAILURES, HistoryError, Snapshot
 from toolkit.history.snapshot import file_hash, items_hash, snapshot_counts, snapshot_from_ledger
 from toolkit.history.store import HistoryStore, resolve_history_path
 
@@ -60,7 +61,7 @@ def begin_snapshot(
     built after the rules; its GIL-bound part alone is ~65 ms (two busy cores slow each other, so the
     overlapped zlib still adds ~25 ms). Building the snapshot costs the same before as after the rules.
 
-    Pass the result to ``write_begun`` (or ``record_snapshot(begun=…)``), which writes or abandons it.
+    Pass the result to ``write_begun``, which writes or abandons it.
     None when there is nothing to begin (then ``write_snapshot`` does all the work): no workbook file, these
     bytes recorded for this as-of already (a second click only refreshes the time), or the history
     cannot be read (recording meets the same problem and says so).
@@ -160,36 +161,3 @@ def _refresh_if_recorded(
         as_of, total.total, total.completed, total.overdue, total.rate, name=name, path=path,
         content_hash=content_hash, recorded_at=known[1], command=command, id=known[0],
     )  # fmt: skip
-
-
-def record_snapshot(
-    ledger: Ledger,
-    stats: Stats | None,
-    as_of: date,
-    history_path: str | os.PathLike | None = None,
-    *,
-    command: str = "",
-    content_hash: str | None = None,
-    hash_items: bool = False,
-    strict: bool = False,
-    begun: BegunSnapshot | None = None,
-) -> Snapshot | None:
-    """``write_begun`` when the snapshot was begun, else ``write_snapshot``; never lets history break
-    the caller: a failure is a warning on stderr and None (unless ``strict``: then it is raised)."""
-    try:
-        if begun is not None:
-            return write_begun(begun, history_path, command=command)
-        return write_snapshot(
-            ledger,
-            stats,
-            as_of,
-            history_path,
-            command=command,
-            content_hash=content_hash,
-            hash_items=hash_items,
-        )
-    except HISTORY_FAILURES as exc:
-        if strict:
-            raise
-        warn(failure_message(exc))
-        return None

@@ -13,11 +13,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from toolkit.dates import parse_date
 from toolkit.model import EMPTY, FOLDED_SPACES, DateValue, LazyTexts, Memo
-from toolkit.sources import Merged
+
+if TYPE_CHECKING:  # only the shape of a source's merged ranges: reading grids needs no file I/O
+    from toolkit.sources import Merged
 
 ERROR_TOKENS = frozenset({"#REF!", "#N/A", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
                           "#CALC!", "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!"})  # fmt: skip

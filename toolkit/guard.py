@@ -35,7 +35,7 @@ from toolkit.errors import (
     in_use_message,
     invalid_name_message,
 )
-from toolkit.model import column_index
+from toolkit.model import column_index, column_letter
 
 # The zip-bomb limits: the one definition, used by the reader's guard and by --mark/clear (toolkit.xlsx.package)
 MAX_PART_BYTES = 1 << 30  # one decompressed part
@@ -719,8 +719,6 @@ def check_extent(sheet_name: str, max_row: int, max_col: int) -> None:
     max_col = max(max_col, 26)
     area = max_row * max_col
     if area > MAX_CELLS:
-        from toolkit.model import column_letter
-
         raise UnsafeFileError(
             f"工作表“{sheet_name}”的已用区域异常庞大（到 {column_letter(max_col - 1)}{max_row}，"
             f"约 {area:,} 个单元格），可能是损坏或恶意文件；请在 Excel 中删除多余的行列后另存再试。"

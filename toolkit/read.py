@@ -38,7 +38,7 @@ from toolkit.columns import (
 from toolkit.config import DEFAULT_CONFIG, OPTIONAL, Config, normalize_text
 from toolkit.dates import written_year
 from toolkit.errors import NoLedgerError
-from toolkit.guard import Package, sniff
+from toolkit.guard import sniff
 from toolkit.headers import (
     Header,
     best_guess,
@@ -174,17 +174,6 @@ def _read_from_source(
 def _guess_key(guess: tuple[int, list]) -> tuple[int, int]:
     uses = guess[1]
     return sum(1 for u in uses if u.field), len(uses)
-
-
-def check_readable(package: Package, sheet: str) -> None:
-    """Read ``sheet`` as ``read_ledger`` would (the guard, then the reader); its LedgerError when it
-    cannot be. ``clear`` asks first, so that a workbook ``validate`` refuses is not rewritten either."""
-    source = open_source(package)
-    try:
-        if sheet in source.sheet_names():
-            source.load(sheet)
-    finally:
-        source.close()
 
 
 # --- from a grid to a Ledger ---------------------------------------------------------------------

@@ -579,3 +579,14 @@ def open_source(package: Package) -> Source:
     if package.kind == "html":
         return HtmlSource(package)
     return ChildSource(package)
+
+
+def check_readable(package: Package, sheet: str) -> None:
+    """Load ``sheet`` as ``toolkit.read.read_ledger`` would (the guard, then the reader): its LedgerError
+    when it cannot be. ``clear`` asks first, so that a workbook ``validate`` refuses is not rewritten either."""
+    source = open_source(package)
+    try:
+        if sheet in source.sheet_names():
+            source.load(sheet)
+    finally:
+        source.close()

@@ -189,7 +189,7 @@ def clear_file(path: str | Path, *, backup: bool = True) -> ClearResult:
     if not stats.found:
         return ClearResult(path, False, None, stats)
     ledger_name = stats.ledger_sheet
-    from toolkit.read import check_readable
+    from toolkit.sources import check_readable
 
     check_readable(package, ledger_name)
     try:  # pkg holds exactly the parts of ``new`` (verify_written proved it); the file on disk is checked

@@ -538,11 +538,10 @@ def parse_year(text: str | None) -> str | None:
 
 def parse_dimensions(text: str | None) -> list[str]:
     """``--dimensions "a,b,c"``: commas (half or full width), 、 or semicolons separate."""
-    from toolkit.layout import unique
 
     if not text:
         return []
-    return unique(p.strip() for p in re.split(r"[,，、;；\n]+", text) if p.strip())
+    return list(dict.fromkeys(p.strip() for p in re.split(r"[,，、;；\n]+", text) if p.strip()))
 
 
 def _year_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -8,7 +8,7 @@ them, so it lives here and nowhere else.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from toolkit.config import DEFAULT_CONFIG, FROM_CONFIG_SHEET, Config, normalize_text
 from toolkit.errors import ConfigError
@@ -105,13 +105,6 @@ AUX_SHEETS = frozenset(
 )
 
 
-def unique(items: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for item in items:
-        seen.setdefault(item, None)
-    return list(seen)
-
-
 # --- the 配置 sheet read back --------------------------------------------------------------------------
 
 _SYNONYM_SPLIT = re.compile(r"[、，,；;／/\s]+")
@@ -156,7 +149,7 @@ def config_from_rows(
     if found:
         r0, c = found
         dims = [_text(_cell(rows, r, c)) for r in range(r0 + 1, len(rows))]
-        dims = unique(d for d in dims if d)
+        dims = list(dict.fromkeys(d for d in dims if d))
         dimensions = dims or None
 
     synonyms: dict[str, list[str]] = {}

@@ -58,7 +58,6 @@ from toolkit.layout import (
     WARNING_FILL,
     WORKBOOK_CODENAME,
     XLWINGS_CONF_SHEET,
-    unique,
 )
 from toolkit.model import column_letter
 from toolkit.texttable import display_width
@@ -130,7 +129,7 @@ def build_workbook(path: str | os.PathLike, spec: WorkbookSpec, vba_project: byt
         marks_ws = wb.add_worksheet(MARKS_SHEET)
         conf_ws = wb.add_worksheet(XLWINGS_CONF_SHEET)
 
-        dimensions = unique([d.strip() for d in spec.dimensions if d and d.strip()])
+        dimensions = list(dict.fromkeys(d.strip() for d in spec.dimensions if d and d.strip()))
         _write_config(wb, config_ws, styles, dimensions, config)
         _write_ledger(wb, ledger_ws, styles, spec, macros)
         _write_stats(wb, stats_ws, styles, dimensions, spec)

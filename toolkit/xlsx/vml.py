@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit.errors import UnsafeFileError
+from toolkit.guard import EXCEL_MAX_COL, EXCEL_MAX_ROW
 from toolkit.model import column_letter
 from toolkit.xlsx.package import CT_VML, RT_VML, AddedRel, Package, Rel, add_part
-from toolkit.xlsx.plan import MAX_COL, MAX_ROW, CellMark
+from toolkit.xlsx.plan import CellMark
 from toolkit.xlsx.xmlbytes import Unpatchable
 
 
@@ -68,8 +69,8 @@ def vml_shape(shape_id: int, row: int, col: int, declare: bool = True) -> bytes:
     """A hidden note box for the cell at 1-based (row, col), as Excel writes one. ``declare`` adds the
     v/o/x namespace declarations, needed when the drawing's root does not bind those prefixes."""
     r0, c0 = row - 1, col - 1
-    top = min(max(r0 - 1, 0), MAX_ROW - 5)
-    left = min(c0 + 1, MAX_COL - 3)
+    top = min(max(r0 - 1, 0), EXCEL_MAX_ROW - 5)
+    left = min(c0 + 1, EXCEL_MAX_COL - 3)
     anchor = f"{left}, 15, {top}, 10, {left + 2}, 15, {top + 4}, 4"
     return (
         f'<v:shape {VML_NS_DECL if declare else ""} id="_x0000_s{shape_id}" type="#_x0000_t202" '

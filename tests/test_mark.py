@@ -23,10 +23,11 @@ from markbooks import (
     write_parts,
 )
 
+from toolkit.guard import OLE_MAGIC
 from toolkit.model import Finding, Ledger, Report, column_letter
 from toolkit.xlsx.files import clear_file, mark_file
 from toolkit.xlsx.marks import clear_package, mark_package
-from toolkit.xlsx.package import MAIN_NS, OLE_MAGIC, Package
+from toolkit.xlsx.package import MAIN_NS, Package
 from toolkit.xlsx.plan import AUTHOR, FILL_RGB, plan_marks
 from toolkit.xlsx.resultsheet import RESULT_NOTE, sheet_fingerprint
 from toolkit.xlsx.sheetscan import WORKSHEET_TAIL_ORDER, check_patched_sheet, scan_sheet

@@ -56,11 +56,11 @@ class NotesUndo:
         if self.rels_created is None:
             return out
         out["rels_created"] = self.rels_created
-        if self.created_part:
+        if self.created_part:  # "ct" was first written with a comments part we created…
             out["ct"] = list(self.content_types)
         out["part"] = self.part
         out["author_id"] = self.author_id
-        if not self.created_part and self.content_types:
+        if not self.created_part and self.content_types:  # …else with a drawing we created
             out["ct"] = list(self.content_types)
         return out
 

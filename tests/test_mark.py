@@ -23,10 +23,11 @@ from markbooks import (
     write_parts,
 )
 
+from toolkit.guard import OLE_MAGIC
 from toolkit.model import Finding, Ledger, Report, column_letter
 from toolkit.xlsx.files import clear_file, mark_file
 from toolkit.xlsx.marks import clear_package, mark_package
-from toolkit.xlsx.package import MAIN_NS, OLE_MAGIC, Package
+from toolkit.xlsx.package import MAIN_NS, Package
 from toolkit.xlsx.plan import AUTHOR, FILL_RGB, plan_marks
 from toolkit.xlsx.resultsheet import RESULT_NOTE, sheet_fingerprint
 from toolkit.xlsx.sheetscan import WORKSHEET_TAIL_ORDER, check_patched_sheet, scan_sheet
@@ -921,3 +922,32 @@ def test_drawing_part_the_sheet_does_not_show_goes_to_a_copy(tmp_path):
     assert "内部错误" not in done.stderr and "绘图部件未被引用" in done.stderr
     assert path.read_bytes() == raw
     assert (tmp_path / "台账.校验结果.xlsx").exists()
+
+
+def test_marking_keeps_the_garbage_collector_when_the_speed_tricks_are_off(tmp_path, monkeypatch):
+    """``LEDGER_FASTPATH=0`` is the one switch for the speed tricks (toolkit.fastpath): with it, marking
+    and clearing run with the collector as it was, like everything else."""
+    import gc
+
+    from toolkit.xlsx import marks
+
+    raw = full_workbook(tmp_path).read_bytes()
+    seen: list[bool] = []
+    for name in ("_mark_ledger_sheet", "_clear_in"):
+        real = getattr(marks, name)
+
+        def spy(*args, _real=real, **kwargs):
+            seen.append(gc.isenabled())
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(marks, name, spy)
+    gc.enable()
+    monkeypatch.setenv("LEDGER_FASTPATH", "0")
+    out, _ = mark_package(raw, "台账", findings_for(12))
+    clear_package(out)
+    assert seen and all(seen)
+    monkeypatch.setenv("LEDGER_FASTPATH", "1")
+    seen.clear()
+    mark_package(raw, "台账", findings_for(12))
+    assert seen and not any(seen)
+    assert gc.isenabled()

@@ -15,9 +15,7 @@ from typing import Any, Literal
 from toolkit.xlsx.plan import CellMark
 from toolkit.xlsx.sheetscan import REF_RE, CellTag, RowTag, SheetScan
 from toolkit.xlsx.styles import StylesPatch
-from toolkit.xlsx.xmlbytes import Unpatchable
-
-Edit = tuple[int, int, bytes]  # replace data[start:end] by these bytes
+from toolkit.xlsx.xmlbytes import Edit, Unpatchable
 
 S_VALUE_RE = re.compile(rb"\ss\s*=\s*([\"'])([^\"']*)\1")
 R_VALUE_RE = re.compile(rb"\sr\s*=\s*([\"'])[^\"']*\1")
@@ -217,7 +215,7 @@ def unmark_cells(scan: SheetScan, cells: tuple[CellUndo, ...], rows: tuple[RowUn
             out.styles[undo.ref] = None
         else:
             restore = undo.orig if undo.orig is not None else undo.base
-            sm = re.search(rb"\ss\s*=\s*([\"'])([^\"']*)\1", tag)
+            sm = S_VALUE_RE.search(tag)
             out.edits.append((cell.start + sm.start(2), cell.start + sm.end(2), str(restore).encode()))
             out.styles[undo.ref] = str(restore)
         out.restored += 1

@@ -49,6 +49,11 @@ def user_comment_refs(pkg: Package, rel: Rel) -> set[str]:
     return refs
 
 
+def _author_names(data: bytes) -> list[str]:
+    """The <author> names of a comments part by bytes, in order: a note's ``authorId`` indexes them."""
+    return [(m.group(1) or b"").decode() for m in AUTHOR_EL_RE.finditer(data)]
+
+
 def comment_xml(ref: str, author_id: int, messages: list[str]) -> bytes:
     """A note in the form Excel writes it: a bold author line, then the message(s)."""
     text = "\n".join(f"{i}. {m}" if len(messages) > 1 else m for i, m in enumerate(messages, 1))
@@ -75,7 +80,7 @@ def add_comments(
     else:
         part = rel.target
         data = pkg.require(part)
-        author_names = [(m.group(1) or b"").decode() for m in AUTHOR_EL_RE.finditer(data)]
+        author_names = _author_names(data)
     author_added = None
     if AUTHOR in author_names:
         author_id = author_names.index(AUTHOR)
@@ -103,7 +108,7 @@ def remove_comments(pkg: Package, part: str, refs: set[str], author_added: str |
     """Take out our notes on ``refs`` (and our <author>, when we added it and no note of ours stays).
     Returns (notes removed, notes remaining)."""
     data = pkg.require(part)
-    authors = [(m.group(1) or b"").decode() for m in AUTHOR_EL_RE.finditer(data)]
+    authors = _author_names(data)
     if AUTHOR not in authors:
         return 0, 1  # none of ours; what remains is not counted
     aid = str(authors.index(AUTHOR))

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from toolkit.layout import RESULTS_SHEET, SEVERITY_LABELS
 from toolkit.xlsx.marks import MarkStats
 from toolkit.xlsx.plan import AUTHOR, FILL_RGB, plan_marks
+from toolkit.xlsx.resultsheet import RESULT_HEADERS
 
 
 @contextlib.contextmanager
@@ -76,7 +77,7 @@ def _openpyxl_marks(wb, sheet: str, findings: list, truncated: int, label: str, 
     while name in wb.sheetnames:
         name, n = f"{RESULTS_SHEET} ({n})", n + 1
     rs = wb.create_sheet(name)
-    rs.append(["序号", "级别", "位置", "字段", "问题说明", "单元格内容", "问题代码"])
+    rs.append(list(RESULT_HEADERS))
     quoted = "'" + sheet.replace("'", "''") + "'"
     for i, f in enumerate(findings, 1):
         where = f"{f.column or ''}{f.row or ''}"

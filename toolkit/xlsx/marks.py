@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import ParamSpec, TypeVar
 
+from toolkit import fastpath
 from toolkit.layout import RESULTS_SHEET
 from toolkit.xlsx.cells import mark_cells, open_empty_sheet_data, unmark_cells
 from toolkit.xlsx.notes import clear_notes, unlink_drawing_edits, write_notes
@@ -77,10 +78,13 @@ R = TypeVar("R")
 
 def _no_gc(func: Callable[P, R]) -> Callable[P, R]:
     """Run without the cyclic garbage collector: the work allocates many small acyclic objects, and
-    collector passes over them cost more than the patching itself on big ledgers."""
+    collector passes over them cost more than the patching itself on big ledgers. A speed trick, so
+    ``LEDGER_FASTPATH=0`` turns it off with the others (``toolkit.fastpath``)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not fastpath.enabled():
+            return func(*args, **kwargs)
         was = gc.isenabled()
         gc.disable()
         try:

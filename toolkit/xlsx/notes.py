@@ -25,9 +25,7 @@ from toolkit.xlsx.package import (
 from toolkit.xlsx.plan import CellMark
 from toolkit.xlsx.sheetscan import WORKSHEET_TAIL_ORDER, SheetScan, insert_at
 from toolkit.xlsx.vml import VmlUndo, add_note_shapes, remove_note_shapes
-from toolkit.xlsx.xmlbytes import Unpatchable, attrs_of
-
-Edit = tuple[int, int, bytes]
+from toolkit.xlsx.xmlbytes import Edit, TopElement, Unpatchable
 
 
 @dataclass(frozen=True)
@@ -58,11 +56,11 @@ class NotesUndo:
         if self.rels_created is None:
             return out
         out["rels_created"] = self.rels_created
-        if self.created_part:
+        if self.created_part:  # "ct" was first written with a comments part we created…
             out["ct"] = list(self.content_types)
         out["part"] = self.part
         out["author_id"] = self.author_id
-        if not self.created_part and self.content_types:
+        if not self.created_part and self.content_types:  # …else with a drawing we created
             out["ct"] = list(self.content_types)
         return out
 
@@ -89,7 +87,7 @@ class NotesWritten:
     skipped: int = 0  # marked cells that hold a user's note: fill only
 
 
-def _legacy_element(scan: SheetScan):
+def _legacy_element(scan: SheetScan) -> TopElement | None:
     return next((e for e in scan.tail if e.name.split(":")[-1] == "legacyDrawing"), None)
 
 
@@ -121,9 +119,8 @@ def write_notes(
     added_rels = tuple(r for r in (comments.rel, shapes.rel) if r is not None)
     edits: list[Edit] = []
     legacy_el = None
-    if legacy is None:
-        rid = next(r.id for r in added_rels if attrs_of(r.raw.encode()).get("Type") == RT_VML)
-        el = _legacy_drawing_xml(scan, rid)
+    if legacy is None:  # then the drawing is new too (checked above): link the sheet to it
+        el = _legacy_drawing_xml(scan, shapes.rel.id)
         for e in scan.tail:
             if e.name.split(":")[-1] not in WORKSHEET_TAIL_ORDER and e.name != "mc:AlternateContent":
                 raise Unpatchable(f"台账工作表含有无法识别的部分“{e.name}”")

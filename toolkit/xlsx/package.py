@@ -16,6 +16,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
+from toolkit import guard  # one definition of the zip-bomb limits, a damaged directory, an OLE file
 from toolkit.errors import EncryptedFileError, UnreadableFileError, UnsafeFileError
 from toolkit.xlsx.xmlbytes import Unpatchable, attrs_of, parse_xml
 
@@ -39,8 +40,6 @@ CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 CT_XML = "application/xml"
 CT_CUSTOM_XML_PROPS = "application/vnd.openxmlformats-officedocument.customXmlProperties+xml"
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
 
 @dataclass
 class Part:
@@ -58,12 +57,10 @@ class Package:
 
     @classmethod
     def from_bytes(cls, raw: bytes, label: str = "") -> Package:
-        if raw.startswith(OLE_MAGIC):
+        if raw.startswith(guard.OLE_MAGIC):
             raise EncryptedFileError(
                 f"“{label}”设有打开密码或是旧版 .xls 文件，无法直接标记，请去掉密码并另存为 .xlsx 后再试。"
             )
-        from toolkit import guard  # one definition of the zip-bomb limits and of a damaged directory
-
         try:
             zf = zipfile.ZipFile(io.BytesIO(raw))
         except guard.ZIP_ERRORS as exc:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from toolkit.guard import EXCEL_MAX_COL, EXCEL_MAX_ROW
 from toolkit.layout import ERROR_FILL, WARNING_FILL
 from toolkit.model import column_index, column_letter
 from toolkit.xlsx.sheetscan import SheetScan
@@ -17,8 +18,6 @@ FILL_RGB = {
     "warning": "FF" + WARNING_FILL.lstrip("#"),
 }  # info: no fill
 SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
-MAX_ROW = 1_048_576
-MAX_COL = 16_384
 
 
 @dataclass
@@ -35,7 +34,7 @@ class CellMark:
         self.ref = self.ref or f"{column_letter(self.col - 1)}{self.row}"
 
 
-def plan_marks(findings: Iterable, max_row: int = MAX_ROW) -> dict[tuple[int, int], CellMark]:
+def plan_marks(findings: Iterable) -> dict[tuple[int, int], CellMark]:
     """Group findings by cell; the worst severity picks the colour. Info alone marks nothing."""
     marks: dict[tuple[int, int], CellMark] = {}
     for f in findings:
@@ -45,7 +44,7 @@ def plan_marks(findings: Iterable, max_row: int = MAX_ROW) -> dict[tuple[int, in
         if not re.fullmatch(r"[A-Z]{1,3}", letters):
             continue
         col = column_index(letters) + 1
-        if not (1 <= int(f.row) <= max_row and 1 <= col <= MAX_COL):
+        if not (1 <= int(f.row) <= EXCEL_MAX_ROW and 1 <= col <= EXCEL_MAX_COL):
             continue
         key = (int(f.row), col)
         mark = marks.get(key)

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from toolkit.guard import EXCEL_MAX_COL, EXCEL_MAX_ROW
 from toolkit.model import column_index
 from toolkit.xlsx.cells import CellUndo, RowUndo
 from toolkit.xlsx.notes import NotesUndo
@@ -34,7 +35,7 @@ from toolkit.xlsx.package import (
     remove_rel,
     unused_name,
 )
-from toolkit.xlsx.plan import AUTHOR, FILL_RGB, MAX_COL, MAX_ROW
+from toolkit.xlsx.plan import AUTHOR, FILL_RGB
 from toolkit.xlsx.resultsheet import ResultUndo
 from toolkit.xlsx.styles import StylesUndo, fill_xml, formats_count
 from toolkit.xlsx.workbookpart import Workbook
@@ -159,7 +160,7 @@ def _is_int(value: object, low: int = 0, high: int = 1 << 62) -> bool:
 
 def _is_ref(value: object) -> bool:
     m = _RECORD_REF.fullmatch(value) if isinstance(value, str) else None
-    return m is not None and column_index(m[1]) < MAX_COL and int(m[2]) <= MAX_ROW
+    return m is not None and column_index(m[1]) < EXCEL_MAX_COL and int(m[2]) <= EXCEL_MAX_ROW
 
 
 def _doubt(ok: bool, what: str) -> None:
@@ -187,7 +188,7 @@ def check_record(record: dict) -> None:
         _doubt(_is_int(rec.get("ours")) and _is_int(rec.get("base")), f"{damaged}（样式编号）")
         _doubt(rec.get("orig") is None or _is_int(rec.get("orig")), f"{damaged}（样式编号）")
     for rr in rows:
-        _doubt(isinstance(rr, dict) and _is_int(rr.get("r"), 1, MAX_ROW + 1), f"{damaged}（行号）")
+        _doubt(isinstance(rr, dict) and _is_int(rr.get("r"), 1, EXCEL_MAX_ROW + 1), f"{damaged}（行号）")
         _doubt(rr.get("kind") in ("new", "expanded"), damaged)
         if rr["kind"] == "expanded":
             orig, open_tag = rr.get("orig_tag"), rr.get("open_tag")

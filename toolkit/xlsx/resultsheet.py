@@ -53,6 +53,7 @@ class ResultUndo:
         return cls(*(d.get(k) for k in ("part", "rel", "rid", "ct", "sheet_el", "sheet_id", "fingerprint")))
 
 
+RESULT_HEADERS = ("序号", "级别", "位置", "字段", "问题说明", "单元格内容", "问题代码")
 RESULT_NOTE = (
     "说明：本表由校验自动生成，重新校验或清除标记时整表替换；请不要在本表中填写内容"
     "（改动过的本表会被保留，不再自动删除）。"
@@ -68,7 +69,6 @@ def result_sheet_xml(
     notes: Sequence[str] = (),
 ) -> bytes:
     """One row per finding; the 位置 cell links to the cell in the ledger. Text is inline, never a formula."""
-    headers = ["序号", "级别", "位置", "字段", "问题说明", "单元格内容", "问题代码"]
     widths = [6, 6, 8, 12, 60, 30, 24]
 
     def text_cell(ref: str, value: str, s: int | None = None) -> str:
@@ -77,7 +77,7 @@ def result_sheet_xml(
 
     rows = [
         '<row r="1">'
-        + "".join(text_cell(f"{column_letter(i)}1", h) for i, h in enumerate(headers))
+        + "".join(text_cell(f"{column_letter(i)}1", h) for i, h in enumerate(RESULT_HEADERS))
         + "</row>"
     ]
     links = []

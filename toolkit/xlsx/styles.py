@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from toolkit.xlsx.package import MAIN_NS, Package
 from toolkit.xlsx.plan import FILL_RGB
@@ -61,8 +61,17 @@ class StylesUndo:
         )
 
 
-def element_bytes(data: bytes, name: str, part: str) -> tuple[int, int, int, list[TopElement]]:
-    """(open tag start, open tag end, close tag start, children) of the one <name> section."""
+class Section(NamedTuple):
+    """Where one section of the styles part (``<fills>``, ``<cellXfs>``) sits in its bytes."""
+
+    tag_start: int  # its start tag
+    tag_end: int
+    close: int  # the start of its end tag
+    children: list[TopElement]
+
+
+def locate_section(data: bytes, name: str, part: str) -> Section:
+    """The one <name> section of a styles part, located by bytes."""
     m = re.search(
         rb"<" + name.encode() + rb"\b((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>", data
     )
@@ -71,7 +80,7 @@ def element_bytes(data: bytes, name: str, part: str) -> tuple[int, int, int, lis
     close = data.find(b"</" + name.encode() + b">", m.end())
     if close < 0:
         raise Unpatchable(f"样式部件“{part}”不完整")
-    return m.start(), m.end(), close, top_level_elements(data, m.end(), close)
+    return Section(m.start(), m.end(), close, top_level_elements(data, m.end(), close))
 
 
 DEFAULT_XF = b'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
@@ -95,19 +104,19 @@ class StylesPatch:
         if root.tag != f"{{{MAIN_NS}}}styleSheet":
             raise Unpatchable(f"样式部件“{part}”无法识别")
         self.data = data
-        self.fills = element_bytes(data, "fills", part)
-        self.xfs = element_bytes(data, "cellXfs", part)
+        self.fills = locate_section(data, "fills", part)
+        self.xfs = locate_section(data, "cellXfs", part)
         n_fills = len(root.findall(f"{{{MAIN_NS}}}fills/{{{MAIN_NS}}}fill"))
         n_xfs = len(root.findall(f"{{{MAIN_NS}}}cellXfs/{{{MAIN_NS}}}xf"))
         if (
-            n_fills != len(self.fills[3])
-            or n_xfs != len(self.xfs[3])
-            or any(e.name != "fill" for e in self.fills[3])
-            or any(e.name != "xf" for e in self.xfs[3])
+            n_fills != len(self.fills.children)
+            or n_xfs != len(self.xfs.children)
+            or any(e.name != "fill" for e in self.fills.children)
+            or any(e.name != "xf" for e in self.xfs.children)
         ):
             raise Unpatchable(f"样式部件“{part}”的写法无法安全修改")
-        self.fill_bytes = [data[e.start : e.end] for e in self.fills[3]]
-        self.xf_bytes = [data[e.start : e.end] for e in self.xfs[3]]
+        self.fill_bytes = [data[e.start : e.end] for e in self.fills.children]
+        self.xf_bytes = [data[e.start : e.end] for e in self.xfs.children]
         self.orig_fills, self.orig_xfs = len(self.fill_bytes), len(self.xf_bytes)
         if self.orig_fills < 2:  # Excel reserves the first two fills (none, gray125): ours cannot come first
             raise Unpatchable(f"样式部件“{part}”的填充列表不完整")
@@ -155,8 +164,8 @@ class StylesPatch:
         added_xfs = self.xf_bytes[self.orig_xfs :]
         undo = StylesUndo(
             part=self.part,
-            fills_tag=self.data[self.fills[0] : self.fills[1]].decode(),
-            xfs_tag=self.data[self.xfs[0] : self.xfs[1]].decode(),
+            fills_tag=self.data[self.fills.tag_start : self.fills.tag_end].decode(),
+            xfs_tag=self.data[self.xfs.tag_start : self.xfs.tag_end].decode(),
             fills_n=self.orig_fills,
             xfs_n=self.orig_xfs,
             added_fills=tuple(b.decode() for b in added_fills),
@@ -216,14 +225,14 @@ def trim_styles(pkg: Package, undo: StylesUndo, sheet_parts: list[str]) -> bool:
     if data is None or (not undo.added_fills and not undo.added_xfs):
         return False
     try:
-        fills = element_bytes(data, "fills", part)
-        xfs = element_bytes(data, "cellXfs", part)
+        fills = locate_section(data, "fills", part)
+        xfs = locate_section(data, "cellXfs", part)
     except Unpatchable:
         return False
     added_fills = [s.encode() for s in undo.added_fills]
     added_xfs = [s.encode() for s in undo.added_xfs]
-    cur_fills = [data[e.start : e.end] for e in fills[3]]
-    cur_xfs = [data[e.start : e.end] for e in xfs[3]]
+    cur_fills = [data[e.start : e.end] for e in fills.children]
+    cur_xfs = [data[e.start : e.end] for e in xfs.children]
     if (
         len(cur_fills) != undo.fills_n + len(added_fills)
         or len(cur_xfs) != undo.xfs_n + len(added_xfs)
@@ -250,6 +259,6 @@ def formats_count(pkg: Package, part: str) -> int:
     if data is None:
         return 0
     try:
-        return len(element_bytes(data, "cellXfs", part)[3])
+        return len(locate_section(data, "cellXfs", part).children)
     except Unpatchable:
         return 0

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit.errors import UnsafeFileError
+from toolkit.guard import EXCEL_MAX_COL, EXCEL_MAX_ROW
 from toolkit.model import column_letter
 from toolkit.xlsx.package import CT_VML, RT_VML, AddedRel, Package, Rel, add_part
-from toolkit.xlsx.plan import MAX_COL, MAX_ROW, CellMark
+from toolkit.xlsx.plan import CellMark
 from toolkit.xlsx.xmlbytes import Unpatchable
 
 
@@ -51,10 +52,13 @@ class ShapesAdded:
 VML_SHAPE_RE = re.compile(
     rb"<([\w.-]+):shape\b(?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*(?:/>|>.*?</\1:shape>)", re.S
 )
-VML_NS_DECL = (
-    'xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
-    'xmlns:x="urn:schemas-microsoft-com:office:excel"'
+VML_NAMESPACES = (
+    ("v", "urn:schemas-microsoft-com:vml"),
+    ("o", "urn:schemas-microsoft-com:office:office"),
+    ("x", "urn:schemas-microsoft-com:office:excel"),
 )
+VML_NS_DECL = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in VML_NAMESPACES)
+IDMAP_RE = re.compile(rb"<o:idmap\b[^>]*\bdata=\"([\d,\s]*)\"")
 SHAPETYPE_202 = (
     f'<v:shapetype {VML_NS_DECL} id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
     '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
@@ -65,8 +69,8 @@ def vml_shape(shape_id: int, row: int, col: int, declare: bool = True) -> bytes:
     """A hidden note box for the cell at 1-based (row, col), as Excel writes one. ``declare`` adds the
     v/o/x namespace declarations, needed when the drawing's root does not bind those prefixes."""
     r0, c0 = row - 1, col - 1
-    top = min(max(r0 - 1, 0), MAX_ROW - 5)
-    left = min(c0 + 1, MAX_COL - 3)
+    top = min(max(r0 - 1, 0), EXCEL_MAX_ROW - 5)
+    left = min(c0 + 1, EXCEL_MAX_COL - 3)
     anchor = f"{left}, 15, {top}, 10, {left + 2}, 15, {top + 4}, 4"
     return (
         f'<v:shape {VML_NS_DECL if declare else ""} id="_x0000_s{shape_id}" type="#_x0000_t202" '
@@ -83,20 +87,19 @@ def vml_shape(shape_id: int, row: int, col: int, declare: bool = True) -> bytes:
 
 def new_vml(idmap: int) -> bytes:
     return (
-        '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
-        'xmlns:x="urn:schemas-microsoft-com:office:excel">\n'
+        f"<xml {VML_NS_DECL}>\n"
         f' <o:shapelayout v:ext="edit">\n  <o:idmap v:ext="edit" data="{idmap}"/>\n </o:shapelayout>'
         f"{SHAPETYPE_202}</xml>\n"
     ).encode()
 
 
+def _idmaps(data: bytes) -> list[int]:
+    """The shape-id blocks a drawing claims (``<o:idmap data="1,2">``; its shape ids are block * 1024 + n)."""
+    return [int(x) for m in IDMAP_RE.finditer(data) for x in re.findall(rb"\d+", m.group(1))]
+
+
 def _used_idmaps(pkg: Package) -> set[int]:
-    used: set[int] = set()
-    for name in pkg.names():
-        if name.lower().endswith(".vml"):
-            for m in re.finditer(rb"<o:idmap\b[^>]*\bdata=\"([\d,\s]*)\"", pkg.get(name) or b""):
-                used.update(int(x) for x in re.findall(rb"\d+", m.group(1)))
-    return used
+    return {i for name in pkg.names() if name.lower().endswith(".vml") for i in _idmaps(pkg.get(name) or b"")}
 
 
 def _shape_cell(raw: bytes) -> tuple[int, int] | None:
@@ -127,12 +130,7 @@ def add_note_shapes(
         if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
             raise UnsafeFileError("台账工作表的绘图部件含有 DTD 声明，疑似恶意文件，已停止处理。")
         ids = [int(x) for x in re.findall(rb"_x0000_s(\d+)", data)]
-        maps = [
-            int(x)
-            for m in re.finditer(rb"<o:idmap\b[^>]*\bdata=\"([\d,\s]*)\"", data)
-            for x in re.findall(rb"\d+", m.group(1))
-        ]
-        next_id = max([*ids, min(maps, default=1) * 1024]) + 1
+        next_id = max([*ids, min(_idmaps(data), default=1) * 1024]) + 1
     if data.rfind(b"</xml>") < 0:
         raise Unpatchable("台账工作表的绘图部件写法无法识别")
     added = b""
@@ -141,14 +139,7 @@ def add_note_shapes(
         added += SHAPETYPE_202.encode()
         shapetype_added = True
     root_tag = data[: data.find(b">") + 1]
-    declared = all(
-        f'xmlns:{p}="{u}"'.encode() in root_tag
-        for p, u in (
-            ("v", "urn:schemas-microsoft-com:vml"),
-            ("o", "urn:schemas-microsoft-com:office:office"),
-            ("x", "urn:schemas-microsoft-com:office:excel"),
-        )
-    )
+    declared = all(f'xmlns:{p}="{u}"'.encode() in root_tag for p, u in VML_NAMESPACES)
     added += b"".join(vml_shape(next_id + i, m.row, m.col, declare=not declared) for i, m in enumerate(marks))
     end = data.rfind(b"</xml>")
     pkg.set(part, data[:end] + added + data[end:])

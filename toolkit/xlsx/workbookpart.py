@@ -34,13 +34,11 @@ class SheetRef:
     part: str  # resolved part name ('' when the relationship is missing)
     rel_type: str
     raw: bytes  # exact bytes of the <sheet/> element
-    state: str = "visible"
 
 
 @dataclass
 class Workbook:
     part: str
-    root_ns: str
     sheets: list[SheetRef]
     rels: list[Rel]
     r_prefix: str | None  # prefix bound to the relationships namespace on the root, if any
@@ -61,8 +59,7 @@ def open_workbook(pkg: Package) -> Workbook:
     part = doc.target
     data = pkg.require(part)
     root = parse_xml(data, part)
-    ns = ns_of(root.tag)
-    if ns == STRICT_MAIN_NS:
+    if ns_of(root.tag) == STRICT_MAIN_NS:
         raise Unpatchable("这是“严格 Open XML”格式的工作簿")
     if root.tag != f"{{{MAIN_NS}}}workbook":
         raise Unpatchable("工作簿主部件无法识别")
@@ -90,11 +87,10 @@ def open_workbook(pkg: Package) -> Workbook:
                 rel.target if rel and not rel.external else "",
                 rel.type if rel else "",
                 raw,
-                el.get("state", "visible"),
             )
         )
     prefix = next((p for p, u in root.nsmap.items() if u == REL_NS and p), None)
-    return Workbook(part, ns, sheets, rels, prefix)
+    return Workbook(part, sheets, rels, prefix)
 
 
 def worksheet(wb: Workbook, name: str) -> SheetRef:

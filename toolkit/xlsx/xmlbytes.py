@@ -168,7 +168,10 @@ def top_level_elements(data: bytes, begin: int, stop: int) -> list[TopElement]:
     return out
 
 
-def apply_edits(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
+Edit = tuple[int, int, bytes]  # replace data[start:end] by these bytes
+
+
+def apply_edits(data: bytes, edits: list[Edit]) -> bytes:
     """Replace non-overlapping byte ranges [start, end) by new bytes."""
     edits = sorted(edits, key=lambda e: (e[0], e[1]))
     out = []

@@ -25,12 +25,8 @@ def is_overdue(status: str, deadline: date | None, as_of: date) -> bool:
 
 
 def overdue_indices(statuses: Sequence[str], deadlines: Sequence[DateValue], as_of: date) -> list[int]:
-    """Positions of the overdue items; deadlines are looked at only for the open ones (most rows are done)."""
-    return [
-        i
-        for i, status in enumerate(statuses)
-        if status in OPEN_STATUSES and (day := deadlines[i].value) is not None and day < as_of
-    ]
+    """Positions of the overdue items, by ``is_overdue`` (100k rows: ~6 ms; spelled out inline, ~3 ms)."""
+    return [i for i, status in enumerate(statuses) if is_overdue(status, deadlines[i].value, as_of)]
 
 
 def done_on_time(status: str, completed_on: date | None, deadline: date | None) -> bool | None:
